@@ -1,0 +1,42 @@
+//! Errors of the subcommands, with their exit codes.
+
+use crate::diagnostic::{Category, SourceError};
+use crate::exit_codes;
+use crate::plan::PlanError;
+use crate::plugin::PluginError;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A problem in a file, with its location.
+    #[error(transparent)]
+    Source(Box<SourceError>),
+    /// The facts file lacks what the plan needs.
+    #[error(transparent)]
+    Facts(#[from] PlanError),
+    /// A plugin failed outside any workflow (e.g. `plait plugin inspect`).
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<Box<SourceError>> for CommandError {
+    fn from(e: Box<SourceError>) -> Self {
+        CommandError::Source(e)
+    }
+}
+
+impl CommandError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            // A plugin problem reported at its step still is a plugin problem.
+            CommandError::Source(e) if e.category == Category::Plugin => exit_codes::PLUGIN_FAILED,
+            CommandError::Source(_) | CommandError::Facts(_) => exit_codes::INVALID_INPUT,
+            CommandError::Plugin(_) => exit_codes::PLUGIN_FAILED,
+            CommandError::Other(_) => exit_codes::HOSTS_FAILED,
+        }
+    }
+}

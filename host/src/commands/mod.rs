@@ -1,0 +1,9 @@
+//! The subcommands, as library functions the thin binary calls.
+
+mod error;
+mod plan;
+mod plugins;
+
+pub use error::CommandError;
+pub use plan::{OutputFormat, PlanArgs, plan};
+pub use plugins::{inspect_plugin, list_plugins};

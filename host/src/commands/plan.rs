@@ -1,0 +1,62 @@
+//! `plait plan WORKFLOW --facts FILE`: print what would run, offline.
+
+use super::CommandError;
+use crate::facts::FactsFile;
+use crate::plan::{OfflinePlan, plan_offline, render_human};
+use crate::plugin::{Registry, Runtime};
+use crate::workflow::{Workflow, bind};
+use crate::exit_codes;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document.
+    Json,
+}
+
+/// Arguments of `plait plan`.
+#[derive(Debug, Clone)]
+pub struct PlanArgs {
+    /// Workflow file.
+    pub workflow: PathBuf,
+    /// Inventory file replacing the inline one.
+    pub inventory: Option<PathBuf>,
+    /// Recorded facts.
+    pub facts: PathBuf,
+    /// Format.
+    pub output: OutputFormat,
+}
+
+/// Plan offline and print; returns the exit code.
+pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
+    let start = Instant::now();
+    let workflow = Workflow::load(&args.workflow, args.inventory.as_deref())?;
+    let registry = Registry::standard(Some(&args.workflow));
+    let bound = bind(workflow, &registry, runtime)?;
+    let facts = FactsFile::load(&args.facts).map_err(Box::new)?;
+    let plan: OfflinePlan = plan_offline(&bound, &facts, &args.facts.display().to_string())?;
+    match args.output {
+        OutputFormat::Human => {
+            println!(
+                "Offline plan of {} for {} host{} from {} (each step planned from the recorded facts)\n",
+                bound.workflow.path.display(),
+                plan.hosts.len(),
+                if plan.hosts.len() == 1 { "" } else { "s" },
+                args.facts.display()
+            );
+            print!("{}", render_human(&plan));
+            let compiled = bound.steps.iter().filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled).count();
+            tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, compiled, "planned");
+        }
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&plan).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
+            println!("{text}");
+        }
+    }
+    Ok(if plan.failures() > 0 { exit_codes::PLUGIN_FAILED } else { exit_codes::OK })
+}

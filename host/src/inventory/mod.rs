@@ -1,0 +1,8 @@
+//! The inventory: hosts, their connection settings, groups and variables.
+//! Written inline in a workflow (`[inventory]`) or in its own file (`-i`).
+
+mod model;
+mod raw;
+
+pub use model::{Host, Inventory, expand_path, toml_to_json};
+pub use raw::{RawConnection, RawHost, RawInventory};

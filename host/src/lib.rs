@@ -1,0 +1,15 @@
+//! plait: provision fleets of Linux machines with TOML workflows made of
+//! sandboxed WebAssembly plugins.
+//!
+//! The flow of a run: [`workflow`] (file → validated steps) → [`facts`] (per
+//! host) → [`plugin`] (sandboxed `plan` per host and step) → [`plan`]
+//! (validated actions) → execution. `docs/architecture.md` has the map.
+
+pub mod commands;
+pub mod diagnostic;
+pub mod exit_codes;
+pub mod facts;
+pub mod inventory;
+pub mod plan;
+pub mod plugin;
+pub mod workflow;

@@ -1,0 +1,47 @@
+//! What a plugin receives for one host (the WIT `context` record).
+
+use crate::facts::{HostFacts, ProbeResult};
+use serde::Serialize;
+
+/// One inventory host as plugins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InventoryHost {
+    /// Inventory name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Per-host variables, JSON-encoded.
+    pub vars: Vec<(String, String)>,
+}
+
+/// A captured workflow variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Variable {
+    /// Host it was captured on.
+    pub host: String,
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// Input of one `plan` call.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanContext {
+    /// The host being planned.
+    pub host: InventoryHost,
+    /// Its facts.
+    pub facts: HostFacts,
+    /// Probe results by name.
+    pub probes: Vec<(String, ProbeResult)>,
+    /// Every inventory host.
+    pub inventory: Vec<InventoryHost>,
+    /// Parameters as a JSON object (defaults filled).
+    pub params: serde_json::Value,
+    /// Captured variables.
+    pub vars: Vec<Variable>,
+    /// Offline planning from recorded facts.
+    pub offline: bool,
+}

@@ -1,0 +1,131 @@
+//! Capabilities: what a plugin declares it may touch, and what a workflow
+//! grants it. Consent is two-sided: an action must be allowed by both.
+
+use serde::{Deserialize, Serialize};
+
+/// What a plugin's actions may touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Program basenames `run` actions and guards may start.
+    pub programs: Vec<String>,
+    /// Whether shell scripts are allowed.
+    pub shell: bool,
+    /// Path prefixes `put-file` may write.
+    pub writes: Vec<String>,
+    /// Path prefixes `fetch-file` may read.
+    pub reads: Vec<String>,
+    /// Whether the host may be rebooted.
+    pub reboot: bool,
+}
+
+/// A workflow's narrowing of a step's capabilities. Absent fields keep what
+/// the plugin declared; present ones restrict it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// Only these programs.
+    pub programs: Option<Vec<String>>,
+    /// Shell scripts allowed.
+    pub shell: Option<bool>,
+    /// Only under these path prefixes.
+    pub writes: Option<Vec<String>>,
+    /// Only under these path prefixes.
+    pub reads: Option<Vec<String>>,
+    /// Reboots allowed.
+    pub reboot: Option<bool>,
+}
+
+/// Whether `path` is `prefix` itself or inside it (component-wise, so
+/// `/etc/hosts` does not allow `/etc/hosts.allow`).
+pub fn path_within(path: &str, prefix: &str) -> bool {
+    if path == prefix {
+        return true;
+    }
+    let dir = prefix.trim_end_matches('/');
+    path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl Capabilities {
+    /// Narrow by the workflow's grants: the result allows only what both allow.
+    pub fn narrow(&self, grants: &Grants) -> Capabilities {
+        let keep = |declared: &Vec<String>, granted: &Option<Vec<String>>, within: fn(&str, &str) -> bool| match granted {
+            None => declared.clone(),
+            Some(g) => declared
+                .iter()
+                .filter(|d| g.iter().any(|x| within(d, x)))
+                .cloned()
+                .chain(g.iter().filter(|x| declared.iter().any(|d| within(x, d) && *x != d)).cloned())
+                .collect(),
+        };
+        Capabilities {
+            programs: keep(&self.programs, &grants.programs, |a, b| a == b),
+            shell: self.shell && grants.shell.unwrap_or(true),
+            writes: keep(&self.writes, &grants.writes, path_within),
+            reads: keep(&self.reads, &grants.reads, path_within),
+            reboot: self.reboot && grants.reboot.unwrap_or(true),
+        }
+    }
+
+    /// Whether a program (argv[0]) may be started: compared by basename.
+    pub fn allows_program(&self, argv0: &str) -> bool {
+        let base = argv0.rsplit('/').next().unwrap_or(argv0);
+        self.programs.iter().any(|p| p == base || p == argv0)
+    }
+
+    /// Whether `path` may be written.
+    pub fn allows_write(&self, path: &str) -> bool {
+        self.writes.iter().any(|p| path_within(path, p))
+    }
+
+    /// Whether `path` may be read.
+    pub fn allows_read(&self, path: &str) -> bool {
+        self.reads.iter().any(|p| path_within(path, p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_prefixes_match_whole_components() {
+        // (path, prefix, allowed)
+        let cases = [
+            ("/etc/hosts", "/etc/hosts", true),
+            ("/etc/hosts.allow", "/etc/hosts", false),
+            ("/etc/yum.repos.d/k.repo", "/etc/yum.repos.d/", true),
+            ("/etc/yum.repos.d/k.repo", "/etc/yum.repos.d", true),
+            ("/etc/yum.repos.dx/k.repo", "/etc/yum.repos.d", false),
+            ("/etc", "/etc/yum.repos.d/", false),
+        ];
+        for (path, prefix, want) in cases {
+            assert_eq!(path_within(path, prefix), want, "{path} within {prefix}");
+        }
+    }
+
+    #[test]
+    fn grants_only_narrow() {
+        let declared = Capabilities {
+            programs: vec!["systemctl".into(), "sed".into()],
+            shell: true,
+            writes: vec!["/etc/".into()],
+            reads: vec![],
+            reboot: true,
+        };
+        let g = Grants {
+            programs: Some(vec!["sed".into(), "rm".into()]),
+            shell: Some(false),
+            writes: Some(vec!["/etc/hosts".into(), "/root/x".into()]),
+            reads: None,
+            reboot: None,
+        };
+        let n = declared.narrow(&g);
+        // A grant can never add what the plugin did not declare (rm, /root/x).
+        assert_eq!(n.programs, vec!["sed".to_string()]);
+        assert!(!n.shell);
+        assert!(n.allows_write("/etc/hosts"));
+        assert!(!n.allows_write("/etc/passwd"));
+        assert!(!n.allows_write("/root/x"));
+        assert!(n.reboot);
+    }
+}

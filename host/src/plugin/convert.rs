@@ -1,0 +1,133 @@
+//! Conversions between the generated WIT types and the host's own model.
+//! Only this file and [`super::loaded`] know the generated types.
+
+use super::bindings::plait::plugin::types as wit;
+use super::capabilities::Capabilities;
+use super::info::{ParamSpec, ParamType, PluginInfo, Probe};
+use crate::facts::{HostFacts, ProbeResult};
+use crate::plan::{Action, ActionKind, FetchFile, InventoryHost, PlanContext, Program, PutFile, Reboot, Run, Variable};
+
+/// `describe()`'s answer in host types. A default that is not JSON is
+/// reported as the plugin's bug.
+pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
+    let mut params = Vec::with_capacity(i.params.len());
+    for p in i.params {
+        let default = match p.default {
+            None => None,
+            Some(d) => Some(serde_json::from_str(&d).map_err(|e| format!("default of parameter `{}` is not JSON: {e}", p.name))?),
+        };
+        params.push(ParamSpec {
+            name: p.name,
+            ty: match p.type_ {
+                wit::ParamType::String => ParamType::String,
+                wit::ParamType::Integer => ParamType::Integer,
+                wit::ParamType::Float => ParamType::Float,
+                wit::ParamType::Boolean => ParamType::Boolean,
+                wit::ParamType::StringList => ParamType::StringList,
+                wit::ParamType::Table => ParamType::Table,
+            },
+            default,
+            secret: p.secret,
+            doc: p.doc,
+        });
+    }
+    Ok(PluginInfo {
+        name: i.name,
+        version: i.version,
+        summary: i.summary,
+        params,
+        probes: i.probes.into_iter().map(|p| Probe { name: p.name, command: p.command, sudo: p.sudo }).collect(),
+        capabilities: Capabilities {
+            programs: i.capabilities.programs,
+            shell: i.capabilities.shell,
+            writes: i.capabilities.writes,
+            reads: i.capabilities.reads,
+            reboot: i.capabilities.reboot,
+        },
+        produces: i.produces,
+        consumes: i.consumes,
+    })
+}
+
+fn inventory_host(h: &InventoryHost) -> wit::InventoryHost {
+    wit::InventoryHost { name: h.name.clone(), address: h.address.clone(), groups: h.groups.clone(), vars: h.vars.clone() }
+}
+
+fn facts(f: &HostFacts) -> wit::HostFacts {
+    wit::HostFacts {
+        hostname: f.hostname.clone(),
+        os_id: f.os_id.clone(),
+        os_version: f.os_version.clone(),
+        os_release: f.os_release.clone(),
+        os_family: f.os_family.clone(),
+        kernel_release: f.kernel_release.clone(),
+        arch: f.arch.clone(),
+        cpus: f.cpus,
+        memory_mb: f.memory_mb,
+        swap_total_mb: f.swap_total_mb,
+        selinux: f.selinux.clone(),
+        firewalld: wit::ServiceState { installed: f.firewalld.installed, active: f.firewalld.active, enabled: f.firewalld.enabled },
+        modules: f.modules.clone(),
+        sysctls: f.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        primary_ipv4: f.primary_ipv4.clone(),
+        boot_id: f.boot_id.clone(),
+    }
+}
+
+/// The WIT context for one call.
+pub fn context(c: &PlanContext) -> wit::Context {
+    wit::Context {
+        host: inventory_host(&c.host),
+        facts: facts(&c.facts),
+        probes: c
+            .probes
+            .iter()
+            .map(|(name, r): &(String, ProbeResult)| wit::ProbeResult { name: name.clone(), exit_code: r.exit_code, stdout: r.stdout.clone() })
+            .collect(),
+        inventory: c.inventory.iter().map(inventory_host).collect(),
+        params: c.params.to_string(),
+        vars: c.vars.iter().map(|v: &Variable| wit::Variable { host: v.host.clone(), name: v.name.clone(), value: v.value.clone() }).collect(),
+        offline: c.offline,
+    }
+}
+
+fn program(p: wit::Program) -> Program {
+    match p {
+        wit::Program::Argv(a) => Program::Argv(a),
+        wit::Program::Script(s) => Program::Script(s),
+    }
+}
+
+/// A returned action in host types.
+pub fn action(a: wit::Action) -> Action {
+    let kind = match a.kind {
+        wit::ActionKind::Run(r) => ActionKind::Run(Run {
+            program: program(r.program),
+            sudo: r.sudo,
+            stdin: r.stdin,
+            env: r.env,
+            timeout_secs: r.timeout_secs,
+            retries: r.retries,
+            retry_delay_secs: r.retry_delay_secs,
+            unless: r.unless.map(program),
+            capture: r.capture,
+            secret: r.secret,
+        }),
+        wit::ActionKind::PutFile(f) => {
+            ActionKind::PutFile(PutFile { path: f.path, content: f.content, mode: f.mode, owner: f.owner, group: f.group })
+        }
+        wit::ActionKind::Reboot(r) => ActionKind::Reboot(Reboot { timeout_secs: r.timeout_secs }),
+        wit::ActionKind::FetchFile(f) => ActionKind::FetchFile(FetchFile { path: f.path, into: f.into, secret: f.secret }),
+    };
+    Action { summary: a.summary, kind }
+}
+
+/// A plugin error's category as a word.
+pub fn error_kind(k: wit::ErrorKind) -> &'static str {
+    match k {
+        wit::ErrorKind::BadParams => "bad parameters",
+        wit::ErrorKind::UnsupportedHost => "unsupported host",
+        wit::ErrorKind::MissingVariable => "missing variable",
+        wit::ErrorKind::Internal => "internal error",
+    }
+}

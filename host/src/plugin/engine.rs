@@ -1,0 +1,78 @@
+//! The shared wasmtime engine, its epoch ticker, the linker, and limits.
+
+use super::bindings::Plugin as WitPlugin;
+use super::cache::ComponentCache;
+use super::error::PluginError;
+use super::sandbox::State;
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+/// How often the epoch advances; the time limit is counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-call limits for plugins.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock time for one call.
+    pub time: Duration,
+    /// Linear memory, in bytes.
+    pub memory: usize,
+    /// Bytes kept of the plugin's stdout and of its stderr.
+    pub stdio: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { time: Duration::from_secs(5), memory: 256 << 20, stdio: 64 << 10 }
+    }
+}
+
+/// One engine and linker shared by every plugin of a run.
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<State>,
+    pub(crate) cache: ComponentCache,
+    pub(crate) limits: Limits,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("cache", &self.cache).field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// An engine with epoch interruption, a ticker thread, and a linker that
+    /// offers WASI p2 (denied by default in each store) and `plait:plugin/host`.
+    pub fn new(cache: ComponentCache, limits: Limits) -> Result<Self, PluginError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| PluginError::Runtime(format!("creating the wasm engine: {e:#}")))?;
+
+        // The ticker holds only a weak reference, so it ends with the engine.
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("plait-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(|e| PluginError::Runtime(format!("starting the epoch thread: {e}")))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| PluginError::Runtime(format!("linking WASI: {e:#}")))?;
+        WitPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host: {e:#}")))?;
+        Ok(Runtime { engine, linker, cache, limits })
+    }
+
+    /// The limits applied to each call.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+}

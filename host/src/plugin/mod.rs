@@ -1,0 +1,25 @@
+//! The sandboxed plugin runtime: one wasmtime [`Engine`](wasmtime::Engine),
+//! a fresh `Store` per call, a compiled-component cache, limits, and the
+//! checks every returned plan must pass before anything runs.
+
+mod bindings;
+mod cache;
+mod capabilities;
+mod convert;
+mod engine;
+mod error;
+mod info;
+mod loaded;
+mod registry;
+mod sandbox;
+mod validate;
+
+pub use cache::{CacheOutcome, ComponentCache};
+pub use capabilities::{Capabilities, Grants};
+pub use engine::{Limits, Runtime};
+pub use error::PluginError;
+pub use info::{ParamSpec, ParamType, PluginInfo, Probe};
+pub use loaded::{LoadedPlugin, PlanOutput, PluginLog, sha256_hex};
+pub use sandbox::LogSource;
+pub use registry::{PluginRef, PluginSource, Registry};
+pub use validate::{PlanLimits, validate_plan};

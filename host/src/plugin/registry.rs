@@ -1,0 +1,112 @@
+//! Finding plugins: by name in a search path, or by path pinned with sha256.
+//!
+//! The search path is, in order: the `plugins/` folder beside the workflow,
+//! each entry of `PLAIT_PLUGIN_PATH` (colon-separated), then the build
+//! output of this checkout (`target/plugins`). The first `NAME.wasm` wins.
+
+use super::error::PluginError;
+use std::path::{Path, PathBuf};
+
+/// How a step names its plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginSource {
+    /// Looked up in the search path.
+    Name(String),
+    /// A file, relative to the workflow, with its expected sha256.
+    Path {
+        /// Path as written.
+        path: PathBuf,
+        /// Expected sha256 (hex).
+        sha256: String,
+    },
+}
+
+/// A resolved plugin file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginRef {
+    /// File.
+    pub path: PathBuf,
+    /// Expected name (when looked up by name).
+    pub name: Option<String>,
+    /// Pinned hash (when given by path).
+    pub sha256: Option<String>,
+}
+
+/// The search path.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    dirs: Vec<PathBuf>,
+}
+
+/// Build output of this checkout, where `scripts/build-plugins` puts plugins.
+pub fn build_output_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).join("target/plugins")
+}
+
+impl Registry {
+    /// Search these directories in order.
+    pub fn new(dirs: Vec<PathBuf>) -> Self {
+        Registry { dirs }
+    }
+
+    /// The standard search path for a workflow at `workflow` (if any).
+    pub fn standard(workflow: Option<&Path>) -> Self {
+        let mut dirs = Vec::new();
+        if let Some(w) = workflow {
+            dirs.push(w.parent().unwrap_or(Path::new(".")).join("plugins"));
+        }
+        if let Some(p) = std::env::var_os("PLAIT_PLUGIN_PATH") {
+            dirs.extend(std::env::split_paths(&p).filter(|d| !d.as_os_str().is_empty()));
+        }
+        dirs.push(build_output_dir());
+        Registry { dirs }
+    }
+
+    /// The directories, in order.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    fn searched(&self) -> String {
+        self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Resolve a step's plugin. Paths are relative to `base` (the workflow's folder).
+    pub fn resolve(&self, source: &PluginSource, base: &Path) -> Result<PluginRef, PluginError> {
+        match source {
+            PluginSource::Name(name) => {
+                let file = format!("{name}.wasm");
+                self.dirs
+                    .iter()
+                    .map(|d| d.join(&file))
+                    .find(|p| p.is_file())
+                    .map(|path| PluginRef { path, name: Some(name.clone()), sha256: None })
+                    .ok_or_else(|| PluginError::NotFound { name: name.clone(), searched: self.searched() })
+            }
+            PluginSource::Path { path, sha256 } => {
+                Ok(PluginRef { path: base.join(path), name: None, sha256: Some(sha256.clone()) })
+            }
+        }
+    }
+
+    /// Every `NAME.wasm` in the search path, first occurrence of each name.
+    pub fn list(&self) -> Vec<(String, PathBuf)> {
+        let mut found: Vec<(String, PathBuf)> = Vec::new();
+        for d in &self.dirs {
+            let Ok(entries) = std::fs::read_dir(d) else { continue };
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for f in files {
+                if f.extension().and_then(|e| e.to_str()) != Some("wasm") {
+                    continue;
+                }
+                let Some(name) = f.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
+                if !found.iter().any(|(n, _)| *n == name) {
+                    found.push((name, f));
+                }
+            }
+        }
+        found
+    }
+}

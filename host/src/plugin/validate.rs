@@ -1,0 +1,230 @@
+//! Checks on what plugins return. A plan is accepted whole or not at all:
+//! the first problem rejects it, naming the action, and nothing runs.
+
+use super::capabilities::Capabilities;
+use super::info::PluginInfo;
+use crate::plan::{Action, ActionKind, Program};
+
+/// Bounds on a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanLimits {
+    /// Most actions in one plan.
+    pub max_actions: usize,
+    /// Largest `put-file` content.
+    pub max_file_bytes: usize,
+    /// Largest total of file contents and stdin in one plan.
+    pub max_total_bytes: usize,
+    /// Longest command timeout.
+    pub max_timeout_secs: u32,
+    /// Most retries.
+    pub max_retries: u32,
+    /// Longest reboot wait.
+    pub max_reboot_secs: u32,
+}
+
+impl Default for PlanLimits {
+    fn default() -> Self {
+        PlanLimits {
+            max_actions: 10_000,
+            max_file_bytes: 16 << 20,
+            max_total_bytes: 64 << 20,
+            max_timeout_secs: 24 * 3600,
+            max_retries: 100,
+            max_reboot_secs: 3600,
+        }
+    }
+}
+
+/// Why a plan was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    /// Malformed.
+    Invalid(String),
+    /// Outside declared or granted capabilities.
+    NotAllowed(String),
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.ends_with('-')
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        && s.len() <= 128
+}
+
+fn is_abs_clean_path(p: &str) -> bool {
+    p.starts_with('/') && !p.contains('\0') && !p.split('/').any(|c| c == ".." || c == ".") && p.len() <= 4096
+}
+
+/// Check what `describe()` returned.
+pub fn validate_info(info: &PluginInfo) -> Result<(), String> {
+    if !is_name(&info.name) || info.name.len() > 64 {
+        return Err(format!("plugin name {:?} must be lowercase letters, digits and '-'", info.name));
+    }
+    if info.version.trim().is_empty() {
+        return Err("empty version".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &info.params {
+        if !is_ident(&p.name) {
+            return Err(format!("parameter name {:?} is not an identifier", p.name));
+        }
+        if !seen.insert(&p.name) {
+            return Err(format!("parameter `{}` declared twice", p.name));
+        }
+        if let Some(d) = &p.default
+            && !p.ty.accepts(d)
+        {
+            return Err(format!("default of parameter `{}` is not a {}", p.name, p.ty.name()));
+        }
+    }
+    let mut probes = std::collections::BTreeSet::new();
+    for p in &info.probes {
+        if !is_ident(&p.name) || !probes.insert(&p.name) {
+            return Err(format!("probe name {:?} is invalid or declared twice", p.name));
+        }
+        if p.command.trim().is_empty() || p.command.contains('\0') {
+            return Err(format!("probe `{}` has an empty or invalid command", p.name));
+        }
+    }
+    for w in info.capabilities.writes.iter().chain(&info.capabilities.reads) {
+        if !is_abs_clean_path(w) {
+            return Err(format!("capability path {w:?} must be absolute without `..`"));
+        }
+    }
+    for v in info.produces.iter().chain(&info.consumes) {
+        if !is_ident(v) {
+            return Err(format!("variable name {v:?} is not an identifier"));
+        }
+    }
+    Ok(())
+}
+
+fn check_program(p: &Program, caps: &Capabilities, what: &str) -> Result<(), Violation> {
+    match p {
+        Program::Argv(argv) => {
+            let Some(first) = argv.first() else {
+                return Err(Violation::Invalid(format!("{what} has an empty argv")));
+            };
+            if first.is_empty() {
+                return Err(Violation::Invalid(format!("{what} has an empty program name")));
+            }
+            if argv.iter().any(|a| a.contains('\0')) {
+                return Err(Violation::Invalid(format!("{what} has a NUL byte in an argument")));
+            }
+            if !caps.allows_program(first) {
+                return Err(Violation::NotAllowed(format!("{what} runs `{first}`, which the plugin did not declare or the workflow did not grant")));
+            }
+        }
+        Program::Script(s) => {
+            if s.trim().is_empty() || s.contains('\0') {
+                return Err(Violation::Invalid(format!("{what} has an empty or invalid script")));
+            }
+            if !caps.shell {
+                return Err(Violation::NotAllowed(format!("{what} is a shell script, but the `shell` capability was not declared or not granted")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Check a plan: shape, bounds and capabilities.
+pub fn validate_plan(info: &PluginInfo, caps: &Capabilities, actions: &[Action], reason: Option<&str>, limits: &PlanLimits) -> Result<(), Violation> {
+    if actions.len() > limits.max_actions {
+        return Err(Violation::Invalid(format!("{} actions, more than the limit of {}", actions.len(), limits.max_actions)));
+    }
+    if actions.is_empty() && reason.is_none_or(|r| r.trim().is_empty()) {
+        return Err(Violation::Invalid("an empty plan must say why nothing needs doing".into()));
+    }
+    let mut total = 0usize;
+    for (i, a) in actions.iter().enumerate() {
+        let what = format!("action {} ({:?})", i + 1, truncate(&a.summary, 80));
+        if a.summary.trim().is_empty() {
+            return Err(Violation::Invalid(format!("action {} has no summary", i + 1)));
+        }
+        match &a.kind {
+            ActionKind::Run(r) => {
+                check_program(&r.program, caps, &what)?;
+                if let Some(g) = &r.unless {
+                    check_program(g, caps, &format!("the guard of {what}"))?;
+                }
+                if r.timeout_secs == Some(0) || r.timeout_secs.is_some_and(|t| t > limits.max_timeout_secs) {
+                    return Err(Violation::Invalid(format!("{what} has a timeout outside 1..={} s", limits.max_timeout_secs)));
+                }
+                if r.retries > limits.max_retries {
+                    return Err(Violation::Invalid(format!("{what} asks for {} retries (limit {})", r.retries, limits.max_retries)));
+                }
+                for (k, _) in &r.env {
+                    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.starts_with(|c: char| c.is_ascii_digit()) {
+                        return Err(Violation::Invalid(format!("{what} sets an invalid environment variable name {k:?}")));
+                    }
+                }
+                if let Some(v) = &r.capture {
+                    check_var(info, v, &what)?;
+                }
+                total += r.stdin.as_ref().map_or(0, String::len);
+            }
+            ActionKind::PutFile(f) => {
+                if !is_abs_clean_path(&f.path) {
+                    return Err(Violation::Invalid(format!("{what} writes {:?}, which is not an absolute path without `..`", f.path)));
+                }
+                if f.content.len() > limits.max_file_bytes {
+                    return Err(Violation::Invalid(format!("{what} writes {} bytes, more than the limit of {}", f.content.len(), limits.max_file_bytes)));
+                }
+                if f.mode.is_some_and(|m| m > 0o7777) {
+                    return Err(Violation::Invalid(format!("{what} has an invalid mode")));
+                }
+                for name in [&f.owner, &f.group].into_iter().flatten() {
+                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+                        return Err(Violation::Invalid(format!("{what} has an invalid owner or group {name:?}")));
+                    }
+                }
+                if !caps.allows_write(&f.path) {
+                    return Err(Violation::NotAllowed(format!("{what} writes {}, outside the paths the plugin declared or the workflow granted", f.path)));
+                }
+                total += f.content.len();
+            }
+            ActionKind::Reboot(r) => {
+                if r.timeout_secs == 0 || r.timeout_secs > limits.max_reboot_secs {
+                    return Err(Violation::Invalid(format!("{what} has a reboot timeout outside 1..={} s", limits.max_reboot_secs)));
+                }
+                if !caps.reboot {
+                    return Err(Violation::NotAllowed(format!("{what} reboots the host, which the plugin did not declare or the workflow did not grant")));
+                }
+            }
+            ActionKind::FetchFile(f) => {
+                if !is_abs_clean_path(&f.path) {
+                    return Err(Violation::Invalid(format!("{what} reads {:?}, which is not an absolute path without `..`", f.path)));
+                }
+                check_var(info, &f.into, &what)?;
+                if !caps.allows_read(&f.path) {
+                    return Err(Violation::NotAllowed(format!("{what} reads {}, outside the paths the plugin declared or the workflow granted", f.path)));
+                }
+            }
+        }
+        if total > limits.max_total_bytes {
+            return Err(Violation::Invalid(format!("the plan carries more than {} bytes of content", limits.max_total_bytes)));
+        }
+    }
+    Ok(())
+}
+
+fn check_var(info: &PluginInfo, v: &str, what: &str) -> Result<(), Violation> {
+    if !is_ident(v) {
+        return Err(Violation::Invalid(format!("{what} captures into an invalid variable name {v:?}")));
+    }
+    if !info.produces.iter().any(|p| p == v) {
+        return Err(Violation::NotAllowed(format!("{what} captures variable `{v}`, which the plugin did not declare in `produces`")));
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
+}

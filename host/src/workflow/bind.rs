@@ -1,0 +1,133 @@
+//! Binding a workflow to its plugins: load each plugin once, then check
+//! every step's parameters and variables against its declaration.
+
+use super::load::{Step, Workflow};
+use crate::diagnostic::{Category, SourceError};
+use crate::inventory::toml_to_json;
+use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A step with its plugin loaded and its parameters complete.
+#[derive(Debug, Clone)]
+pub struct BoundStep {
+    /// The step.
+    pub step: Step,
+    /// Its plugin.
+    pub plugin: Arc<LoadedPlugin>,
+    /// Parameters with defaults filled in.
+    pub params: serde_json::Value,
+    /// Declared capabilities narrowed by the step's grants.
+    pub caps: Capabilities,
+}
+
+/// A workflow ready to plan or run.
+#[derive(Debug, Clone)]
+pub struct BoundWorkflow {
+    /// The workflow.
+    pub workflow: Workflow,
+    /// Its steps.
+    pub steps: Vec<BoundStep>,
+}
+
+/// Load every step's plugin and check parameters and variables.
+pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Result<BoundWorkflow, Box<SourceError>> {
+    let src = workflow.source.clone();
+    let base = workflow.folder();
+    let mut loaded: HashMap<PathBuf, Arc<LoadedPlugin>> = HashMap::new();
+    let mut steps = Vec::with_capacity(workflow.steps.len());
+
+    for step in &workflow.steps {
+        let at_plugin = |e: PluginError| {
+            let mut err = src.error(step.plugin_span.clone(), format!("step {} ({}): {e}", step.number, step.name), "this plugin");
+            err.category = Category::Plugin;
+            Box::new(err)
+        };
+        let r = registry.resolve(&step.plugin, &base).map_err(|e| {
+            let mut err = at_plugin(e);
+            err.help = Some("build the plugins with scripts/build-plugins, put NAME.wasm in the workflow's plugins/ folder, or add its folder to PLAIT_PLUGIN_PATH".into());
+            err
+        })?;
+        let key = std::fs::canonicalize(&r.path).unwrap_or_else(|_| r.path.clone());
+        let plugin = match loaded.get(&key) {
+            Some(p) if r.sha256.as_deref().is_none_or(|s| s == p.sha256) => p.clone(),
+            _ => {
+                let p = Arc::new(LoadedPlugin::load(runtime, &r.path, r.sha256.as_deref()).map_err(at_plugin)?);
+                loaded.insert(key, p.clone());
+                p
+            }
+        };
+        if let Some(expected) = &r.name
+            && *expected != plugin.info.name
+        {
+            return Err(at_plugin(PluginError::NameMismatch { path: r.path.clone(), expected: expected.clone(), actual: plugin.info.name.clone() }));
+        }
+
+        let label = plugin.label();
+        let mut params = serde_json::Map::new();
+        for (key, value) in &step.params {
+            let Some(spec) = plugin.info.param(key) else {
+                let known: Vec<&str> = plugin.info.params.iter().map(|p| p.name.as_str()).collect();
+                return Err(Box::new(
+                    src.error(value.span(), format!("step {} ({}): plugin {label} has no parameter `{key}`", step.number, step.name), "unknown parameter")
+                        .with_help(if known.is_empty() { "this plugin takes no parameters".to_string() } else { format!("its parameters are: {}", known.join(", ")) }),
+                ));
+            };
+            let json = toml_to_json(value.get_ref());
+            if !spec.ty.accepts(&json) {
+                return Err(Box::new(src.error(
+                    value.span(),
+                    format!("step {} ({}): parameter `{key}` of {label} must be a {}, found {}", step.number, step.name, spec.ty.name(), toml_type(value.get_ref())),
+                    format!("expected {}", spec.ty.name()),
+                )));
+            }
+            params.insert(key.clone(), json);
+        }
+        for spec in &plugin.info.params {
+            if params.contains_key(&spec.name) {
+                continue;
+            }
+            match &spec.default {
+                Some(d) => {
+                    params.insert(spec.name.clone(), d.clone());
+                }
+                None => {
+                    return Err(Box::new(
+                        src.error(step.params_span.clone(), format!("step {} ({}): {label} requires parameter `{}`", step.number, step.name, spec.name), "missing parameter")
+                            .with_help(format!("`{}`: {}", spec.name, spec.doc)),
+                    ));
+                }
+            }
+        }
+
+        let caps = plugin.info.capabilities.narrow(&step.grants);
+        steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps });
+    }
+
+    // Every variable a step consumes must be produced by that step or an earlier one.
+    for (i, s) in steps.iter().enumerate() {
+        for v in &s.plugin.info.consumes {
+            if !steps[..=i].iter().any(|p| p.plugin.info.produces.contains(v)) {
+                return Err(Box::new(
+                    src.error(s.step.plugin_span.clone(), format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name), "consumer")
+                        .with_help("add the step whose plugin captures it earlier in the workflow"),
+                ));
+            }
+        }
+    }
+
+    Ok(BoundWorkflow { workflow, steps })
+}
+
+fn toml_type(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}

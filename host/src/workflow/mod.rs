@@ -1,0 +1,12 @@
+//! Workflows: an ordered list of steps against an inventory. Loading checks
+//! the file itself; binding loads every step's plugin and checks parameters,
+//! targets and variables against what the plugins declare. Nothing runs on
+//! any host until both succeeded.
+
+mod bind;
+mod load;
+mod raw;
+
+pub use bind::{BoundStep, BoundWorkflow, bind};
+pub use load::{Step, Workflow};
+pub use raw::{RawPluginSource, RawStep, RawWorkflow};

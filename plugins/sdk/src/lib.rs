@@ -1,0 +1,125 @@
+//! The plait plugin SDK.
+//!
+//! A plait plugin is a pure function from the facts of one host (plus its
+//! parameters and the workflow's variables) to a list of actions. This crate
+//! wraps the WIT contract (`wit/since_v0.1.0/plugin.wit`) with:
+//!
+//! - the [`Plugin`] trait and the [`register_plugin!`] macro,
+//! - typed access to parameters, probes and variables ([`Context`] helpers),
+//! - builders for actions whose arguments are never re-parsed by a shell
+//!   ([`cmd`], [`file`], [`reboot`], [`fetch`]), and [`shell::quote`] for the
+//!   rare script,
+//! - guards every provisioning plugin needs ([`guard`]) and version
+//!   comparison ([`version`]).
+//!
+//! ```ignore
+//! use plait_sdk::prelude::*;
+//!
+//! struct Hello;
+//! impl Plugin for Hello {
+//!     fn describe() -> PluginInfo {
+//!         info("hello", env!("CARGO_PKG_VERSION"), "write /etc/motd")
+//!             .param(param::string("text", "hello", "the message"))
+//!             .writes(["/etc/motd"])
+//!     }
+//!     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
+//!         #[derive(serde::Deserialize)]
+//!         struct P { text: String }
+//!         let p: P = ctx.params()?;
+//!         Ok(Plan::from(vec![file::put("/etc/motd", p.text + "\n").mode(0o644).summary("write motd")]))
+//!     }
+//! }
+//! register_plugin!(Hello);
+//! ```
+
+mod action;
+mod context;
+mod describe;
+pub mod guard;
+mod plan;
+pub mod shell;
+pub mod version;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "plugin",
+        path: "../../wit/since_v0.1.0",
+        pub_export_macro: true,
+        default_bindings_module: "plait_sdk::bindings",
+        export_macro_name: "__export_plugin_world",
+    });
+}
+
+pub use action::{ActionBuilder, cmd, fetch, file, reboot};
+pub use bindings::plait::plugin::host::{Level, log};
+pub use bindings::plait::plugin::types::{
+    Action, ActionKind, Capabilities, Context, ErrorKind, FetchFile, HostFacts, InventoryHost,
+    ParamSpec, ParamType, Plan, PluginError, PluginInfo, Probe, ProbeResult, Program, PutFile,
+    Reboot, Run, ServiceState, Variable,
+};
+pub use describe::{info, param};
+
+/// Everything a plugin usually needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        Action, Context, ErrorKind, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file,
+        guard, info, log, param, reboot, register_plugin, shell, version,
+    };
+}
+
+/// A plait plugin. Both functions are stateless: the host may call them in
+/// fresh instances, in any order, for any number of hosts.
+pub trait Plugin {
+    /// Static metadata: name, version, parameters, probes, capabilities.
+    fn describe() -> PluginInfo;
+
+    /// Plan one host. Return an empty plan with a reason when nothing needs
+    /// doing ([`Plan::nothing`]). Parameters arrive with defaults filled in.
+    fn plan(ctx: &Context) -> Result<Plan, PluginError>;
+}
+
+impl PluginError {
+    /// A parameter problem.
+    pub fn bad_params(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::BadParams, message: message.into() }
+    }
+    /// The host is not supported by this plugin.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::UnsupportedHost, message: message.into() }
+    }
+    /// A consumed variable has not been captured yet.
+    pub fn missing_variable(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::MissingVariable, message: message.into() }
+    }
+    /// Anything else.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Internal, message: message.into() }
+    }
+}
+
+/// Glue called by [`register_plugin!`]: fills parameter defaults from
+/// `describe` so plugins see complete parameters even when run by a test.
+#[doc(hidden)]
+pub fn __plan<P: Plugin>(mut ctx: Context) -> Result<Plan, PluginError> {
+    ctx.params = describe::fill_defaults(&P::describe(), &ctx.params)?;
+    P::plan(&ctx)
+}
+
+/// Register a type implementing [`Plugin`] as this component's export.
+#[macro_export]
+macro_rules! register_plugin {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        pub struct __PlaitGuest;
+        impl $crate::bindings::Guest for __PlaitGuest {
+            fn describe() -> $crate::PluginInfo {
+                <$plugin as $crate::Plugin>::describe()
+            }
+            fn plan(ctx: $crate::Context) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
+                $crate::__plan::<$plugin>(ctx)
+            }
+        }
+        $crate::bindings::__export_plugin_world!(__PlaitGuest);
+    };
+}
