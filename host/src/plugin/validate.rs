@@ -145,9 +145,6 @@ pub fn validate_plan(info: &PluginInfo, caps: &Capabilities, actions: &[Action],
     let mut total = 0usize;
     for (i, a) in actions.iter().enumerate() {
         let what = format!("action {} ({:?})", i + 1, truncate(&a.summary, 80));
-        if a.summary.trim().is_empty() {
-            return Err(Violation::Invalid(format!("action {} has no summary", i + 1)));
-        }
         match &a.kind {
             ActionKind::Run(r) => {
                 check_program(&r.program, caps, &what)?;
@@ -207,6 +204,9 @@ pub fn validate_plan(info: &PluginInfo, caps: &Capabilities, actions: &[Action],
                     return Err(Violation::NotAllowed(format!("{what} reads {}, outside the paths the plugin declared or the workflow granted", f.path)));
                 }
             }
+        }
+        if a.summary.trim().is_empty() {
+            return Err(Violation::Invalid(format!("action {} has no summary", i + 1)));
         }
         if total > limits.max_total_bytes {
             return Err(Violation::Invalid(format!("the plan carries more than {} bytes of content", limits.max_total_bytes)));

@@ -76,7 +76,7 @@ impl Plugin for OsPrep {
             swap(ctx, &mut actions, &mut done)?;
         }
         if p.hostname {
-            hostname(ctx, &mut actions, &mut done);
+            hostname(ctx, &mut actions, &mut done)?;
         }
         if p.hosts_file {
             hosts_file(ctx, &mut actions, &mut done)?;
@@ -84,7 +84,8 @@ impl Plugin for OsPrep {
         if p.time_sync {
             time_sync(ctx, &p, &mut actions, &mut done)?;
         }
-        Ok(Plan::new(actions, done.join("; ")))
+        let reason = if done.is_empty() { "every part of os-prep is switched off by its parameters".to_string() } else { done.join("; ") };
+        Ok(Plan::new(actions, reason))
     }
 }
 
@@ -171,8 +172,20 @@ fn desired_hostname(ctx: &Context) -> String {
     inventory_hostname(&ctx.host)
 }
 
-fn hostname(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) {
+/// RFC 1123 host name: dot-separated labels of letters, digits and inner '-'.
+fn valid_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn hostname(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
     let want = desired_hostname(ctx);
+    if !valid_hostname(&want) {
+        return Err(PluginError::bad_params(format!("{want:?} is not a valid hostname (set the host var `hostname` or rename the host)")));
+    }
     if ctx.facts.hostname == want {
         done.push(format!("hostname is {want}"));
     } else {
@@ -182,6 +195,7 @@ fn hostname(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) {
                 .into(),
         );
     }
+    Ok(())
 }
 
 /// /etc/hosts with a managed block listing the inventory hosts that are not
@@ -210,6 +224,12 @@ fn hosts_file(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) 
     let mut block = Vec::new();
     for h in &ctx.inventory {
         let name = inventory_hostname(h);
+        if !valid_hostname(&name) {
+            return Err(PluginError::bad_params(format!("inventory host {} has the invalid hostname {name:?}", h.name)));
+        }
+        if h.address.is_empty() || !h.address.chars().all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':') {
+            return Err(PluginError::bad_params(format!("inventory host {} has address {:?}, which is not an IP address for /etc/hosts (set hosts_file = false when hosts resolve through DNS)", h.name, h.address)));
+        }
         if !listed(&h.address, &name) {
             block.push(format!("{} {}", h.address, name));
         }

@@ -7,13 +7,10 @@
 /// Quote one word for POSIX `sh`, so it reaches the command as exactly one
 /// argument whatever it contains (spaces, quotes, `$(...)`, newlines).
 pub fn quote(word: &str) -> String {
-    // shlex refuses NUL bytes only; a NUL cannot be part of an argument anyway,
-    // so it is dropped rather than turned into a panic inside the sandbox.
+    // A NUL cannot be part of an argument; drop it rather than emit a word
+    // the host would reject.
     let clean: String = word.chars().filter(|c| *c != '\0').collect();
-    match shlex::try_quote(&clean) {
-        Ok(q) => q.into_owned(),
-        Err(_) => String::from("''"),
-    }
+    shell_escape::unix::escape(clean.into()).into_owned()
 }
 
 /// Quote each word and join them with spaces: a safe shell command line.
@@ -34,7 +31,7 @@ mod tests {
         // Each case: the input must come back as one inert word.
         assert_eq!(quote("plain"), "plain");
         assert_eq!(quote("$(touch /tmp/pwned)"), "'$(touch /tmp/pwned)'");
-        assert_eq!(quote("a'b"), "'a'\"'\"'b'");
+        assert_eq!(quote("a'b"), "'a'\\''b'");
         assert_eq!(quote(""), "''");
         assert_eq!(join(["echo", "; rm -rf /"]), "echo '; rm -rf /'");
     }
