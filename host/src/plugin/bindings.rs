@@ -3,8 +3,6 @@
 //! The rest of the host never sees these types: [`super::convert`] turns them
 //! into the serde-friendly model in [`crate::plan`] and [`crate::facts`].
 
-#![expect(missing_docs, reason = "generated code")]
-
 wasmtime::component::bindgen!({
     world: "plugin",
     path: "../wit/since_v0.1.0",

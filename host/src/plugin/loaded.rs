@@ -115,6 +115,11 @@ impl LoadedPlugin {
             })?;
         let info = convert::plugin_info(raw).map_err(describe_err)?;
         validate_info(&info).map_err(describe_err)?;
+        let how = match cache {
+            CacheOutcome::Hit => "from the compiled cache",
+            CacheOutcome::Compiled => "compiled",
+        };
+        tracing::info!("plugin {} loaded {how} in {:.1} ms ({})", info.label(), start.elapsed().as_secs_f64() * 1000.0, path.display());
         Ok(LoadedPlugin { path: path.to_path_buf(), sha256, info, cache, load_time: start.elapsed(), pre, engine: rt.engine.clone(), limits: rt.limits })
     }
 

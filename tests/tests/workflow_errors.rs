@@ -1,0 +1,41 @@
+//! Workflow validation: each `tests/ui/workflows/<case>.toml` must fail to
+//! load or bind with the diagnostic in `<case>.err` (file, line, column,
+//! the offending span underlined, a hint). `<case>.inventory.toml`, when
+//! present, is passed as the inventory file. Nothing may panic.
+//! `PLAIT_UPDATE_GOLDEN=1` rewrites the `.err` files.
+
+use plait::plugin::{ComponentCache, Limits, Registry, Runtime};
+use plait::workflow::{Workflow, bind};
+use plait_tests::{check_golden, redact, render_diagnostic, repo_root};
+
+#[test]
+fn bad_workflows_fail_with_located_errors() {
+    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
+    let registry = Registry::new(vec![repo_root().join("target/plugins")]);
+    let dir = repo_root().join("tests/ui/workflows");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && !p.to_string_lossy().ends_with(".inventory.toml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "found {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let inv = case.with_extension("inventory.toml");
+        let inv = inv.is_file().then_some(inv);
+        let result = Workflow::load(case, inv.as_deref()).and_then(|w| bind(w, &registry, &rt));
+        let err = match result {
+            Ok(_) => {
+                failures.push(format!("{}: loaded without error", case.display()));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let rendered = redact(&format!("{}\n{}", err.one_line(), render_diagnostic(&*err)));
+        if let Err(e) = check_golden(&case.with_extension("err"), &rendered) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
