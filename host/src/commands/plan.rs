@@ -1,11 +1,11 @@
 //! `plait plan WORKFLOW --facts FILE`: print what would run, offline.
 
 use super::CommandError;
+use crate::exit_codes;
 use crate::facts::FactsFile;
 use crate::plan::{OfflinePlan, plan_offline, render_human};
 use crate::plugin::{Registry, Runtime};
 use crate::workflow::{Workflow, bind};
-use crate::exit_codes;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -38,7 +38,7 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let workflow = Workflow::load(&args.workflow, args.inventory.as_deref())?;
     let registry = Registry::standard(Some(&args.workflow));
     let bound = bind(workflow, &registry, runtime)?;
-    let facts = FactsFile::load(&args.facts).map_err(Box::new)?;
+    let facts = FactsFile::load(&args.facts)?;
     let plan: OfflinePlan = plan_offline(&bound, &facts, &args.facts.display().to_string())?;
     match args.output {
         OutputFormat::Human => {
@@ -50,13 +50,26 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 args.facts.display()
             );
             print!("{}", render_human(&plan));
-            let compiled = bound.steps.iter().filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled).count();
-            tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, compiled, "planned");
+            let compiled = bound
+                .steps
+                .iter()
+                .filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled)
+                .count();
+            tracing::info!(
+                elapsed_ms = start.elapsed().as_millis() as u64,
+                compiled,
+                "planned"
+            );
         }
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&plan).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
+            let text = serde_json::to_string_pretty(&plan)
+                .map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
             println!("{text}");
         }
     }
-    Ok(if plan.failures() > 0 { exit_codes::PLUGIN_FAILED } else { exit_codes::OK })
+    Ok(if plan.failures() > 0 {
+        exit_codes::PLUGIN_FAILED
+    } else {
+        exit_codes::OK
+    })
 }

@@ -35,12 +35,12 @@ pub struct FactsFile {
 }
 
 /// A facts file could not be read.
-pub type FactsFileError = SourceError;
+pub type FactsFileError = Box<SourceError>;
 
 impl FactsFile {
     /// Read and parse a facts file; errors point into the file.
     pub fn load(path: &Path) -> Result<Self, FactsFileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SourceError::io(path, e))?;
-        toml::from_str(&text).map_err(|e| SourceError::from_toml(path, &text, &e))
+        let text = std::fs::read_to_string(path).map_err(|e| Box::new(SourceError::io(path, e)))?;
+        toml::from_str(&text).map_err(|e| Box::new(SourceError::from_toml(path, &text, &e)))
     }
 }

@@ -5,8 +5,8 @@
 //! steps would leave behind; variables captured at run time are shown as
 //! placeholders.
 
-use super::context::{PlanContext, Variable};
 use super::action::Action;
+use super::context::{PlanContext, Variable};
 use crate::facts::FactsFile;
 use crate::plugin::{PluginError, PluginLog};
 use crate::workflow::BoundWorkflow;
@@ -73,11 +73,21 @@ pub struct OfflinePlan {
 impl OfflinePlan {
     /// Actions over all hosts.
     pub fn action_count(&self) -> usize {
-        self.cells().map(|c| if let StepOutcome::Changes { actions } = &c.outcome { actions.len() } else { 0 }).sum()
+        self.cells()
+            .map(|c| {
+                if let StepOutcome::Changes { actions } = &c.outcome {
+                    actions.len()
+                } else {
+                    0
+                }
+            })
+            .sum()
     }
     /// Cells that failed.
     pub fn failures(&self) -> usize {
-        self.cells().filter(|c| matches!(c.outcome, StepOutcome::Failed { .. })).count()
+        self.cells()
+            .filter(|c| matches!(c.outcome, StepOutcome::Failed { .. }))
+            .count()
     }
     fn cells(&self) -> impl Iterator<Item = &HostStepPlan> {
         self.hosts.iter().flat_map(|h| h.steps.iter())
@@ -88,7 +98,9 @@ impl OfflinePlan {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// A whole host.
-    #[error("facts file {file} has no record for host `{host}` (record it with `plait facts --record`)")]
+    #[error(
+        "facts file {file} has no record for host `{host}` (record it with `plait facts --record`)"
+    )]
     MissingHost {
         /// File.
         file: String,
@@ -96,7 +108,9 @@ pub enum PlanError {
         host: String,
     },
     /// One probe result.
-    #[error("facts file {file}: host `{host}` has no result for probe `{probe}` of plugin {plugin} (add [{host}.probes.{plugin}] {probe} = {{ exit_code = ..., stdout = \"...\" }})")]
+    #[error(
+        "facts file {file}: host `{host}` has no result for probe `{probe}` of plugin {plugin} (add [{host}.probes.{plugin}] {probe} = {{ exit_code = ..., stdout = \"...\" }})"
+    )]
     MissingProbe {
         /// File.
         file: String,
@@ -110,17 +124,36 @@ pub enum PlanError {
 }
 
 /// Plan every step on every target host from `facts`.
-pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) -> Result<OfflinePlan, PlanError> {
+pub fn plan_offline(
+    bound: &BoundWorkflow,
+    facts: &FactsFile,
+    facts_name: &str,
+) -> Result<OfflinePlan, PlanError> {
     let inv = &bound.workflow.inventory;
     let inventory = inv.for_plugins();
     // Check the file covers every host and probe before calling any plugin.
     for s in &bound.steps {
         for &hi in &s.step.hosts {
             let host = &inv.hosts[hi].name;
-            let rec = facts.hosts.get(host).ok_or_else(|| PlanError::MissingHost { file: facts_name.into(), host: host.clone() })?;
+            let rec = facts
+                .hosts
+                .get(host)
+                .ok_or_else(|| PlanError::MissingHost {
+                    file: facts_name.into(),
+                    host: host.clone(),
+                })?;
             for p in &s.plugin.info.probes {
-                if !rec.probes.get(&s.plugin.info.name).is_some_and(|m| m.contains_key(&p.name)) {
-                    return Err(PlanError::MissingProbe { file: facts_name.into(), host: host.clone(), plugin: s.plugin.info.name.clone(), probe: p.name.clone() });
+                if !rec
+                    .probes
+                    .get(&s.plugin.info.name)
+                    .is_some_and(|m| m.contains_key(&p.name))
+                {
+                    return Err(PlanError::MissingProbe {
+                        file: facts_name.into(),
+                        host: host.clone(),
+                        plugin: s.plugin.info.name.clone(),
+                        probe: p.name.clone(),
+                    });
                 }
             }
         }
@@ -143,14 +176,23 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
                 .info
                 .probes
                 .iter()
-                .filter_map(|p| rec.probes.get(&s.plugin.info.name).and_then(|m| m.get(&p.name)).map(|r| (p.name.clone(), r.clone())))
+                .filter_map(|p| {
+                    rec.probes
+                        .get(&s.plugin.info.name)
+                        .and_then(|m| m.get(&p.name))
+                        .map(|r| (p.name.clone(), r.clone()))
+                })
                 .collect();
             let vars = s
                 .plugin
                 .info
                 .consumes
                 .iter()
-                .map(|v| Variable { host: String::new(), name: v.clone(), value: format!("<{v}: captured at run time>") })
+                .map(|v| Variable {
+                    host: String::new(),
+                    name: v.clone(),
+                    value: format!("<{v}: captured at run time>"),
+                })
                 .collect();
             let ctx = PlanContext {
                 host: h.for_plugins(),
@@ -162,18 +204,46 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
                 offline: true,
             };
             let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps) {
-                Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
-                Ok(out) => (StepOutcome::Changes { actions: out.actions }, out.logs),
+                Ok(out) if out.actions.is_empty() => (
+                    StepOutcome::NothingToDo {
+                        reason: out.reason.unwrap_or_default(),
+                    },
+                    out.logs,
+                ),
+                Ok(out) => (
+                    StepOutcome::Changes {
+                        actions: out.actions,
+                    },
+                    out.logs,
+                ),
                 Err(e) => {
                     failed = true;
-                    (StepOutcome::Failed { error: error_text(&e) }, Vec::new())
+                    (
+                        StepOutcome::Failed {
+                            error: error_text(&e),
+                        },
+                        Vec::new(),
+                    )
                 }
             };
-            cells.push(HostStepPlan { step: s.step.number, step_name: s.step.name.clone(), plugin, outcome, logs });
+            cells.push(HostStepPlan {
+                step: s.step.number,
+                step_name: s.step.name.clone(),
+                plugin,
+                outcome,
+                logs,
+            });
         }
-        hosts.push(HostPlan { host: h.name.clone(), address: h.address.clone(), steps: cells });
+        hosts.push(HostPlan {
+            host: h.name.clone(),
+            address: h.address.clone(),
+            steps: cells,
+        });
     }
-    Ok(OfflinePlan { workflow: bound.workflow.name.clone(), hosts })
+    Ok(OfflinePlan {
+        workflow: bound.workflow.name.clone(),
+        hosts,
+    })
 }
 
 fn error_text(e: &PluginError) -> String {

@@ -20,6 +20,6 @@ pub use engine::{Limits, Runtime};
 pub use error::PluginError;
 pub use info::{ParamSpec, ParamType, PluginInfo, Probe};
 pub use loaded::{LoadedPlugin, PlanOutput, PluginLog, sha256_hex};
-pub use sandbox::LogSource;
 pub use registry::{PluginRef, PluginSource, Registry};
+pub use sandbox::LogSource;
 pub use validate::{PlanLimits, validate_plan};

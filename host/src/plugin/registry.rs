@@ -69,7 +69,11 @@ impl Registry {
     }
 
     fn searched(&self) -> String {
-        self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        self.dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Resolve a step's plugin. Paths are relative to `base` (the workflow's folder).
@@ -81,12 +85,21 @@ impl Registry {
                     .iter()
                     .map(|d| d.join(&file))
                     .find(|p| p.is_file())
-                    .map(|path| PluginRef { path, name: Some(name.clone()), sha256: None })
-                    .ok_or_else(|| PluginError::NotFound { name: name.clone(), searched: self.searched() })
+                    .map(|path| PluginRef {
+                        path,
+                        name: Some(name.clone()),
+                        sha256: None,
+                    })
+                    .ok_or_else(|| PluginError::NotFound {
+                        name: name.clone(),
+                        searched: self.searched(),
+                    })
             }
-            PluginSource::Path { path, sha256 } => {
-                Ok(PluginRef { path: base.join(path), name: None, sha256: Some(sha256.clone()) })
-            }
+            PluginSource::Path { path, sha256 } => Ok(PluginRef {
+                path: base.join(path),
+                name: None,
+                sha256: Some(sha256.clone()),
+            }),
         }
     }
 
@@ -94,14 +107,19 @@ impl Registry {
     pub fn list(&self) -> Vec<(String, PathBuf)> {
         let mut found: Vec<(String, PathBuf)> = Vec::new();
         for d in &self.dirs {
-            let Ok(entries) = std::fs::read_dir(d) else { continue };
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let Ok(entries) = std::fs::read_dir(d) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for f in files {
                 if f.extension().and_then(|e| e.to_str()) != Some("wasm") {
                     continue;
                 }
-                let Some(name) = f.file_stem().and_then(|s| s.to_str()).map(str::to_string) else { continue };
+                let Some(name) = f.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+                    continue;
+                };
                 if !found.iter().any(|(n, _)| *n == name) {
                     found.push((name, f));
                 }

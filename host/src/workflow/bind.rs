@@ -32,7 +32,11 @@ pub struct BoundWorkflow {
 }
 
 /// Load every step's plugin and check parameters and variables.
-pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Result<BoundWorkflow, Box<SourceError>> {
+pub fn bind(
+    workflow: Workflow,
+    registry: &Registry,
+    runtime: &Runtime,
+) -> Result<BoundWorkflow, Box<SourceError>> {
     let src = workflow.source.clone();
     let base = workflow.folder();
     let mut loaded: HashMap<PathBuf, Arc<LoadedPlugin>> = HashMap::new();
@@ -40,7 +44,11 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
 
     for step in &workflow.steps {
         let at_plugin = |e: PluginError| {
-            let mut err = src.error(step.plugin_span.clone(), format!("step {} ({}): {e}", step.number, step.name), "this plugin");
+            let mut err = src.error(
+                step.plugin_span.clone(),
+                format!("step {} ({}): {e}", step.number, step.name),
+                "this plugin",
+            );
             err.category = Category::Plugin;
             Box::new(err)
         };
@@ -53,7 +61,9 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         let plugin = match loaded.get(&key) {
             Some(p) if r.sha256.as_deref().is_none_or(|s| s == p.sha256) => p.clone(),
             _ => {
-                let p = Arc::new(LoadedPlugin::load(runtime, &r.path, r.sha256.as_deref()).map_err(at_plugin)?);
+                let p = Arc::new(
+                    LoadedPlugin::load(runtime, &r.path, r.sha256.as_deref()).map_err(at_plugin)?,
+                );
                 loaded.insert(key, p.clone());
                 p
             }
@@ -61,7 +71,11 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         if let Some(expected) = &r.name
             && *expected != plugin.info.name
         {
-            return Err(at_plugin(PluginError::NameMismatch { path: r.path.clone(), expected: expected.clone(), actual: plugin.info.name.clone() }));
+            return Err(at_plugin(PluginError::NameMismatch {
+                path: r.path.clone(),
+                expected: expected.clone(),
+                actual: plugin.info.name.clone(),
+            }));
         }
 
         let label = plugin.label();
@@ -70,15 +84,32 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             let Some(spec) = plugin.info.param(key) else {
                 let known: Vec<&str> = plugin.info.params.iter().map(|p| p.name.as_str()).collect();
                 return Err(Box::new(
-                    src.error(value.span(), format!("step {} ({}): plugin {label} has no parameter `{key}`", step.number, step.name), "unknown parameter")
-                        .with_help(if known.is_empty() { "this plugin takes no parameters".to_string() } else { format!("its parameters are: {}", known.join(", ")) }),
+                    src.error(
+                        value.span(),
+                        format!(
+                            "step {} ({}): plugin {label} has no parameter `{key}`",
+                            step.number, step.name
+                        ),
+                        "unknown parameter",
+                    )
+                    .with_help(if known.is_empty() {
+                        "this plugin takes no parameters".to_string()
+                    } else {
+                        format!("its parameters are: {}", known.join(", "))
+                    }),
                 ));
             };
             let json = toml_to_json(value.get_ref());
             if !spec.ty.accepts(&json) {
                 return Err(Box::new(src.error(
                     value.span(),
-                    format!("step {} ({}): parameter `{key}` of {label} must be a {}, found {}", step.number, step.name, spec.ty.name(), toml_type(value.get_ref())),
+                    format!(
+                        "step {} ({}): parameter `{key}` of {label} must be a {}, found {}",
+                        step.number,
+                        step.name,
+                        spec.ty.name(),
+                        toml_type(value.get_ref())
+                    ),
                     format!("expected {}", spec.ty.name()),
                 )));
             }
@@ -94,21 +125,36 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
                 }
                 None => {
                     return Err(Box::new(
-                        src.error(step.params_span.clone(), format!("step {} ({}): {label} requires parameter `{}`", step.number, step.name, spec.name), "missing parameter")
-                            .with_help(format!("`{}`: {}", spec.name, spec.doc)),
+                        src.error(
+                            step.params_span.clone(),
+                            format!(
+                                "step {} ({}): {label} requires parameter `{}`",
+                                step.number, step.name, spec.name
+                            ),
+                            "missing parameter",
+                        )
+                        .with_help(format!("`{}`: {}", spec.name, spec.doc)),
                     ));
                 }
             }
         }
 
         let caps = plugin.info.capabilities.narrow(&step.grants);
-        steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps });
+        steps.push(BoundStep {
+            step: step.clone(),
+            plugin,
+            params: serde_json::Value::Object(params),
+            caps,
+        });
     }
 
     // Every variable a step consumes must be produced by that step or an earlier one.
     for (i, s) in steps.iter().enumerate() {
         for v in &s.plugin.info.consumes {
-            if !steps[..=i].iter().any(|p| p.plugin.info.produces.contains(v)) {
+            if !steps[..=i]
+                .iter()
+                .any(|p| p.plugin.info.produces.contains(v))
+            {
                 return Err(Box::new(
                     src.error(s.step.plugin_span.clone(), format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name), "consumer")
                         .with_help("add the step whose plugin captures it earlier in the workflow"),

@@ -3,8 +3,8 @@
 use crate::inventory::RawInventory;
 use crate::plugin::Grants;
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 /// `[workflow]`.

@@ -117,8 +117,13 @@ pub mod cmd {
 
     impl From<RunBuilder> for Action {
         fn from(b: RunBuilder) -> Action {
-            let summary = b.summary.unwrap_or_else(|| describe_program(&b.run.program));
-            Action { summary, kind: ActionKind::Run(b.run) }
+            let summary = b
+                .summary
+                .unwrap_or_else(|| describe_program(&b.run.program));
+            Action {
+                summary,
+                kind: ActionKind::Run(b.run),
+            }
         }
     }
 }
@@ -139,7 +144,13 @@ pub mod file {
     pub fn put(path: impl Into<String>, content: impl Into<Vec<u8>>) -> FileBuilder {
         FileBuilder {
             summary: None,
-            file: PutFile { path: path.into(), content: content.into(), mode: None, owner: None, group: None },
+            file: PutFile {
+                path: path.into(),
+                content: content.into(),
+                mode: None,
+                owner: None,
+                group: None,
+            },
         }
     }
 
@@ -164,8 +175,13 @@ pub mod file {
 
     impl From<FileBuilder> for Action {
         fn from(b: FileBuilder) -> Action {
-            let summary = b.summary.unwrap_or_else(|| format!("write {}", b.file.path));
-            Action { summary, kind: ActionKind::PutFile(b.file) }
+            let summary = b
+                .summary
+                .unwrap_or_else(|| format!("write {}", b.file.path));
+            Action {
+                summary,
+                kind: ActionKind::PutFile(b.file),
+            }
         }
     }
 }
@@ -176,7 +192,10 @@ pub mod reboot {
 
     /// Reboot and wait up to `timeout_secs` for a new boot id.
     pub fn host(timeout_secs: u32) -> Action {
-        Action { summary: "reboot".into(), kind: ActionKind::Reboot(Reboot { timeout_secs }) }
+        Action {
+            summary: "reboot".into(),
+            kind: ActionKind::Reboot(Reboot { timeout_secs }),
+        }
     }
 }
 
@@ -189,7 +208,11 @@ pub mod fetch {
         let path = path.into();
         Action {
             summary: format!("read {path}"),
-            kind: ActionKind::FetchFile(FetchFile { path, into: into.into(), secret }),
+            kind: ActionKind::FetchFile(FetchFile {
+                path,
+                into: into.into(),
+                secret,
+            }),
         }
     }
 }

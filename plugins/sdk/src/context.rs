@@ -11,26 +11,36 @@ impl Context {
     /// The result of the probe `name`, or an error naming it when the host
     /// did not supply it (a plugin bug or a hand-written facts file).
     pub fn probe(&self, name: &str) -> Result<&ProbeResult, PluginError> {
-        self.probes
-            .iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| PluginError::internal(format!("probe `{name}` has no result for host {}", self.host.name)))
+        self.probes.iter().find(|p| p.name == name).ok_or_else(|| {
+            PluginError::internal(format!(
+                "probe `{name}` has no result for host {}",
+                self.host.name
+            ))
+        })
     }
 
     /// The value of variable `name` captured on `host`.
     pub fn var(&self, host: &str, name: &str) -> Option<&str> {
-        self.vars.iter().find(|v| v.host == host && v.name == name).map(|v| v.value.as_str())
+        self.vars
+            .iter()
+            .find(|v| v.host == host && v.name == name)
+            .map(|v| v.value.as_str())
     }
 
     /// The first value of variable `name` captured on any host.
     pub fn var_any(&self, name: &str) -> Option<(&str, &str)> {
-        self.vars.iter().find(|v| v.name == name).map(|v| (v.host.as_str(), v.value.as_str()))
+        self.vars
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| (v.host.as_str(), v.value.as_str()))
     }
 
     /// Inventory hosts in `group` (`all` matches every host).
     pub fn hosts_in(&self, group: &str) -> impl Iterator<Item = &InventoryHost> {
         let group = group.to_string();
-        self.inventory.iter().filter(move |h| group == "all" || h.groups.iter().any(|g| *g == group))
+        self.inventory
+            .iter()
+            .filter(move |h| group == "all" || h.groups.contains(&group))
     }
 
     /// Whether the planned host is in `group`.
@@ -40,12 +50,20 @@ impl Context {
 
     /// A per-host inventory variable, decoded from JSON.
     pub fn host_var<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        self.host.vars.iter().find(|(k, _)| k == name).and_then(|(_, v)| serde_json::from_str(v).ok())
+        self.host
+            .vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| serde_json::from_str(v).ok())
     }
 
     /// The value of sysctl `name` in the facts, if the key exists.
     pub fn sysctl(&self, name: &str) -> Option<&str> {
-        self.facts.sysctls.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.facts
+            .sysctls
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether kernel module `name` is loaded.

@@ -82,19 +82,31 @@ pub trait Plugin {
 impl PluginError {
     /// A parameter problem.
     pub fn bad_params(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::BadParams, message: message.into() }
+        Self {
+            kind: ErrorKind::BadParams,
+            message: message.into(),
+        }
     }
     /// The host is not supported by this plugin.
     pub fn unsupported(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::UnsupportedHost, message: message.into() }
+        Self {
+            kind: ErrorKind::UnsupportedHost,
+            message: message.into(),
+        }
     }
     /// A consumed variable has not been captured yet.
     pub fn missing_variable(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::MissingVariable, message: message.into() }
+        Self {
+            kind: ErrorKind::MissingVariable,
+            message: message.into(),
+        }
     }
     /// Anything else.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Internal, message: message.into() }
+        Self {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+        }
     }
 }
 
@@ -116,7 +128,9 @@ macro_rules! register_plugin {
             fn describe() -> $crate::PluginInfo {
                 <$plugin as $crate::Plugin>::describe()
             }
-            fn plan(ctx: $crate::Context) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
+            fn plan(
+                ctx: $crate::Context,
+            ) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
                 $crate::__plan::<$plugin>(ctx)
             }
         }

@@ -19,7 +19,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    words.into_iter().map(|w| quote(w.as_ref())).collect::<Vec<_>>().join(" ")
+    words
+        .into_iter()
+        .map(|w| quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
