@@ -41,19 +41,54 @@ pub enum Output {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print what a workflow would do on each host, without changing anything.
+    /// Print what a workflow would do on each host, without changing anything:
+    /// offline from recorded facts (--facts), or live (connects, gathers facts,
+    /// runs only read-only probes and guards).
     Plan {
         /// The workflow file.
         workflow: PathBuf,
         /// Plan offline from a recorded facts file (one table per host).
         #[arg(long, value_name = "FILE")]
-        facts: PathBuf,
+        facts: Option<PathBuf>,
         /// Inventory file; replaces the workflow's inline inventory.
         #[arg(short, long, value_name = "FILE")]
         inventory: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         output: Output,
+        /// Connection settings (live plan).
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Apply a workflow to its hosts over SSH.
+    Run {
+        /// The workflow file.
+        workflow: PathBuf,
+        /// Inventory file; replaces the workflow's inline inventory.
+        #[arg(short, long, value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Output format: human lines, or one JSON event per line.
+        #[arg(long, value_enum, default_value = "human")]
+        output: Output,
+        /// Connection settings.
+        #[command(flatten)]
+        conn: ConnArgs,
+        /// Stop every host at the first failure.
+        #[arg(long)]
+        fail_fast: bool,
+        /// Stop the other hosts once more than this percentage failed (0: keep going).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        max_fail_percent: u8,
+        /// Continue the latest run of this workflow: failed or unreached hosts
+        /// restart at the step that failed; completed steps are skipped.
+        #[arg(long)]
+        resume: bool,
+        /// Ask once for the sudo password of non-root users (never echoed or logged).
+        #[arg(long)]
+        ask_become_pass: bool,
+        /// Where the journal and lock live (default: .plait beside the workflow).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Check a workflow and its plugins without planning.
     Check {
@@ -75,6 +110,23 @@ pub enum Command {
         #[command(subcommand)]
         action: PluginCommand,
     },
+}
+
+/// How to reach hosts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnArgs {
+    /// Hosts worked on at once.
+    #[arg(long, default_value_t = 50)]
+    pub forks: usize,
+    /// known_hosts file (default: the inventory's, else ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record the keys of hosts not yet in known_hosts (a changed key is always refused).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// Seconds allowed to connect and authenticate.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub connect_timeout: u64,
 }
 
 /// `plait plugin ...`.

@@ -7,9 +7,12 @@
 
 pub mod commands;
 pub mod diagnostic;
+pub mod executor;
 pub mod exit_codes;
 pub mod facts;
 pub mod inventory;
+pub mod output;
 pub mod plan;
 pub mod plugin;
+pub mod ssh;
 pub mod workflow;

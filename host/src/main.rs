@@ -4,8 +4,11 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, Output, PluginCommand};
-use plait::commands::{self, CommandError, OutputFormat, PlanArgs};
+use cli::{Cli, Command, ConnArgs, Output, PluginCommand};
+use plait::commands::{self, CommandError, OutputFormat, PlanArgs, RunArgs};
+use plait::executor::Mode;
+use plait::output::Format;
+use std::path::PathBuf;
 use plait::exit_codes;
 use plait::plugin::{ComponentCache, Limits, Registry, Runtime};
 use std::time::Duration;
@@ -58,28 +61,48 @@ fn runtime(cli: &Cli) -> Result<Runtime, CommandError> {
     Ok(Runtime::new(cache, limits)?)
 }
 
+fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, output: Output, conn: ConnArgs, mode: Mode) -> RunArgs {
+    RunArgs {
+        workflow,
+        inventory,
+        mode,
+        format: match output {
+            Output::Human => Format::Human,
+            Output::Json => Format::Json,
+        },
+        forks: conn.forks,
+        known_hosts: conn.known_hosts,
+        accept_new_host_keys: conn.accept_new_host_keys,
+        fail_fast: false,
+        max_fail_percent: 0,
+        resume: false,
+        ask_become_pass: false,
+        state_dir: None,
+        connect_timeout: Duration::from_secs(conn.connect_timeout),
+    }
+}
+
 fn run(cli: Cli) -> Result<i32, CommandError> {
     let rt = runtime(&cli)?;
     match cli.command {
-        Command::Plan {
-            workflow,
-            facts,
-            inventory,
-            output,
-        } => {
+        Command::Plan { workflow, facts: Some(facts), inventory, output, .. } => {
             let output = match output {
                 Output::Human => OutputFormat::Human,
                 Output::Json => OutputFormat::Json,
             };
-            commands::plan(
-                &PlanArgs {
-                    workflow,
-                    inventory,
-                    facts,
-                    output,
-                },
-                &rt,
-            )
+            commands::plan(&PlanArgs { workflow, inventory, facts, output }, &rt)
+        }
+        Command::Plan { workflow, facts: None, inventory, output, conn } => {
+            commands::run_workflow(&run_args(workflow, inventory, output, conn, Mode::DryRun), &rt)
+        }
+        Command::Run { workflow, inventory, output, conn, fail_fast, max_fail_percent, resume, ask_become_pass, state_dir } => {
+            let mut args = run_args(workflow, inventory, output, conn, Mode::Apply);
+            args.fail_fast = fail_fast;
+            args.max_fail_percent = max_fail_percent;
+            args.resume = resume;
+            args.ask_become_pass = ask_become_pass;
+            args.state_dir = state_dir;
+            commands::run_workflow(&args, &rt)
         }
         Command::Check {
             workflow,

@@ -3,7 +3,9 @@
 mod error;
 mod plan;
 mod plugins;
+mod run;
 
 pub use error::CommandError;
 pub use plan::{OutputFormat, PlanArgs, plan};
 pub use plugins::{inspect_plugin, list_plugins};
+pub use run::{RunArgs, run_workflow};

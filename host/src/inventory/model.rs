@@ -34,6 +34,8 @@ pub struct Inventory {
     pub hosts: Vec<Host>,
     /// The file the inventory was read from.
     pub source: Source,
+    /// known_hosts file named by the inventory.
+    pub known_hosts: Option<PathBuf>,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -153,7 +155,8 @@ impl Inventory {
                 span,
             });
         }
-        Ok(Inventory { hosts, source })
+        let known_hosts = raw.defaults.known_hosts.as_ref().map(|p| expand_path(p.get_ref(), base));
+        Ok(Inventory { hosts, source, known_hosts })
     }
 
     /// Host by name.

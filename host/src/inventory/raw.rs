@@ -14,6 +14,8 @@ pub struct RawConnection {
     pub port: Option<u16>,
     /// Private key file.
     pub identity_file: Option<Spanned<String>>,
+    /// known_hosts file used to verify host keys (default ~/.ssh/known_hosts).
+    pub known_hosts: Option<Spanned<String>>,
 }
 
 /// One host as written.

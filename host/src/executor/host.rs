@@ -1,0 +1,247 @@
+//! One host's run: connect once, then for each step that targets it:
+//! gather facts and probes, plan in the sandbox, execute the plan.
+
+use super::Mode;
+use super::action::{HostRunner, Outcome};
+use super::run::Shared;
+use super::vars::WaitOutcome;
+use crate::facts::{ProbeCommand, gather_script, parse_gathered, render_probe};
+use crate::output::{ActionStatus, Event, HostRecap, HostState};
+use crate::output::event::Failure;
+use crate::plan::{PlanContext, Program};
+use crate::plugin::PluginError;
+use crate::ssh::{ConnectOptions, Elevation, Session, build_command};
+use crate::workflow::BoundStep;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+fn tail(s: &str, lines: usize) -> Option<String> {
+    let v: Vec<&str> = s.lines().collect();
+    let t = v[v.len().saturating_sub(lines)..].join("\n");
+    (!t.trim().is_empty()).then_some(t)
+}
+
+struct Counts {
+    ok: usize,
+    changed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+/// Run every targeted step on host `hi`.
+pub async fn run_host(shared: Arc<Shared>, hi: usize) -> HostRecap {
+    let recap = run_host_inner(&shared, hi).await;
+    shared.vars.host_done();
+    recap
+}
+
+async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
+    let bound = &shared.bound;
+    let host = &bound.workflow.inventory.hosts[hi];
+    let name = host.name.clone();
+    let mut counts = Counts { ok: 0, changed: 0, failed: 0, skipped: 0 };
+    let steps: Vec<&BoundStep> = bound.steps.iter().filter(|s| s.step.hosts.contains(&hi)).collect();
+    let done_before: Vec<usize> = shared.resume_from.get(&name).cloned().unwrap_or_default();
+    let pending: Vec<&BoundStep> = steps.iter().copied().filter(|s| !done_before.contains(&s.step.number)).collect();
+    let recap = |state: HostState, counts: &Counts, failure: Option<Failure>| HostRecap {
+        host: name.clone(),
+        state,
+        ok: counts.ok,
+        changed: counts.changed,
+        failed: counts.failed,
+        skipped: counts.skipped,
+        failure,
+    };
+    for s in steps.iter().filter(|s| done_before.contains(&s.step.number)) {
+        shared.reporter.emit(Event::StepResumed { host: name.clone(), step: s.step.number, name: s.step.name.clone() });
+    }
+    if pending.is_empty() {
+        shared.mark_converged(&name);
+        return recap(if done_before.is_empty() { HostState::Converged } else { HostState::Skipped }, &counts, None);
+    }
+
+    let _permit = shared.forks.acquire().await.ok();
+    let connect = ConnectOptions {
+        host: name.clone(),
+        address: host.address.clone(),
+        port: host.port,
+        user: host.user.clone(),
+        identity: host.identity_file.clone(),
+        host_keys: shared.host_keys.clone(),
+        connect_timeout: shared.connect_timeout,
+    };
+    let start = Instant::now();
+    let session = match Session::connect(&connect).await {
+        Ok(s) => s,
+        Err(e) => {
+            let failure = Failure { step: None, step_name: None, command: None, exit_code: None, error: e.to_string(), stderr_tail: None };
+            shared.reporter.emit(Event::HostFailed { host: name.clone(), failure: failure.clone() });
+            counts.skipped = pending.len();
+            shared.note_failure();
+            return recap(HostState::Unreachable, &counts, Some(failure));
+        }
+    };
+    shared.reporter.emit(Event::HostConnected { host: name.clone(), ms: start.elapsed().as_millis() as u64 });
+    let elevation = if host.user == "root" {
+        Elevation::None
+    } else if shared.become_password.is_some() {
+        Elevation::SudoPassword
+    } else {
+        Elevation::Sudo
+    };
+    let mut runner = HostRunner {
+        session,
+        connect,
+        elevation,
+        password: shared.become_password.clone(),
+        mode: shared.mode,
+        vars: &shared.vars,
+        secrets: shared.reporter.secrets(),
+        default_timeout: shared.command_timeout,
+    };
+
+    for (pos, s) in pending.iter().enumerate() {
+        let fail = |counts: &mut Counts, failure: Failure| {
+            shared.reporter.emit(Event::HostFailed { host: name.clone(), failure: failure.clone() });
+            counts.skipped += pending.len() - pos - 1;
+            shared.note_failure();
+            failure
+        };
+        if shared.stop.load(Ordering::SeqCst) {
+            counts.skipped += pending.len() - pos;
+            runner.session.close().await;
+            return recap(HostState::Interrupted, &counts, None);
+        }
+        let step_failure = |error: String| Failure { step: Some(s.step.number), step_name: Some(s.step.name.clone()), command: None, exit_code: None, error, stderr_tail: None };
+
+        // Plan, re-planning while a variable the plugin needs is still missing.
+        let (plan, facts_boot) = loop {
+            let seen = shared.vars.version();
+            let t = Instant::now();
+            let (facts, probes) = match gather(&runner, s, &name).await {
+                Ok(x) => x,
+                Err(e) => {
+                    let f = fail(&mut counts, step_failure(e));
+                    runner.session.close().await;
+                    return recap(HostState::Failed, &counts, Some(f));
+                }
+            };
+            shared.reporter.emit(Event::Facts { host: name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
+            let boot = facts.boot_id.clone();
+            let ctx = PlanContext {
+                host: host.for_plugins(),
+                facts,
+                probes: probes.into_iter().collect(),
+                inventory: bound.workflow.inventory.for_plugins(),
+                params: s.params.clone(),
+                vars: shared.vars.snapshot(),
+                offline: false,
+            };
+            let plugin = s.plugin.clone();
+            let caps = s.caps.clone();
+            let planned = tokio::task::spawn_blocking(move || plugin.plan(&ctx, &caps)).await;
+            match planned {
+                Ok(Ok(p)) => break (p, boot),
+                Ok(Err(PluginError::Refused { kind: "missing variable", message, .. })) => {
+                    if shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
+                        let f = fail(&mut counts, step_failure(format!("plugin {}: {message} (no other host can capture it)", s.plugin.label())));
+                        runner.session.close().await;
+                        return recap(HostState::Failed, &counts, Some(f));
+                    }
+                }
+                Ok(Err(e)) => {
+                    let f = fail(&mut counts, step_failure(e.to_string()));
+                    runner.session.close().await;
+                    return recap(HostState::Failed, &counts, Some(f));
+                }
+                Err(join) => {
+                    let f = fail(&mut counts, step_failure(format!("planning crashed: {join}")));
+                    runner.session.close().await;
+                    return recap(HostState::Failed, &counts, Some(f));
+                }
+            }
+        };
+        let _ = facts_boot;
+        shared.reporter.emit(Event::StepPlanned {
+            host: name.clone(),
+            step: s.step.number,
+            name: s.step.name.clone(),
+            plugin: s.plugin.label(),
+            actions: plan.actions.len(),
+            reason: plan.reason.clone(),
+        });
+
+        for (i, action) in plan.actions.iter().enumerate() {
+            if shared.stop.load(Ordering::SeqCst) {
+                counts.skipped += plan.actions.len() - i + (pending.len() - pos - 1);
+                runner.session.close().await;
+                return recap(HostState::Interrupted, &counts, None);
+            }
+            let t = Instant::now();
+            let outcome = match runner.execute(&name, action).await {
+                Ok(o) => o,
+                Err(e) => Outcome { status: ActionStatus::Failed, note: Some(e.to_string()), command: None, exit_code: None, stdout: String::new(), stderr: String::new() },
+            };
+            let ms = t.elapsed().as_millis() as u64;
+            match outcome.status {
+                ActionStatus::Ok => counts.ok += 1,
+                ActionStatus::Changed => counts.changed += 1,
+                ActionStatus::Skipped => counts.skipped += 1,
+                ActionStatus::Failed => counts.failed += 1,
+            }
+            shared.reporter.emit(Event::Action {
+                host: name.clone(),
+                step: s.step.number,
+                index: i + 1,
+                summary: action.summary.clone(),
+                status: outcome.status,
+                note: outcome.note.clone(),
+                command: outcome.command.clone(),
+                exit_code: outcome.exit_code,
+                ms,
+                stdout_tail: tail(&outcome.stdout, 10),
+                stderr_tail: tail(&outcome.stderr, 10),
+            });
+            if outcome.status == ActionStatus::Failed {
+                counts.skipped += plan.actions.len() - i - 1;
+                let failure = Failure {
+                    step: Some(s.step.number),
+                    step_name: Some(s.step.name.clone()),
+                    command: outcome.command.clone(),
+                    exit_code: outcome.exit_code,
+                    error: format!("action {} ({}) failed: {}", i + 1, action.summary, outcome.note.clone().unwrap_or_default()),
+                    stderr_tail: tail(&outcome.stderr, 5),
+                };
+                let f = fail(&mut counts, failure);
+                runner.session.close().await;
+                return recap(HostState::Failed, &counts, Some(f));
+            }
+        }
+        if shared.mode == Mode::Apply {
+            shared.mark_step_done(&name, s.step.number);
+        }
+    }
+    runner.session.close().await;
+    if shared.mode == Mode::Apply {
+        shared.mark_converged(&name);
+    }
+    recap(HostState::Converged, &counts, None)
+}
+
+/// Facts and this step's probes, in one round trip.
+async fn gather(runner: &HostRunner<'_>, s: &BoundStep, host: &str) -> Result<(crate::facts::HostFacts, std::collections::BTreeMap<String, crate::facts::ProbeResult>), String> {
+    let mut probes = Vec::with_capacity(s.plugin.info.probes.len());
+    for p in &s.plugin.info.probes {
+        let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
+        probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo });
+    }
+    let g = gather_script(&probes, runner.elevation);
+    let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
+    let cmd = build_command(&sh, &[], Elevation::None, None);
+    let out = runner.session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
+    if out.exit_code != 0 && out.stdout.is_empty() {
+        return Err(format!("gathering facts failed with exit code {}: {}", out.exit_code, out.stderr_text().trim()));
+    }
+    parse_gathered(host, &out.stdout_text(), &g).map_err(|e| e.to_string())
+}

@@ -1,0 +1,117 @@
+//! The run journal under the state directory (default: `.plait/` beside the
+//! workflow): a lock per workflow, one folder per run holding every event
+//! as JSON lines and the per-host progress used by `--resume`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Journal trouble.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Another run holds the lock.
+    #[error("another `plait run` of workflow {workflow} is in progress (lock {} is held); wait for it to finish", lock.display())]
+    Locked {
+        /// Workflow name.
+        workflow: String,
+        /// Lock file.
+        lock: PathBuf,
+    },
+    /// `--resume` with nothing to resume.
+    #[error("nothing to resume: no earlier run of workflow {workflow} in {}", dir.display())]
+    NothingToResume {
+        /// Workflow name.
+        workflow: String,
+        /// State dir.
+        dir: PathBuf,
+    },
+    /// File system trouble.
+    #[error("journal {}: {source}", path.display())]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io { path: path.to_path_buf(), source }
+}
+
+/// Per-host progress of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunState {
+    /// Workflow name.
+    pub workflow: String,
+    /// Steps completed per host.
+    pub completed: BTreeMap<String, Vec<usize>>,
+    /// Hosts that converged (every targeted step done).
+    pub converged: Vec<String>,
+}
+
+/// An open journal: the lock is held while this lives.
+#[derive(Debug)]
+pub struct Journal {
+    _lock: File,
+    /// This run's folder.
+    pub dir: PathBuf,
+    /// Run id.
+    pub run_id: String,
+    state_path: PathBuf,
+}
+
+impl Journal {
+    /// Take the workflow's lock and create a run folder.
+    pub fn open(state_dir: &Path, workflow: &str) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(state_dir.join("runs")).map_err(io(state_dir))?;
+        let lock_path = state_dir.join(format!("{workflow}.lock"));
+        let lock = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalError::Locked { workflow: workflow.into(), lock: lock_path }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(JournalError::Io { path: lock_path, source: e }),
+        }
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let run_id = format!("{stamp}-{workflow}");
+        let dir = state_dir.join("runs").join(&run_id);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let state_path = dir.join("state.json");
+        Ok(Journal { _lock: lock, dir, run_id, state_path })
+    }
+
+    /// The events file, for the reporter.
+    pub fn events_file(&self) -> Result<File, JournalError> {
+        let p = self.dir.join("events.jsonl");
+        File::create(&p).map_err(io(&p))
+    }
+
+    /// Persist progress (atomically).
+    pub fn save(&self, state: &RunState) -> Result<(), JournalError> {
+        let tmp = self.state_path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(state).unwrap_or_default();
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &self.state_path).map_err(io(&self.state_path))
+    }
+
+    /// Progress of the latest earlier run of `workflow` (for `--resume`).
+    pub fn latest(state_dir: &Path, workflow: &str, exclude: &Path) -> Result<RunState, JournalError> {
+        let runs = state_dir.join("runs");
+        let mut candidates: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        candidates.retain(|p| p != exclude && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(&format!("-{workflow}"))));
+        // Run ids start with a millisecond timestamp: the largest is the latest.
+        candidates.sort_by_key(|p| p.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('-').next()).and_then(|t| t.parse::<u128>().ok()).unwrap_or(0));
+        for dir in candidates.iter().rev() {
+            let p = dir.join("state.json");
+            if let Ok(text) = std::fs::read_to_string(&p)
+                && let Ok(state) = serde_json::from_str::<RunState>(&text)
+            {
+                return Ok(state);
+            }
+        }
+        Err(JournalError::NothingToResume { workflow: workflow.into(), dir: state_dir.to_path_buf() })
+    }
+}

@@ -1,0 +1,208 @@
+//! The run: one task per host, a shared variable store, the journal, Ctrl-C.
+
+use super::Mode;
+use super::host::run_host;
+use super::journal::{Journal, JournalError, RunState};
+use super::vars::VarStore;
+use crate::output::{Event, HostRecap, HostState, Reporter};
+use crate::ssh::HostKeyPolicy;
+use crate::workflow::BoundWorkflow;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Options of `plait run` / live `plait plan`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Apply or dry run.
+    pub mode: Mode,
+    /// Most hosts worked on at once.
+    pub forks: usize,
+    /// Host key policy.
+    pub host_keys: HostKeyPolicy,
+    /// Connection limit.
+    pub connect_timeout: Duration,
+    /// Limit for commands without their own timeout.
+    pub command_timeout: Duration,
+    /// Stop every host at the first failure.
+    pub fail_fast: bool,
+    /// Stop the others once more than this percentage of hosts failed (0: never).
+    pub max_fail_percent: u8,
+    /// Sudo password for non-root users.
+    pub become_password: Option<String>,
+    /// Continue the latest earlier run.
+    pub resume: bool,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Per host.
+    pub hosts: Vec<HostRecap>,
+    /// Whether Ctrl-C stopped it.
+    pub interrupted: bool,
+    /// The journal folder.
+    pub journal_dir: std::path::PathBuf,
+}
+
+impl RunSummary {
+    /// Hosts that did not converge.
+    pub fn failed(&self) -> usize {
+        self.hosts.iter().filter(|h| matches!(h.state, HostState::Failed | HostState::Unreachable | HostState::Interrupted)).count()
+    }
+    /// Total changed actions.
+    pub fn changed(&self) -> usize {
+        self.hosts.iter().map(|h| h.changed).sum()
+    }
+}
+
+/// What every host task shares.
+pub(crate) struct Shared {
+    pub bound: Arc<BoundWorkflow>,
+    pub reporter: Arc<Reporter>,
+    pub vars: VarStore,
+    pub forks: Semaphore,
+    pub stop: AtomicBool,
+    pub mode: Mode,
+    pub host_keys: HostKeyPolicy,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    pub become_password: Option<String>,
+    pub resume_from: BTreeMap<String, Vec<usize>>,
+    failures: AtomicUsize,
+    fail_fast: bool,
+    max_fail_percent: u8,
+    hosts: usize,
+    state: Mutex<RunState>,
+    journal: Option<Journal>,
+}
+
+impl Shared {
+    pub fn note_failure(&self) {
+        let n = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        let over = self.max_fail_percent > 0 && n * 100 > usize::from(self.max_fail_percent) * self.hosts;
+        if self.fail_fast || over {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn save(&self) {
+        if let (Some(j), Ok(state)) = (&self.journal, self.state.lock())
+            && let Err(e) = j.save(&state)
+        {
+            tracing::warn!("{e}");
+        }
+    }
+
+    pub fn mark_step_done(&self, host: &str, step: usize) {
+        if let Ok(mut s) = self.state.lock() {
+            let v = s.completed.entry(host.to_string()).or_default();
+            if !v.contains(&step) {
+                v.push(step);
+            }
+        }
+        self.save();
+    }
+
+    pub fn mark_converged(&self, host: &str) {
+        if let Ok(mut s) = self.state.lock()
+            && !s.converged.iter().any(|h| h == host)
+        {
+            s.converged.push(host.to_string());
+        }
+        self.save();
+    }
+}
+
+/// Run `bound` on its hosts. The journal goes to `state_dir` in apply mode.
+pub async fn run(bound: Arc<BoundWorkflow>, opts: RunOptions, reporter_for: impl FnOnce(Option<std::fs::File>) -> Reporter, state_dir: &std::path::Path) -> Result<RunSummary, JournalError> {
+    let start = Instant::now();
+    let wf_name = bound.workflow.name.clone();
+    let journal = match opts.mode {
+        Mode::Apply => Some(Journal::open(state_dir, &wf_name)?),
+        Mode::DryRun => None,
+    };
+    let mut state = RunState { workflow: wf_name.clone(), ..Default::default() };
+    let mut resume_from = BTreeMap::new();
+    if opts.resume {
+        let dir = journal.as_ref().map(|j| j.dir.clone()).unwrap_or_default();
+        let previous = Journal::latest(state_dir, &wf_name, &dir)?;
+        resume_from = previous.completed.clone();
+        state.completed = previous.completed;
+    }
+    let events = match &journal {
+        Some(j) => Some(j.events_file()?),
+        None => None,
+    };
+    let reporter = Arc::new(reporter_for(events));
+    let run_id = journal.as_ref().map(|j| j.run_id.clone()).unwrap_or_else(|| "dry-run".into());
+    let journal_dir = journal.as_ref().map(|j| j.dir.clone()).unwrap_or_default();
+    let inv = &bound.workflow.inventory;
+    reporter.emit(Event::RunStart {
+        workflow: wf_name.clone(),
+        run_id,
+        hosts: inv.hosts.iter().map(|h| h.name.clone()).collect(),
+        steps: bound.steps.len(),
+        mode: if opts.mode == Mode::Apply { "apply".into() } else { "dry-run".into() },
+    });
+
+    let shared = Arc::new(Shared {
+        bound: bound.clone(),
+        reporter: reporter.clone(),
+        vars: VarStore::new(inv.hosts.len()),
+        forks: Semaphore::new(opts.forks.max(1)),
+        stop: AtomicBool::new(false),
+        mode: opts.mode,
+        host_keys: opts.host_keys.clone(),
+        connect_timeout: opts.connect_timeout,
+        command_timeout: opts.command_timeout,
+        become_password: opts.become_password.clone(),
+        resume_from,
+        failures: AtomicUsize::new(0),
+        fail_fast: opts.fail_fast,
+        max_fail_percent: opts.max_fail_percent,
+        hosts: inv.hosts.len(),
+        state: Mutex::new(state),
+        journal,
+    });
+    if let Some(p) = &opts.become_password {
+        reporter.secrets().add(p);
+    }
+    shared.save();
+
+    // Ctrl-C: start nothing new; running actions finish; the journal stays.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let shared = shared.clone();
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, Ordering::SeqCst);
+                shared.stop.store(true, Ordering::SeqCst);
+                eprintln!("\ninterrupted: finishing running actions, starting no new ones (Ctrl-C again to abort)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(crate::exit_codes::INTERRUPTED);
+                }
+            }
+        });
+    }
+
+    let tasks: Vec<_> = (0..inv.hosts.len()).map(|hi| tokio::spawn(run_host(shared.clone(), hi))).collect();
+    let mut hosts = Vec::with_capacity(tasks.len());
+    for (hi, t) in tasks.into_iter().enumerate() {
+        hosts.push(t.await.unwrap_or_else(|e| HostRecap {
+            host: inv.hosts[hi].name.clone(),
+            state: HostState::Failed,
+            ok: 0,
+            changed: 0,
+            failed: 1,
+            skipped: 0,
+            failure: Some(crate::output::event::Failure { step: None, step_name: None, command: None, exit_code: None, error: format!("internal error: {e}"), stderr_tail: None }),
+        }));
+    }
+    shared.save();
+    reporter.emit(Event::Recap { hosts: hosts.clone(), ms: start.elapsed().as_millis() as u64, dry_run: opts.mode == Mode::DryRun });
+    Ok(RunSummary { hosts, interrupted: interrupted.load(Ordering::SeqCst), journal_dir })
+}

@@ -1,0 +1,194 @@
+//! Gathering facts and probes on a live host in one round trip: one script
+//! on stdin of one `sh -s`, the core facts first, then every probe of the
+//! step, each delimited by a random boundary.
+
+use super::{HostFacts, ProbeResult, ServiceState};
+use crate::ssh::{Elevation, quote};
+use std::collections::BTreeMap;
+
+const CORE: &str = include_str!("gather.sh");
+
+/// A probe ready to run: name and the final shell snippet.
+#[derive(Debug, Clone)]
+pub struct ProbeCommand {
+    /// Probe name.
+    pub name: String,
+    /// Shell code.
+    pub command: String,
+    /// Run as root.
+    pub sudo: bool,
+}
+
+/// The script and the boundary its output uses.
+#[derive(Debug, Clone)]
+pub struct GatherScript {
+    /// Text for `sh -s` stdin.
+    pub script: String,
+    /// Boundary token.
+    pub boundary: String,
+}
+
+/// Build the script for the core facts plus `probes`.
+pub fn script(probes: &[ProbeCommand], elevation: Elevation) -> GatherScript {
+    let boundary = format!("@@plait-{}@@", uuid::Uuid::new_v4().simple());
+    let mut s = String::with_capacity(CORE.len() + 256);
+    s.push_str(&format!("B={}\n", quote(&boundary)));
+    s.push_str(CORE);
+    for p in probes {
+        let cmd = match (p.sudo, elevation) {
+            (true, Elevation::Sudo) => format!("sudo -n -- sh -c {}", quote(&p.command)),
+            (true, Elevation::SudoPassword) => format!("sudo -n -- sh -c {}", quote(&p.command)),
+            _ => format!("( {}\n)", p.command),
+        };
+        s.push_str(&format!("printf '%s probe %s\\n' \"$B\" {}\n{cmd} 2>/dev/null </dev/null\nrc=$?\nprintf '\\n%s exit %s\\n' \"$B\" \"$rc\"\n", quote(&p.name)));
+    }
+    GatherScript { script: s, boundary }
+}
+
+/// The gather output could not be understood.
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected facts output from {host}: {detail}")]
+pub struct GatherError {
+    /// Host.
+    pub host: String,
+    /// What was wrong.
+    pub detail: String,
+}
+
+fn os_family(id: &str, like: &str) -> String {
+    let words: Vec<&str> = like.split_whitespace().chain(std::iter::once(id)).collect();
+    if words.iter().any(|w| matches!(*w, "rhel" | "centos" | "fedora")) {
+        "rhel".into()
+    } else if words.iter().any(|w| matches!(*w, "debian" | "ubuntu")) {
+        "debian".into()
+    } else if words.iter().any(|w| w.contains("suse")) {
+        "suse".into()
+    } else {
+        id.to_string()
+    }
+}
+
+/// Parse the output of [`script`].
+pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTreeMap<String, ProbeResult>), GatherError> {
+    let (core, rest) = match out.find(&format!("{} probe ", g.boundary)) {
+        Some(i) => (&out[..i], &out[i..]),
+        None => (out, ""),
+    };
+    let mut kv: BTreeMap<&str, &str> = BTreeMap::new();
+    for line in core.lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            kv.insert(k, v);
+        }
+    }
+    let get = |k: &str| kv.get(k).copied().unwrap_or("").trim().to_string();
+    if !kv.contains_key("kernel_release") {
+        return Err(GatherError { host: host.into(), detail: format!("no facts in {:?}", out.chars().take(200).collect::<String>()) });
+    }
+    let kb = |k: &str| get(k).parse::<u64>().unwrap_or(0);
+    let fw_enabled = get("firewalld_enabled");
+    let facts = HostFacts {
+        hostname: get("hostname"),
+        os_id: get("os_id"),
+        os_version: get("os_version"),
+        os_release: get("os_release"),
+        os_family: os_family(&get("os_id"), &get("os_like")),
+        kernel_release: get("kernel_release"),
+        arch: get("arch"),
+        cpus: get("cpus").parse().unwrap_or(1),
+        memory_mb: kb("memory_kb") / 1024,
+        swap_total_mb: kb("swap_kb") / 1024,
+        selinux: get("selinux").to_ascii_lowercase(),
+        firewalld: ServiceState {
+            installed: !fw_enabled.is_empty(),
+            active: get("firewalld_active") == "active",
+            enabled: fw_enabled == "enabled",
+        },
+        modules: get("modules").split_whitespace().map(String::from).collect(),
+        sysctls: kv.iter().filter_map(|(k, v)| k.strip_prefix("sysctl.").map(|k| (k.to_string(), v.trim().to_string()))).collect(),
+        primary_ipv4: Some(get("primary_ipv4")).filter(|s| !s.is_empty()),
+        boot_id: get("boot_id"),
+    };
+
+    let mut probes = BTreeMap::new();
+    let start_marker = format!("{} probe ", g.boundary);
+    let end_marker = format!("\n{} exit ", g.boundary);
+    let mut rest = rest;
+    while let Some(after) = rest.strip_prefix(&start_marker) {
+        let (name, body) = after.split_once('\n').ok_or_else(|| GatherError { host: host.into(), detail: "truncated probe header".into() })?;
+        let end = body.find(&end_marker).ok_or_else(|| GatherError { host: host.into(), detail: format!("probe {name} has no end marker") })?;
+        let stdout = body[..end].to_string();
+        let tail = &body[end + end_marker.len()..];
+        let (code, next) = tail.split_once('\n').unwrap_or((tail, ""));
+        let exit_code = code.trim().parse().map_err(|_| GatherError { host: host.into(), detail: format!("probe {name} exit code {code:?}") })?;
+        probes.insert(name.to_string(), ProbeResult { exit_code, stdout });
+        rest = next;
+    }
+    Ok((facts, probes))
+}
+
+/// Replace `{param}` in a probe command with the quoted parameter value
+/// (`{{`/`}}` are literal braces). Unknown names are an error.
+pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(ch) => name.push(ch),
+                        None => return Err(format!("unclosed {{ in probe command {template:?}")),
+                    }
+                }
+                match params.get(&name) {
+                    Some(serde_json::Value::String(s)) => out.push_str(&quote(s)),
+                    Some(serde_json::Value::Array(a)) => {
+                        out.push_str(&a.iter().map(|v| quote(&v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join(" "))
+                    }
+                    Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => out.push_str(&quote(&v.to_string())),
+                    _ => return Err(format!("probe command refers to {{{name}}}, which is not a parameter")),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_placeholders_are_quoted() {
+        let p = serde_json::json!({ "server": "time.example.org; rm -rf /", "names": ["a b", "c"], "n": 3 });
+        assert_eq!(render_probe("ntpdate -q {server}", &p).unwrap(), "ntpdate -q 'time.example.org; rm -rf /'");
+        assert_eq!(render_probe("ls {names} {n} {{x}}", &p).unwrap(), "ls 'a b' c 3 {x}");
+        assert!(render_probe("echo {missing}", &p).is_err());
+    }
+
+    #[test]
+    fn parses_facts_and_probes() {
+        let g = GatherScript { script: String::new(), boundary: "@@B@@".into() };
+        let out = "hostname=master\nos_id=centos\nos_version=7\nos_like=rhel fedora\nos_release=CentOS Linux release 7.9.2009 (Core)\nkernel_release=3.10.0-1160.el7.x86_64\narch=x86_64\ncpus=2\nmemory_kb=3879936\nswap_kb=2097148\nselinux=Enforcing\nfirewalld_active=active\nfirewalld_enabled=enabled\nmodules=ip_tables xfs \nsysctl.net.ipv4.ip_forward=0\nprimary_ipv4=192.168.100.100\nboot_id=abc\n@@B@@ probe one\nline 1\nline 2\n\n@@B@@ exit 0\n@@B@@ probe two\n\n@@B@@ exit 1\n";
+        let (f, p) = parse("master", out, &g).unwrap();
+        assert_eq!(f.os_family, "rhel");
+        assert_eq!(f.swap_total_mb, 2047);
+        assert_eq!(f.selinux, "enforcing");
+        assert!(f.firewalld.installed && f.firewalld.active && f.firewalld.enabled);
+        assert_eq!(f.modules, vec!["ip_tables", "xfs"]);
+        assert_eq!(f.sysctls["net.ipv4.ip_forward"], "0");
+        assert_eq!(p["one"], ProbeResult { exit_code: 0, stdout: "line 1\nline 2\n".into() });
+        assert_eq!(p["two"], ProbeResult { exit_code: 1, stdout: String::new() });
+    }
+}

@@ -1,0 +1,170 @@
+//! Run events. The same stream feeds the terminal, `--output json` and the
+//! journal, after secret masking.
+
+use serde::{Deserialize, Serialize};
+
+/// How an action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    /// Nothing to do (its guard passed, the file was already right, a read).
+    Ok,
+    /// Changed the host (or, in a dry run, would change it).
+    Changed,
+    /// Not attempted (an earlier failure, or interrupted).
+    Skipped,
+    /// Failed.
+    Failed,
+}
+
+/// Where a host ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostState {
+    /// Every step finished.
+    Converged,
+    /// A step failed; later steps were not run.
+    Failed,
+    /// Could not connect.
+    Unreachable,
+    /// Interrupted before finishing.
+    Interrupted,
+    /// Nothing left to do (resume found every step done).
+    Skipped,
+}
+
+/// One host's line of the recap.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostRecap {
+    /// Host.
+    pub host: String,
+    /// Final state.
+    pub state: HostState,
+    /// Actions ok.
+    pub ok: usize,
+    /// Actions changed.
+    pub changed: usize,
+    /// Actions failed.
+    pub failed: usize,
+    /// Actions skipped.
+    pub skipped: usize,
+    /// Failed step (number and name) and cause.
+    pub failure: Option<Failure>,
+}
+
+/// Why a host failed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Failure {
+    /// Step number, if the failure belongs to one.
+    pub step: Option<usize>,
+    /// Step name.
+    pub step_name: Option<String>,
+    /// The command, when a command failed.
+    pub command: Option<String>,
+    /// Exit code, when a command failed.
+    pub exit_code: Option<i32>,
+    /// Cause.
+    pub error: String,
+    /// Last lines of stderr.
+    pub stderr_tail: Option<String>,
+}
+
+/// Everything a run reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run starts.
+    RunStart {
+        /// Workflow name.
+        workflow: String,
+        /// Run id (journal folder name).
+        run_id: String,
+        /// Hosts in the run.
+        hosts: Vec<String>,
+        /// Steps.
+        steps: usize,
+        /// `apply` or `dry-run`.
+        mode: String,
+    },
+    /// Connected to a host.
+    HostConnected {
+        /// Host.
+        host: String,
+        /// Milliseconds to connect.
+        ms: u64,
+    },
+    /// Facts and probes gathered before a step.
+    Facts {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// A step was planned on a host.
+    StepPlanned {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+        /// Step name.
+        name: String,
+        /// `plugin version`.
+        plugin: String,
+        /// Number of actions.
+        actions: usize,
+        /// Why nothing needs doing.
+        reason: Option<String>,
+    },
+    /// A step was already done in the run being resumed.
+    StepResumed {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+        /// Step name.
+        name: String,
+    },
+    /// An action finished.
+    Action {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+        /// 1-based index in the step's plan.
+        index: usize,
+        /// Summary.
+        summary: String,
+        /// Outcome.
+        status: ActionStatus,
+        /// Why (guard passed, file up to date, would run, error).
+        note: Option<String>,
+        /// The remote command, if any.
+        command: Option<String>,
+        /// Exit code, if a command ran.
+        exit_code: Option<i32>,
+        /// Milliseconds.
+        ms: u64,
+        /// Last lines of stdout.
+        stdout_tail: Option<String>,
+        /// Last lines of stderr.
+        stderr_tail: Option<String>,
+    },
+    /// A host failed (connection, plugin or action).
+    HostFailed {
+        /// Host.
+        host: String,
+        /// What failed.
+        failure: Failure,
+    },
+    /// The end.
+    Recap {
+        /// Per host.
+        hosts: Vec<HostRecap>,
+        /// Wall time in milliseconds.
+        ms: u64,
+        /// Dry run.
+        dry_run: bool,
+    },
+}

@@ -1,0 +1,74 @@
+//! What a run reports: events (one stream for the terminal, JSON lines and
+//! the journal), secret masking, and the recap.
+
+pub mod event;
+mod human;
+mod secrets;
+
+pub use event::{ActionStatus, Event, HostRecap, HostState};
+pub use human::HumanReporter;
+pub use secrets::Secrets;
+
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Output format of `plait run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Lines for people.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Receives every event, masks secrets, writes to stdout and the journal.
+pub struct Reporter {
+    format: Format,
+    secrets: Secrets,
+    human: Mutex<HumanReporter>,
+    journal: Option<Mutex<std::fs::File>>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter").field("format", &self.format).finish_non_exhaustive()
+    }
+}
+
+impl Reporter {
+    /// A reporter; `journal` receives every event as a JSON line.
+    pub fn new(format: Format, secrets: Secrets, journal: Option<std::fs::File>) -> Self {
+        Reporter { format, secrets, human: Mutex::new(HumanReporter::default()), journal: journal.map(Mutex::new) }
+    }
+
+    /// The secrets registry (values captured as secret are added here).
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Emit one event.
+    pub fn emit(&self, event: Event) {
+        let event = self.secrets.mask_event(event);
+        let line = serde_json::to_string(&event).unwrap_or_default();
+        if let Some(j) = &self.journal
+            && let Ok(mut f) = j.lock()
+        {
+            let _ = writeln!(f, "{line}");
+        }
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        match self.format {
+            Format::Json => {
+                let _ = writeln!(out, "{line}");
+            }
+            Format::Human => {
+                if let Ok(mut h) = self.human.lock()
+                    && let Some(text) = h.render(&event)
+                {
+                    let _ = write!(out, "{text}");
+                }
+            }
+        }
+        let _ = out.flush();
+    }
+}

@@ -1,0 +1,90 @@
+//! Host key verification against a known_hosts file, strict by default:
+//! an unknown key refuses the host (unless new keys are accepted, like
+//! OpenSSH's `accept-new`), a changed key always does.
+
+use super::SshError;
+use russh::keys::{HashAlg, PublicKeyOrCertificate};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Which keys are trusted.
+#[derive(Debug, Clone)]
+pub struct HostKeyPolicy {
+    /// The known_hosts file.
+    pub known_hosts: PathBuf,
+    /// Record keys of hosts not yet in the file (never replaces a key).
+    pub accept_new: bool,
+}
+
+/// Serializes appends to known_hosts across the hosts of a run.
+static LEARN: Mutex<()> = Mutex::new(());
+
+/// Append `host key` as one line (one write, after a newline if needed).
+fn learn(address: &str, port: u16, key: &russh::keys::PublicKey, path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let _guard = LEARN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().read(true).append(true).create(true).open(path)?;
+    let mut needs_newline = false;
+    if f.seek(SeekFrom::End(-1)).is_ok() {
+        let mut b = [0u8; 1];
+        f.read_exact(&mut b)?;
+        needs_newline = b[0] != b'\n';
+    }
+    let name = if port == 22 { address.to_string() } else { format!("[{address}]:{port}") };
+    let openssh = key.to_openssh().map_err(std::io::Error::other)?;
+    let line = format!("{}{name} {openssh}\n", if needs_newline { "\n" } else { "" });
+    f.write_all(line.as_bytes())
+}
+
+/// The russh handler that checks the server key and remembers why it refused.
+pub(crate) struct Verifier {
+    pub host: String,
+    pub address: String,
+    pub port: u16,
+    pub policy: HostKeyPolicy,
+    pub refusal: Arc<Mutex<Option<SshError>>>,
+}
+
+impl Verifier {
+    fn refuse(&self, e: SshError) -> Result<bool, russh::Error> {
+        if let Ok(mut r) = self.refusal.lock() {
+            *r = Some(e);
+        }
+        Ok(false)
+    }
+    fn addr(&self) -> String {
+        format!("{}:{}", self.address, self.port)
+    }
+}
+
+impl russh::client::Handler for Verifier {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, offered: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let key = match offered {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(c) => c.public_key().clone().into(),
+        };
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let known_hosts = self.policy.known_hosts.display().to_string();
+        match russh::keys::check_known_hosts_path(&self.address, self.port, &key, &self.policy.known_hosts) {
+            Ok(true) => Ok(true),
+            Ok(false) if self.policy.accept_new => match learn(&self.address, self.port, &key, &self.policy.known_hosts) {
+                Ok(()) => {
+                    tracing::warn!("recorded new host key of {} ({}): {fingerprint} in {known_hosts}", self.host, self.addr());
+                    Ok(true)
+                }
+                Err(e) => self.refuse(SshError::Connect { host: self.host.clone(), addr: self.addr(), detail: format!("cannot record its host key in {known_hosts}: {e}") }),
+            },
+            Ok(false) => self.refuse(SshError::UnknownHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, known_hosts }),
+            Err(russh::keys::Error::KeyChanged { line }) => {
+                let keygen_name = if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) };
+                self.refuse(SshError::ChangedHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, line, keygen_name, known_hosts })
+            }
+            Err(e) => self.refuse(SshError::Connect { host: self.host.clone(), addr: self.addr(), detail: format!("cannot read {known_hosts}: {e}") }),
+        }
+    }
+}

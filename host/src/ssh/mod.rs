@@ -1,0 +1,14 @@
+//! SSH transport (russh): one connection per host, reused for every command,
+//! fact probe and upload of a run; strict host keys; command lines built so
+//! that every argument reaches the remote program exactly as given.
+
+mod auth;
+mod command;
+mod error;
+mod host_keys;
+mod session;
+
+pub use command::{Elevation, RemoteCommand, build as build_command, quote};
+pub use error::SshError;
+pub use host_keys::HostKeyPolicy;
+pub use session::{ConnectOptions, ExecOutput, Session};

@@ -1,0 +1,155 @@
+//! One SSH connection to one host, with commands run on channels of it.
+
+use super::SshError;
+use super::auth::authenticate;
+use super::host_keys::{HostKeyPolicy, Verifier};
+use russh::ChannelMsg;
+use russh::client::{self, Handle};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How to reach a host.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Inventory name (for messages).
+    pub host: String,
+    /// Address.
+    pub address: String,
+    /// Port.
+    pub port: u16,
+    /// User.
+    pub user: String,
+    /// Key file.
+    pub identity: Option<PathBuf>,
+    /// Host key policy.
+    pub host_keys: HostKeyPolicy,
+    /// TCP + handshake + auth limit.
+    pub connect_timeout: Duration,
+}
+
+/// What a command produced.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    /// Exit status (a signal death is 128 + signal number).
+    pub exit_code: i32,
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    /// stdout as text (invalid UTF-8 replaced).
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// stderr as text.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// An open connection.
+pub struct Session {
+    handle: Handle<Verifier>,
+    host: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("host", &self.host).finish_non_exhaustive()
+    }
+}
+
+fn signal_code(sig: &russh::Sig) -> i32 {
+    use russh::Sig;
+    128 + match sig {
+        Sig::HUP => 1,
+        Sig::INT => 2,
+        Sig::QUIT => 3,
+        Sig::ILL => 4,
+        Sig::ABRT => 6,
+        Sig::FPE => 8,
+        Sig::KILL => 9,
+        Sig::SEGV => 11,
+        Sig::PIPE => 13,
+        Sig::ALRM => 14,
+        Sig::TERM => 15,
+        _ => 0,
+    }
+}
+
+impl Session {
+    /// Connect, verify the host key, authenticate.
+    pub async fn connect(o: &ConnectOptions) -> Result<Session, SshError> {
+        let addr = format!("{}:{}", o.address, o.port);
+        let refusal = Arc::new(Mutex::new(None));
+        let verifier = Verifier { host: o.host.clone(), address: o.address.clone(), port: o.port, policy: o.host_keys.clone(), refusal: refusal.clone() };
+        let config = Arc::new(client::Config {
+            inactivity_timeout: None,
+            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_max: 4,
+            nodelay: true,
+            ..Default::default()
+        });
+        let connect = async {
+            let mut handle = client::connect(config, (o.address.as_str(), o.port), verifier).await.map_err(|e| {
+                refusal.lock().ok().and_then(|mut r| r.take()).unwrap_or_else(|| SshError::Connect { host: o.host.clone(), addr: addr.clone(), detail: e.to_string() })
+            })?;
+            authenticate(&mut handle, &o.host, &o.user, o.identity.as_deref()).await?;
+            Ok::<_, SshError>(handle)
+        };
+        let handle = tokio::time::timeout(o.connect_timeout, connect)
+            .await
+            .map_err(|_| SshError::Connect { host: o.host.clone(), addr: addr.clone(), detail: format!("timed out after {} s", o.connect_timeout.as_secs()) })??;
+        Ok(Session { handle, host: o.host.clone() })
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    /// Run `line` on a new channel, feed `stdin`, collect output. `limit`
+    /// bounds the whole exchange; remote processes are expected to carry
+    /// their own `timeout` so they die too.
+    pub async fn exec(&self, line: &str, stdin: Option<&[u8]>, limit: Duration) -> Result<ExecOutput, SshError> {
+        let lost = |e: russh::Error| SshError::Lost { host: self.host.clone(), detail: e.to_string() };
+        let work = async {
+            let mut ch = self.handle.channel_open_session().await.map_err(lost)?;
+            ch.exec(true, line.as_bytes()).await.map_err(lost)?;
+            if let Some(input) = stdin {
+                ch.data(input).await.map_err(lost)?;
+            }
+            ch.eof().await.map_err(lost)?;
+            let mut out = ExecOutput { exit_code: -1, ..Default::default() };
+            let mut got_status = false;
+            while let Some(msg) = ch.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
+                    ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+                    ChannelMsg::ExitStatus { exit_status } => {
+                        out.exit_code = exit_status as i32;
+                        got_status = true;
+                    }
+                    ChannelMsg::ExitSignal { signal_name, .. } => {
+                        out.exit_code = signal_code(&signal_name);
+                        got_status = true;
+                    }
+                    _ => {}
+                }
+            }
+            if !got_status {
+                return Err(SshError::Lost { host: self.host.clone(), detail: "the channel closed without an exit status".into() });
+            }
+            Ok(out)
+        };
+        tokio::time::timeout(limit, work).await.map_err(|_| SshError::Timeout { host: self.host.clone(), secs: limit.as_secs() })?
+    }
+
+    /// Close politely.
+    pub async fn close(&self) {
+        let _ = self.handle.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+    }
+}
