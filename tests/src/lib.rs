@@ -152,3 +152,5 @@ pub fn context_from_facts(
         offline: false,
     }
 }
+
+pub mod fleet;

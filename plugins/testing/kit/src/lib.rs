@@ -1,0 +1,59 @@
+//! A test-only plugin whose behaviour the end-to-end tests choose with
+//! `mode` (and `target` for modes that single out one host). Everything it
+//! does is declared, so these tests exercise the executor, not the sandbox.
+
+use plait_sdk::prelude::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Params {
+    mode: String,
+    target: String,
+}
+
+struct Kit;
+
+impl Plugin for Kit {
+    fn describe() -> PluginInfo {
+        info("kit", env!("CARGO_PKG_VERSION"), "configurable behaviour for end-to-end tests")
+            .param(param::string("mode", "ok", "fail-on, hang, secret, reboot, put, ok"))
+            .param(param::string("target", "", "the host some modes single out"))
+            .probe("kit_file", "cat /var/tmp/plait-kit/file")
+            .programs(["true", "false", "echo", "sleep"])
+            .writes(["/var/tmp/plait-kit/"])
+            .reboots()
+            .produces(["token"])
+            .consumes(["token"])
+    }
+
+    fn plan(ctx: &Context) -> Result<Plan, PluginError> {
+        let p: Params = ctx.params()?;
+        let me = ctx.host.name.as_str();
+        let actions: Vec<Action> = match p.mode.as_str() {
+            "ok" => vec![cmd::run(["true"]).summary("nothing much").into()],
+            "fail-on" if me == p.target => vec![cmd::run(["false"]).summary("fail on purpose").into()],
+            "fail-on" => vec![cmd::run(["true"]).summary("succeed").into()],
+            "hang" => vec![cmd::run(["sleep", "300"]).timeout_secs(2).summary("hang past the timeout").into()],
+            "secret" if me == p.target => {
+                vec![cmd::run(["echo", "s3cr3t-join-token-4f9a"]).capture("token").secret().summary("capture a secret").into()]
+            }
+            "secret" => match ctx.var(&p.target, "token") {
+                Some(t) => vec![cmd::run(["echo", t]).summary("use the secret").into()],
+                None => return Err(PluginError::missing_variable(format!("token from {} not captured yet", p.target))),
+            },
+            "reboot" => vec![reboot::host(60), cmd::run(["true"]).summary("after the reboot").into()],
+            "put-always" => vec![file::put("/var/tmp/plait-kit/file", "hello\n").mode(0o640).summary("write the kit file").into()],
+            "put" => {
+                let probe = ctx.probe("kit_file")?;
+                if probe.exit_code == 0 && probe.stdout == "hello\n" {
+                    return Ok(Plan::nothing("the file has its content"));
+                }
+                vec![file::put("/var/tmp/plait-kit/file", "hello\n").mode(0o640).summary("write the kit file").into()]
+            }
+            other => return Err(PluginError::bad_params(format!("unknown mode {other}"))),
+        };
+        Ok(Plan::from(actions))
+    }
+}
+
+register_plugin!(Kit);

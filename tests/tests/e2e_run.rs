@@ -1,0 +1,310 @@
+//! End to end over real SSH against the simulated CentOS fleet
+//! (tests/fleet): `plait run`, live `plait plan`, host keys, sudo, failures
+//! and resume, timeouts, reboots, variables across hosts, secrets, locking.
+//! Needs root; PLAIT_SKIP_E2E=1 skips explicitly.
+
+use plait_tests::fleet::{Fleet, skip_unless_available};
+use plait_tests::{repo_root, test_plugin_path};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn events(o: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn recap(o: &std::process::Output) -> Vec<Value> {
+    let ev = events(o);
+    let r = ev.iter().rev().find(|e| e["event"] == "recap").unwrap_or_else(|| panic!("no recap in\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)));
+    r["hosts"].as_array().unwrap().clone()
+}
+
+fn host<'a>(recap: &'a [Value], name: &str) -> &'a Value {
+    recap.iter().find(|h| h["host"] == name).unwrap()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A workflow with one `kit` step, in its own folder with the plugin beside it.
+fn kit_workflow(dir: &Path, mode: &str, target: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::copy(test_plugin_path("kit"), dir.join("plugins/kit.wasm")).unwrap();
+    let wf = dir.join("kit.toml");
+    std::fs::write(&wf, format!("[workflow]\nname = \"kit\"\n\n[[steps]]\nname = \"kit {mode}\"\nplugin = \"kit\"\nparams = {{ mode = \"{mode}\", target = \"{target}\" }}\n")).unwrap();
+    wf
+}
+
+fn seed_converges_as(user: &str) {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let inv = fleet.inventory(user);
+    let inv = inv.to_str().unwrap();
+    let state_dir = fleet.dir().join("state");
+    let sd = state_dir.to_str().unwrap();
+    let before: Vec<usize> = ["master", "node1", "node2"].iter().map(|h| fleet.logins(h)).collect();
+
+    let first = fleet.plait(&["run", "workflows/k8s-centos7.toml", "-i", inv, "--state-dir", sd, "--output", "json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    for h in recap(&first) {
+        assert_eq!(h["state"], "converged", "{h}");
+        assert_eq!(h["changed"], 10, "{h}");
+    }
+    // Exactly one SSH connection per host for the whole run.
+    for (i, h) in ["master", "node1", "node2"].iter().enumerate() {
+        assert_eq!(fleet.logins(h) - before[i], 1, "{h} logins");
+    }
+
+    let s = fleet.state("node1");
+    assert_eq!(s["selinux"]["config"], "disabled");
+    assert_eq!(s["selinux"]["runtime"], "permissive");
+    assert_eq!(s["swap_mb"], 0);
+    assert_eq!(s["fstab_active_swap"], serde_json::json!([]));
+    assert_eq!(s["hostname"], "node1");
+    assert_eq!(s["static_hostname"], "node1");
+    assert_eq!(s["services"]["firewalld"], serde_json::json!({ "active": false, "enabled": false }));
+    assert!(s["packages"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().starts_with("ntpdate-")));
+    assert_eq!(s["clock_offset"], "0.000412");
+    let hosts: Vec<&str> = s["etc_hosts"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    for line in ["192.168.100.100 master", "192.168.100.101 node1", "192.168.100.102 node2"] {
+        assert_eq!(hosts.iter().filter(|l| **l == line).count(), 1, "{line} in {hosts:?}");
+    }
+
+    let states: Vec<Value> = ["master", "node1", "node2"].iter().map(|h| fleet.state(h)).collect();
+    let second = fleet.plait(&["run", "workflows/k8s-centos7.toml", "-i", inv, "--state-dir", sd, "--output", "json"]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    for h in recap(&second) {
+        assert_eq!(h["changed"], 0, "second run must change nothing: {h}");
+    }
+    let after: Vec<Value> = ["master", "node1", "node2"].iter().map(|h| fleet.state(h)).collect();
+    assert_eq!(states, after, "the second run changed the hosts");
+
+    let plan = fleet.plait(&["plan", "workflows/k8s-centos7.toml", "-i", inv, "--output", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let planned: Vec<Value> = events(&plan).into_iter().filter(|e| e["event"] == "step_planned").collect();
+    assert_eq!(planned.len(), 3);
+    assert!(planned.iter().all(|e| e["actions"] == 0 && e["reason"].as_str().unwrap().contains("swap is off")), "{planned:?}");
+}
+
+#[test]
+fn seed_workflow_converges_and_a_second_run_changes_nothing_as_root() {
+    seed_converges_as("root");
+}
+
+#[test]
+fn seed_workflow_converges_as_a_sudo_user() {
+    seed_converges_as("plait");
+}
+
+#[test]
+fn a_live_plan_changes_nothing() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let inv = fleet.inventory("root");
+    let before = fleet.state("master");
+    let o = fleet.plait(&["plan", "workflows/k8s-centos7.toml", "-i", inv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("would run"), "{out}");
+    assert!(out.contains("list 1 inventory hosts in /etc/hosts") && out.contains("(content differs)"), "{out}");
+    assert_eq!(fleet.state("master"), before, "a plan must not change the host");
+}
+
+#[test]
+fn unknown_and_changed_host_keys_are_refused_and_nothing_runs() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let inv = fleet.inventory("root");
+    let inv = inv.to_str().unwrap();
+    let empty = fleet.dir().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let o = fleet.plait(&["run", "workflows/k8s-centos7.toml", "-i", inv, "--known-hosts", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o);
+    assert!(out.contains("host key of master (192.168.100.100:22) is unknown: SHA256:"), "{out}");
+    assert!(out.contains("rerun with --accept-new-host-keys"), "{out}");
+    assert_eq!(fleet.state("master")["selinux"]["config"], "enforcing", "nothing may run on a refused host");
+
+    // A different key for node1 on record: refused loudly, even with accept-new.
+    let known = std::fs::read_to_string(fleet.dir().join("known_hosts")).unwrap();
+    let master_key = known.lines().find(|l| l.starts_with("192.168.100.100 ")).unwrap().split_once(' ').unwrap().1.to_string();
+    let forged = known.lines().map(|l| if l.starts_with("192.168.100.101 ") { format!("192.168.100.101 {master_key}") } else { l.to_string() }).collect::<Vec<_>>().join("\n") + "\n";
+    let changed = fleet.dir().join("changed_known_hosts");
+    std::fs::write(&changed, forged).unwrap();
+    let o = fleet.plait(&["run", "workflows/k8s-centos7.toml", "-i", inv, "--known-hosts", changed.to_str().unwrap(), "--accept-new-host-keys"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o);
+    assert!(out.contains("HOST KEY OF node1 (192.168.100.101:22) HAS CHANGED"), "{out}");
+    assert_eq!(fleet.state("node1")["selinux"]["config"], "enforcing");
+    assert_eq!(fleet.state("master")["selinux"]["config"], "disabled", "master's key matched, so it converged");
+
+    // accept-new records unknown keys, then they verify.
+    let fresh = fleet.dir().join("fresh_known_hosts");
+    let o = fleet.plait(&["plan", "workflows/k8s-centos7.toml", "-i", inv, "--known-hosts", fresh.to_str().unwrap(), "--accept-new-host-keys"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap().lines().count(), 2);
+    let o = fleet.plait(&["plan", "workflows/k8s-centos7.toml", "-i", inv, "--known-hosts", fresh.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn a_failing_host_does_not_stop_the_others_and_resume_finishes_it() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let inv = fleet.inventory("root");
+    let inv = inv.to_str().unwrap();
+    let wf = kit_workflow(work.path(), "fail-on", "node1");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv, "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = recap(&o);
+    assert_eq!(host(&r, "master")["state"], "converged");
+    assert_eq!(host(&r, "node2")["state"], "converged");
+    let failed = host(&r, "node1");
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(failed["failure"]["step"], 1);
+    assert_eq!(failed["failure"]["command"], "false");
+    assert_eq!(failed["failure"]["exit_code"], 1);
+    // The journal recorded exactly what ran.
+    let runs: Vec<PathBuf> = std::fs::read_dir(work.path().join(".plait/runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(runs.len(), 1);
+    let journal = std::fs::read_to_string(runs[0].join("events.jsonl")).unwrap();
+    assert_eq!(journal.lines().filter(|l| l.contains("\"event\":\"action\"")).count(), 3);
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(runs[0].join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["completed"]["master"], serde_json::json!([1]));
+    assert!(state["completed"].get("node1").is_none());
+
+    // Repair, resume: only node1 runs its step.
+    let wf = kit_workflow(work.path(), "fail-on", "nobody");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv, "--resume", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let ev = events(&o);
+    let resumed: Vec<&str> = ev.iter().filter(|e| e["event"] == "step_resumed").map(|e| e["host"].as_str().unwrap()).collect();
+    assert_eq!(resumed, vec!["master", "node2"].into_iter().filter(|h| resumed.contains(h)).collect::<Vec<_>>());
+    assert_eq!(resumed.len(), 2);
+    let acted: Vec<&str> = ev.iter().filter(|e| e["event"] == "action").map(|e| e["host"].as_str().unwrap()).collect();
+    assert_eq!(acted, vec!["node1"]);
+}
+
+#[test]
+fn a_command_past_its_timeout_is_killed_on_the_host() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "hang", "");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", fleet.inventory("root").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("timed out after 2 s; the remote command was killed"), "{}", text(&o));
+    assert_eq!(fleet.exec("master", "pgrep -x sleep || true").trim(), "", "the sleep must be gone");
+}
+
+#[test]
+fn secrets_flow_between_hosts_and_never_appear_in_output() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "secret", "master");
+    let inv = fleet.inventory("root");
+    for format in ["json", "human"] {
+        let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", format]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let out = text(&o);
+        assert!(!out.contains("s3cr3t-join-token-4f9a"), "secret leaked:\n{out}");
+        if format == "json" {
+            // The events carry commands and output tails: the secret is masked there.
+            assert!(out.contains("echo ********"), "{out}");
+        }
+    }
+    for run in std::fs::read_dir(work.path().join(".plait/runs")).unwrap() {
+        let journal = std::fs::read_to_string(run.unwrap().path().join("events.jsonl")).unwrap();
+        assert!(!journal.contains("s3cr3t-join-token-4f9a"), "secret in the journal");
+        assert!(journal.contains("use the secret"), "workers used the captured variable");
+    }
+}
+
+#[test]
+fn reboot_reconnects_to_a_new_boot_and_continues() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "reboot", "");
+    let boot = fleet.state("master")["boot_id"].clone();
+    let logins = fleet.logins("master");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", fleet.inventory("root").to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = recap(&o);
+    assert_eq!(host(&r, "master")["changed"], 2);
+    assert_ne!(fleet.state("master")["boot_id"], boot);
+    // The run's connection plus exactly one reconnect after the reboot.
+    assert_eq!(fleet.logins("master") - logins, 2);
+}
+
+#[test]
+fn an_unchanged_file_is_not_uploaded_again() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    // put-always plans the write on every run: the host must see the file is current.
+    let wf = kit_workflow(work.path(), "put-always", "");
+    let inv = fleet.inventory("root");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(host(&recap(&o), "master")["changed"], 1);
+    assert_eq!(fleet.exec("master", "stat -c '%a %s' /var/tmp/plait-kit/file").trim(), "640 6");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    let r = recap(&o);
+    assert_eq!(host(&r, "master")["changed"], 0);
+    assert_eq!(host(&r, "master")["ok"], 1);
+    let action = events(&o).into_iter().find(|e| e["event"] == "action").unwrap();
+    assert_eq!(action["note"], "up to date");
+    // A changed mode alone is repaired.
+    fleet.exec("master", "chmod 600 /var/tmp/plait-kit/file");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(host(&recap(&o), "master")["changed"], 1);
+    assert_eq!(fleet.exec("master", "stat -c '%a' /var/tmp/plait-kit/file").trim(), "640");
+}
+
+#[test]
+fn two_runs_of_one_workflow_do_not_interleave() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "hang", "");
+    let inv = fleet.inventory("root");
+    let first = std::process::Command::new(repo_root().join("tests/fleet/fleet"))
+        .args(["ctl", fleet.dir().to_str().unwrap(), plait_tests::plait_bin().to_str().unwrap(), "run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the lock (its run folder exists).
+    for _ in 0..100 {
+        if work.path().join(".plait/runs").read_dir().map(|d| d.count() > 0).unwrap_or(false) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let second = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap()]);
+    let mut first = first;
+    let _ = first.wait();
+    assert_ne!(second.status.code(), Some(0));
+    assert!(text(&second).contains("another `plait run` of workflow kit is in progress"), "{}", text(&second));
+}
