@@ -90,6 +90,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Gather facts and the workflow's probes from live hosts; print them or
+    /// record a facts file for `plait plan --facts`.
+    Facts {
+        /// The workflow file (inventory and plugins).
+        workflow: PathBuf,
+        /// Only these hosts.
+        hosts: Vec<String>,
+        /// Inventory file; replaces the workflow's inline inventory.
+        #[arg(short, long, value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Write a facts file instead of printing.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Connection settings.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Check a workflow and its plugins without planning.
     Check {
         /// The workflow file.

@@ -51,32 +51,19 @@ pub struct Source {
 impl Source {
     /// Wrap a file's text.
     pub fn new(path: &Path, text: &str) -> Self {
-        Source {
-            name: path.display().to_string(),
-            text: Arc::from(text),
-        }
+        Source { name: path.display().to_string(), text: Arc::from(text) }
     }
 
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
-        let col = before
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
         (line, col)
     }
 
     /// An error at `span`.
-    pub fn error(
-        &self,
-        span: Range<usize>,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> SourceError {
+    pub fn error(&self, span: Range<usize>, message: impl Into<String>, label: impl Into<String>) -> SourceError {
         let (line, col) = self.line_col(span.start);
         SourceError {
             message: message.into(),

@@ -7,10 +7,10 @@ use clap::Parser;
 use cli::{Cli, Command, ConnArgs, Output, PluginCommand};
 use plait::commands::{self, CommandError, OutputFormat, PlanArgs, RunArgs};
 use plait::executor::Mode;
-use plait::output::Format;
-use std::path::PathBuf;
 use plait::exit_codes;
+use plait::output::Format;
 use plait::plugin::{ComponentCache, Limits, Registry, Runtime};
+use std::path::PathBuf;
 use std::time::Duration;
 
 fn main() {
@@ -21,10 +21,7 @@ fn main() {
         _ => "debug",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PLAIT_LOG")
-                .unwrap_or_else(|_| filter.into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PLAIT_LOG").unwrap_or_else(|_| filter.into()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
@@ -48,16 +45,8 @@ fn report(e: CommandError) {
 }
 
 fn runtime(cli: &Cli) -> Result<Runtime, CommandError> {
-    let cache = if cli.no_cache {
-        ComponentCache::disabled()
-    } else {
-        ComponentCache::default_location()
-    };
-    let limits = Limits {
-        time: Duration::from_millis(cli.plugin_timeout_ms),
-        memory: cli.plugin_memory_mib << 20,
-        ..Limits::default()
-    };
+    let cache = if cli.no_cache { ComponentCache::disabled() } else { ComponentCache::default_location() };
+    let limits = Limits { time: Duration::from_millis(cli.plugin_timeout_ms), memory: cli.plugin_memory_mib << 20, ..Limits::default() };
     Ok(Runtime::new(cache, limits)?)
 }
 
@@ -104,10 +93,19 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             args.state_dir = state_dir;
             commands::run_workflow(&args, &rt)
         }
-        Command::Check {
-            workflow,
-            inventory,
-        } => {
+        Command::Facts { workflow, hosts, inventory, record, conn } => commands::facts(
+            &commands::FactsArgs {
+                workflow,
+                inventory,
+                hosts,
+                record,
+                known_hosts: conn.known_hosts,
+                accept_new_host_keys: conn.accept_new_host_keys,
+                connect_timeout: Duration::from_secs(conn.connect_timeout),
+            },
+            &rt,
+        ),
+        Command::Check { workflow, inventory } => {
             let wf = plait::workflow::Workflow::load(&workflow, inventory.as_deref())?;
             let bound = plait::workflow::bind(wf, &Registry::standard(Some(&workflow)), &rt)?;
             println!(
@@ -116,28 +114,16 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
                 bound.steps.len(),
                 if bound.steps.len() == 1 { "" } else { "s" },
                 bound.workflow.inventory.hosts.len(),
-                if bound.workflow.inventory.hosts.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
+                if bound.workflow.inventory.hosts.len() == 1 { "" } else { "s" }
             );
             Ok(exit_codes::OK)
         }
         Command::Plugins { workflow } => {
-            print!(
-                "{}",
-                commands::list_plugins(&Registry::standard(workflow.as_deref()), &rt)?
-            );
+            print!("{}", commands::list_plugins(&Registry::standard(workflow.as_deref()), &rt)?);
             Ok(exit_codes::OK)
         }
-        Command::Plugin {
-            action: PluginCommand::Inspect { name },
-        } => {
-            print!(
-                "{}",
-                commands::inspect_plugin(&Registry::standard(None), &rt, &name)?
-            );
+        Command::Plugin { action: PluginCommand::Inspect { name } } => {
+            print!("{}", commands::inspect_plugin(&Registry::standard(None), &rt, &name)?);
             Ok(exit_codes::OK)
         }
     }

@@ -42,7 +42,13 @@ fn script() -> PathBuf {
 }
 
 fn check(o: Output, what: &str) -> Output {
-    assert!(o.status.success(), "{what} failed ({:?}):\n{}\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     o
 }
 
@@ -81,7 +87,8 @@ impl Fleet {
 
     /// Run a command inside a host, as root.
     pub fn exec(&self, host: &str, cmd: &str) -> String {
-        let o = check(Command::new(script()).arg("exec").arg(&self.dir).arg(host).args(["bash", "-c", cmd]).output().expect("fleet exec"), cmd);
+        let o =
+            check(Command::new(script()).arg("exec").arg(&self.dir).arg(host).args(["bash", "-c", cmd]).output().expect("fleet exec"), cmd);
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -93,7 +100,10 @@ impl Fleet {
 
     /// Cut or restore a host's network.
     pub fn net(&self, host: &str, up: bool) {
-        check(Command::new(script()).arg("net").arg(&self.dir).arg(host).arg(if up { "up" } else { "down" }).output().expect("fleet net"), "fleet net");
+        check(
+            Command::new(script()).arg("net").arg(&self.dir).arg(host).arg(if up { "up" } else { "down" }).output().expect("fleet net"),
+            "fleet net",
+        );
     }
 
     /// Count successful SSH logins recorded by a host's sshd.

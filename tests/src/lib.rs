@@ -6,52 +6,29 @@ use std::process::{Command, Output};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// A first-party plugin built by `scripts/build-plugins`.
 pub fn plugin_path(name: &str) -> PathBuf {
-    built(
-        repo_root()
-            .join("target/plugins")
-            .join(format!("{name}.wasm")),
-    )
+    built(repo_root().join("target/plugins").join(format!("{name}.wasm")))
 }
 
 /// A test-only plugin (plugins/testing/*).
 pub fn test_plugin_path(name: &str) -> PathBuf {
-    built(
-        repo_root()
-            .join("target/test-plugins")
-            .join(format!("{name}.wasm")),
-    )
+    built(repo_root().join("target/test-plugins").join(format!("{name}.wasm")))
 }
 
 fn built(p: PathBuf) -> PathBuf {
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/build-plugins first (scripts/test does)",
-        p.display()
-    );
+    assert!(p.is_file(), "{} is missing: run scripts/build-plugins first (scripts/test does)", p.display());
     p
 }
 
 /// The `plait` binary of the same profile as this test build.
 pub fn plait_bin() -> PathBuf {
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
     let p = repo_root().join("target").join(profile).join("plait");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo build --release -p plait` first (scripts/test does)",
-        p.display()
-    );
+    assert!(p.is_file(), "{} is missing: run `cargo build --release -p plait` first (scripts/test does)", p.display());
     p
 }
 
@@ -81,19 +58,12 @@ pub fn check_golden(path: &Path, actual: &str) -> Result<(), String> {
         std::fs::write(path, actual).map_err(|e| format!("writing {}: {e}", path.display()))?;
         return Ok(());
     }
-    let expected = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "{}: {e} (set PLAIT_UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    })?;
+    let expected =
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e} (set PLAIT_UPDATE_GOLDEN=1 to create it)", path.display()))?;
     if expected == actual {
         Ok(())
     } else {
-        Err(format!(
-            "{} differs (set PLAIT_UPDATE_GOLDEN=1 to accept):\n--- expected\n{expected}\n+++ actual\n{actual}",
-            path.display()
-        ))
+        Err(format!("{} differs (set PLAIT_UPDATE_GOLDEN=1 to accept):\n--- expected\n{expected}\n+++ actual\n{actual}", path.display()))
     }
 }
 
@@ -114,15 +84,9 @@ pub fn redact(text: &str) -> String {
 
 /// A plan context for `host` from a recorded facts file in
 /// `tests/fixtures/facts`, with the seed inventory and these parameters.
-pub fn context_from_facts(
-    file: &str,
-    host: &str,
-    params: serde_json::Value,
-) -> plait::plan::PlanContext {
+pub fn context_from_facts(file: &str, host: &str, params: serde_json::Value) -> plait::plan::PlanContext {
     use plait::plan::{InventoryHost, PlanContext};
-    let recorded =
-        plait::facts::FactsFile::load(&repo_root().join("tests/fixtures/facts").join(file))
-            .expect("facts fixture");
+    let recorded = plait::facts::FactsFile::load(&repo_root().join("tests/fixtures/facts").join(file)).expect("facts fixture");
     let rec = recorded.hosts.get(host).expect("host in fixture");
     let inventory: Vec<InventoryHost> = recorded
         .hosts
@@ -135,17 +99,9 @@ pub fn context_from_facts(
         })
         .collect();
     PlanContext {
-        host: inventory
-            .iter()
-            .find(|h| h.name == host)
-            .cloned()
-            .expect("host"),
+        host: inventory.iter().find(|h| h.name == host).cloned().expect("host"),
         facts: rec.facts.clone(),
-        probes: rec
-            .probes
-            .values()
-            .flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())))
-            .collect(),
+        probes: rec.probes.values().flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone()))).collect(),
         inventory,
         params,
         vars: vec![],

@@ -12,11 +12,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 fn runtime() -> Runtime {
-    Runtime::new(
-        ComponentCache::at(repo_root().join("target/test-cache")),
-        Limits::default(),
-    )
-    .expect("runtime")
+    Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).expect("runtime")
 }
 
 fn merge(base: &mut Value, patch: &Value) {
@@ -33,52 +29,25 @@ fn merge(base: &mut Value, patch: &Value) {
 }
 
 fn default_inventory() -> Vec<InventoryHost> {
-    [
-        ("master", "192.168.100.100", "control-plane"),
-        ("node1", "192.168.100.101", "workers"),
-        ("node2", "192.168.100.102", "workers"),
-    ]
-    .into_iter()
-    .map(|(n, a, g)| InventoryHost {
-        name: n.into(),
-        address: a.into(),
-        groups: vec![g.into()],
-        vars: vec![],
-    })
-    .collect()
+    [("master", "192.168.100.100", "control-plane"), ("node1", "192.168.100.101", "workers"), ("node2", "192.168.100.102", "workers")]
+        .into_iter()
+        .map(|(n, a, g)| InventoryHost { name: n.into(), address: a.into(), groups: vec![g.into()], vars: vec![] })
+        .collect()
 }
 
 fn run_case(rt: &Runtime, plugin: &LoadedPlugin, path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let mut case: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let host = case["host"]
-        .as_str()
-        .ok_or("case needs \"host\"")?
-        .to_string();
+    let mut case: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let host = case["host"].as_str().ok_or("case needs \"host\"")?.to_string();
 
     // Facts: the named recorded file's host, with overrides.
-    let facts_file = repo_root().join("tests/fixtures/facts").join(
-        case["facts_file"]
-            .as_str()
-            .ok_or("case needs \"facts_file\"")?,
-    );
+    let facts_file = repo_root().join("tests/fixtures/facts").join(case["facts_file"].as_str().ok_or("case needs \"facts_file\"")?);
     let recorded = FactsFile::load(&facts_file).map_err(|e| e.one_line())?;
-    let rec = recorded
-        .hosts
-        .get(&host)
-        .ok_or_else(|| format!("{} has no host {host}", facts_file.display()))?;
+    let rec = recorded.hosts.get(&host).ok_or_else(|| format!("{} has no host {host}", facts_file.display()))?;
     let mut facts = serde_json::to_value(&rec.facts).unwrap();
     merge(&mut facts, &case["facts"]);
-    let facts: HostFacts =
-        serde_json::from_value(facts).map_err(|e| format!("facts override: {e}"))?;
-    let mut probes = serde_json::to_value(
-        rec.probes
-            .get(&plugin.info.name)
-            .cloned()
-            .unwrap_or_default(),
-    )
-    .unwrap();
+    let facts: HostFacts = serde_json::from_value(facts).map_err(|e| format!("facts override: {e}"))?;
+    let mut probes = serde_json::to_value(rec.probes.get(&plugin.info.name).cloned().unwrap_or_default()).unwrap();
     merge(&mut probes, &case["probes"]);
     let probes: std::collections::BTreeMap<String, ProbeResult> =
         serde_json::from_value(probes).map_err(|e| format!("probes override: {e}"))?;
@@ -91,11 +60,7 @@ fn run_case(rt: &Runtime, plugin: &LoadedPlugin, path: &Path) -> Result<(), Stri
             }
         }
     }
-    let me = inventory
-        .iter()
-        .find(|h| h.name == host)
-        .cloned()
-        .ok_or_else(|| format!("host {host} not in the inventory"))?;
+    let me = inventory.iter().find(|h| h.name == host).cloned().ok_or_else(|| format!("host {host} not in the inventory"))?;
 
     let mut params = case["params"].as_object().cloned().unwrap_or_default();
     for spec in &plugin.info.params {
@@ -131,11 +96,8 @@ fn run_case(rt: &Runtime, plugin: &LoadedPlugin, path: &Path) -> Result<(), Stri
     };
     let _ = rt;
     if updating() {
-        case.as_object_mut()
-            .unwrap()
-            .insert("expect".into(), actual);
-        std::fs::write(path, serde_json::to_string_pretty(&case).unwrap() + "\n")
-            .map_err(|e| e.to_string())?;
+        case.as_object_mut().unwrap().insert("expect".into(), actual);
+        std::fs::write(path, serde_json::to_string_pretty(&case).unwrap() + "\n").map_err(|e| e.to_string())?;
         return Ok(());
     }
     if case["expect"] != actual {
@@ -155,21 +117,13 @@ fn plugin_plans_match_golden_files() {
     let root = repo_root().join("tests/golden");
     let mut failures = Vec::new();
     let mut count = 0;
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     for dir in dirs {
         let name = dir.file_name().unwrap().to_str().unwrap().to_string();
-        let plugin = LoadedPlugin::load(&rt, &plugin_path(&name), None)
-            .unwrap_or_else(|e| panic!("loading {name}: {e}"));
-        let mut cases: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
+        let plugin = LoadedPlugin::load(&rt, &plugin_path(&name), None).unwrap_or_else(|e| panic!("loading {name}: {e}"));
+        let mut cases: Vec<_> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
         cases.sort();
         for case in cases {
             count += 1;
@@ -179,10 +133,5 @@ fn plugin_plans_match_golden_files() {
         }
     }
     assert!(count >= 8, "expected golden cases, found {count}");
-    assert!(
-        failures.is_empty(),
-        "{} of {count} golden cases failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} of {count} golden cases failed:\n{}", failures.len(), failures.join("\n\n"));
 }

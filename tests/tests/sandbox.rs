@@ -2,19 +2,13 @@
 //! (plugins/testing/hostile): every misbehaviour is stopped or refused with
 //! an error naming the plugin and host, and no plan escapes.
 
-use plait::plugin::{
-    Capabilities, ComponentCache, Grants, Limits, LoadedPlugin, PluginError, Runtime,
-};
+use plait::plugin::{Capabilities, ComponentCache, Grants, Limits, LoadedPlugin, PluginError, Runtime};
 use plait_tests::{context_from_facts, repo_root, test_plugin_path};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 fn runtime(limits: Limits) -> Runtime {
-    Runtime::new(
-        ComponentCache::at(repo_root().join("target/test-cache")),
-        limits,
-    )
-    .expect("runtime")
+    Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), limits).expect("runtime")
 }
 
 fn hostile(rt: &Runtime) -> LoadedPlugin {
@@ -40,43 +34,21 @@ fn honest_mode_plans() {
 
 #[test]
 fn infinite_loop_is_stopped_at_the_deadline() {
-    let rt = runtime(Limits {
-        time: Duration::from_millis(300),
-        ..Limits::default()
-    });
+    let rt = runtime(Limits { time: Duration::from_millis(300), ..Limits::default() });
     let start = Instant::now();
     let err = plan(&rt, "loop").expect_err("a loop never returns");
     // Generous bound: the point is that it stops at all, near the deadline.
-    assert!(
-        start.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        start.elapsed()
-    );
-    assert!(
-        matches!(err, PluginError::Timeout { limit_ms: 300, .. }),
-        "{err}"
-    );
-    assert_eq!(
-        err.to_string(),
-        "plugin hostile 0.1.0 on host master: stopped after exceeding its time limit of 300 ms"
-    );
+    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert!(matches!(err, PluginError::Timeout { limit_ms: 300, .. }), "{err}");
+    assert_eq!(err.to_string(), "plugin hostile 0.1.0 on host master: stopped after exceeding its time limit of 300 ms");
 }
 
 #[test]
 fn memory_bomb_is_stopped_at_the_cap() {
-    let rt = runtime(Limits {
-        memory: 64 << 20,
-        ..Limits::default()
-    });
+    let rt = runtime(Limits { memory: 64 << 20, ..Limits::default() });
     let err = plan(&rt, "oom").expect_err("unbounded allocation fails");
-    assert!(
-        matches!(err, PluginError::OutOfMemory { limit_mib: 64, .. }),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains("hostile 0.1.0 on host master"),
-        "{err}"
-    );
+    assert!(matches!(err, PluginError::OutOfMemory { limit_mib: 64, .. }), "{err}");
+    assert!(err.to_string().contains("hostile 0.1.0 on host master"), "{err}");
 }
 
 #[test]
@@ -84,11 +56,7 @@ fn trap_is_reported_with_plugin_and_host() {
     let rt = runtime(Limits::default());
     let err = plan(&rt, "trap").expect_err("index out of bounds traps");
     assert!(matches!(err, PluginError::Trap { .. }), "{err}");
-    assert!(
-        err.to_string()
-            .starts_with("plugin hostile 0.1.0 on host master: crashed:"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("plugin hostile 0.1.0 on host master: crashed:"), "{err}");
 }
 
 #[test]
@@ -97,17 +65,9 @@ fn files_sockets_and_environment_are_denied() {
     // SAFETY of the assertion: the host process has HOME and /etc/passwd.
     assert!(std::path::Path::new("/etc/passwd").exists());
     let out = plan(&rt, "read-file").unwrap();
-    assert!(
-        summary(&out).starts_with("read-file denied"),
-        "{}",
-        summary(&out)
-    );
+    assert!(summary(&out).starts_with("read-file denied"), "{}", summary(&out));
     let out = plan(&rt, "socket").unwrap();
-    assert!(
-        summary(&out).starts_with("socket denied"),
-        "{}",
-        summary(&out)
-    );
+    assert!(summary(&out).starts_with("socket denied"), "{}", summary(&out));
     let out = plan(&rt, "env").unwrap();
     assert_eq!(summary(&out), "env: 0 vars, HOME=None");
 }
@@ -116,19 +76,8 @@ fn files_sockets_and_environment_are_denied() {
 fn stdout_and_stderr_are_captured_not_inherited() {
     let rt = runtime(Limits::default());
     let out = plan(&rt, "stdio").unwrap();
-    let logs: Vec<String> = out
-        .logs
-        .iter()
-        .map(|l| format!("{:?}: {}", l.source, l.message))
-        .collect();
-    assert_eq!(
-        logs,
-        vec![
-            "Warn: hello from log",
-            "Stdout: hello from stdout",
-            "Stderr: hello from stderr"
-        ]
-    );
+    let logs: Vec<String> = out.logs.iter().map(|l| format!("{:?}: {}", l.source, l.message)).collect();
+    assert_eq!(logs, vec!["Warn: hello from log", "Stdout: hello from stdout", "Stderr: hello from stderr"]);
 }
 
 #[test]
@@ -136,29 +85,17 @@ fn invalid_plans_are_rejected_whole() {
     let rt = runtime(Limits::default());
     // (mode, expected message fragment)
     let cases = [
-        (
-            "relative-path",
-            "writes \"etc/passwd\", which is not an absolute path",
-        ),
+        ("relative-path", "writes \"etc/passwd\", which is not an absolute path"),
         ("empty-argv", "has an empty argv"),
         ("huge-content", "more than the limit of 16777216"),
         ("huge-plan", "200000 actions, more than the limit of 10000"),
-        (
-            "empty-no-reason",
-            "an empty plan must say why nothing needs doing",
-        ),
+        ("empty-no-reason", "an empty plan must say why nothing needs doing"),
     ];
     for (mode, fragment) in cases {
         let err = plan(&rt, mode).expect_err(mode);
-        assert!(
-            matches!(err, PluginError::InvalidPlan { .. }),
-            "{mode}: {err}"
-        );
+        assert!(matches!(err, PluginError::InvalidPlan { .. }), "{mode}: {err}");
         let text = err.to_string();
-        assert!(
-            text.starts_with("plugin hostile 0.1.0 on host master returned an invalid plan"),
-            "{mode}: {text}"
-        );
+        assert!(text.starts_with("plugin hostile 0.1.0 on host master returned an invalid plan"), "{mode}: {text}");
         assert!(text.contains(fragment), "{mode}: {text}");
     }
 }
@@ -167,23 +104,14 @@ fn invalid_plans_are_rejected_whole() {
 fn undeclared_capabilities_are_refused() {
     let rt = runtime(Limits::default());
     let cases = [
-        (
-            "undeclared-program",
-            "runs `rm`, which the plugin did not declare",
-        ),
+        ("undeclared-program", "runs `rm`, which the plugin did not declare"),
         ("undeclared-path", "writes /etc/shadow, outside the paths"),
         ("script", "is a shell script, but the `shell` capability"),
-        (
-            "reboot",
-            "reboots the host, which the plugin did not declare",
-        ),
+        ("reboot", "reboots the host, which the plugin did not declare"),
     ];
     for (mode, fragment) in cases {
         let err = plan(&rt, mode).expect_err(mode);
-        assert!(
-            matches!(err, PluginError::NotAllowed { .. }),
-            "{mode}: {err}"
-        );
+        assert!(matches!(err, PluginError::NotAllowed { .. }), "{mode}: {err}");
         assert!(err.to_string().contains(fragment), "{mode}: {err}");
     }
 }
@@ -193,29 +121,16 @@ fn a_narrowed_grant_refuses_what_the_plugin_declared() {
     let rt = runtime(Limits::default());
     let p = hostile(&rt);
     let ctx = context_from_facts("centos79-fresh.toml", "master", json!({ "mode": "ok" }));
-    let narrowed: Capabilities = p.info.capabilities.narrow(&Grants {
-        programs: Some(vec![]),
-        ..Grants::default()
-    });
-    let err = p
-        .plan(&ctx, &narrowed)
-        .expect_err("`true` is no longer granted");
-    assert!(
-        err.to_string().contains(
-            "runs `true`, which the plugin did not declare or the workflow did not grant"
-        ),
-        "{err}"
-    );
+    let narrowed: Capabilities = p.info.capabilities.narrow(&Grants { programs: Some(vec![]), ..Grants::default() });
+    let err = p.plan(&ctx, &narrowed).expect_err("`true` is no longer granted");
+    assert!(err.to_string().contains("runs `true`, which the plugin did not declare or the workflow did not grant"), "{err}");
 }
 
 #[test]
 fn plugin_errors_are_attributed() {
     let rt = runtime(Limits::default());
     let err = plan(&rt, "error").expect_err("the plugin refuses");
-    assert_eq!(
-        err.to_string(),
-        "plugin hostile 0.1.0 on host master: bad parameters: the plugin refuses"
-    );
+    assert_eq!(err.to_string(), "plugin hostile 0.1.0 on host master: bad parameters: the plugin refuses");
 }
 
 #[test]
@@ -226,27 +141,15 @@ fn non_components_are_rejected_by_name() {
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
     let err = LoadedPlugin::load(&rt, &core, None).expect_err("core module");
-    assert!(
-        err.to_string()
-            .contains("is a core WebAssembly module, not a component"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("is a core WebAssembly module, not a component"), "{err}");
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"#!/bin/sh\necho hi\n").unwrap();
     let err = LoadedPlugin::load(&rt, &junk, None).expect_err("not wasm");
-    assert!(
-        err.to_string()
-            .contains("junk.wasm is not a valid WebAssembly component"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("junk.wasm is not a valid WebAssembly component"), "{err}");
 
-    let pinned = LoadedPlugin::load(&rt, &test_plugin_path("hostile"), Some(&"0".repeat(64)))
-        .expect_err("wrong pin");
-    assert!(
-        pinned.to_string().contains("but the workflow pins 0000"),
-        "{pinned}"
-    );
+    let pinned = LoadedPlugin::load(&rt, &test_plugin_path("hostile"), Some(&"0".repeat(64))).expect_err("wrong pin");
+    assert!(pinned.to_string().contains("but the workflow pins 0000"), "{pinned}");
 }
 
 #[test]

@@ -10,20 +10,13 @@ use plait_tests::{check_golden, redact, render_diagnostic, repo_root};
 
 #[test]
 fn bad_workflows_fail_with_located_errors() {
-    let rt = Runtime::new(
-        ComponentCache::at(repo_root().join("target/test-cache")),
-        Limits::default(),
-    )
-    .unwrap();
+    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
     let registry = Registry::new(vec![repo_root().join("target/plugins")]);
     let dir = repo_root().join("tests/ui/workflows");
     let mut cases: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "toml")
-                && !p.to_string_lossy().ends_with(".inventory.toml")
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && !p.to_string_lossy().ends_with(".inventory.toml"))
         .collect();
     cases.sort();
     assert!(cases.len() >= 15, "found {} cases", cases.len());

@@ -50,26 +50,13 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 args.facts.display()
             );
             print!("{}", render_human(&plan));
-            let compiled = bound
-                .steps
-                .iter()
-                .filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled)
-                .count();
-            tracing::info!(
-                elapsed_ms = start.elapsed().as_millis() as u64,
-                compiled,
-                "planned"
-            );
+            let compiled = bound.steps.iter().filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled).count();
+            tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, compiled, "planned");
         }
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&plan)
-                .map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
+            let text = serde_json::to_string_pretty(&plan).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
             println!("{text}");
         }
     }
-    Ok(if plan.failures() > 0 {
-        exit_codes::PLUGIN_FAILED
-    } else {
-        exit_codes::OK
-    })
+    Ok(if plan.failures() > 0 { exit_codes::PLUGIN_FAILED } else { exit_codes::OK })
 }

@@ -10,35 +10,15 @@ pub fn list_plugins(registry: &Registry, runtime: &Runtime) -> Result<String, Co
     let mut out = String::new();
     let found = registry.list();
     if found.is_empty() {
-        let dirs: Vec<String> = registry
-            .dirs()
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect();
-        return Err(CommandError::Other(format!(
-            "no plugins found in {}",
-            dirs.join(", ")
-        )));
+        let dirs: Vec<String> = registry.dirs().iter().map(|d| d.display().to_string()).collect();
+        return Err(CommandError::Other(format!("no plugins found in {}", dirs.join(", "))));
     }
     for (name, path) in found {
         match LoadedPlugin::load(runtime, &path, None) {
             Ok(p) => {
                 let params: Vec<String> = p.info.params.iter().map(|s| s.name.clone()).collect();
-                let _ = writeln!(
-                    out,
-                    "{:<16} {:<8} {}",
-                    p.info.name, p.info.version, p.info.summary
-                );
-                let _ = writeln!(
-                    out,
-                    "{:<16} params: {}",
-                    "",
-                    if params.is_empty() {
-                        "none".into()
-                    } else {
-                        params.join(", ")
-                    }
-                );
+                let _ = writeln!(out, "{:<16} {:<8} {}", p.info.name, p.info.version, p.info.summary);
+                let _ = writeln!(out, "{:<16} params: {}", "", if params.is_empty() { "none".into() } else { params.join(", ") });
                 let _ = writeln!(out, "{:<16} file: {}", "", path.display());
             }
             Err(e) => {
@@ -50,20 +30,11 @@ pub fn list_plugins(registry: &Registry, runtime: &Runtime) -> Result<String, Co
 }
 
 /// Everything a plugin declares.
-pub fn inspect_plugin(
-    registry: &Registry,
-    runtime: &Runtime,
-    name_or_path: &str,
-) -> Result<String, CommandError> {
+pub fn inspect_plugin(registry: &Registry, runtime: &Runtime, name_or_path: &str) -> Result<String, CommandError> {
     let path = if name_or_path.ends_with(".wasm") {
         Path::new(name_or_path).to_path_buf()
     } else {
-        registry
-            .resolve(
-                &PluginSource::Name(name_or_path.to_string()),
-                Path::new("."),
-            )?
-            .path
+        registry.resolve(&PluginSource::Name(name_or_path.to_string()), Path::new("."))?.path
     };
     let p = LoadedPlugin::load(runtime, &path, None)?;
     Ok(render_info(&p.info, &path, &p.sha256))
@@ -71,14 +42,7 @@ pub fn inspect_plugin(
 
 fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {}\n  {}\n  file: {}\n  sha256: {sha256}",
-        i.name,
-        i.version,
-        i.summary,
-        path.display()
-    );
+    let _ = writeln!(out, "{} {}\n  {}\n  file: {}\n  sha256: {sha256}", i.name, i.version, i.summary, path.display());
     let _ = writeln!(out, "\nparameters:");
     if i.params.is_empty() {
         let _ = writeln!(out, "  (none)");
@@ -89,50 +53,25 @@ fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
             (Some(d), _) => format!("default {d}"),
             (None, _) => "required".to_string(),
         };
-        let _ = writeln!(
-            out,
-            "  {} ({}, {default})\n      {}",
-            p.name,
-            p.ty.name(),
-            p.doc
-        );
+        let _ = writeln!(out, "  {} ({}, {default})\n      {}", p.name, p.ty.name(), p.doc);
     }
     let _ = writeln!(out, "\nprobes (read-only, gathered before each plan):");
     if i.probes.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
     for p in &i.probes {
-        let _ = writeln!(
-            out,
-            "  {}{}: {}",
-            p.name,
-            if p.sudo { " (root)" } else { "" },
-            p.command
-        );
+        let _ = writeln!(out, "  {}{}: {}", p.name, if p.sudo { " (root)" } else { "" }, p.command);
     }
     let c = &i.capabilities;
     let list = |v: &Vec<String>| {
-        if v.is_empty() {
-            "(none)".to_string()
-        } else {
-            v.join(", ")
-        }
+        if v.is_empty() { "(none)".to_string() } else { v.join(", ") }
     };
     let _ = writeln!(out, "\ncapabilities:");
     let _ = writeln!(out, "  programs: {}", list(&c.programs));
-    let _ = writeln!(
-        out,
-        "  shell scripts: {}",
-        if c.shell { "yes" } else { "no" }
-    );
+    let _ = writeln!(out, "  shell scripts: {}", if c.shell { "yes" } else { "no" });
     let _ = writeln!(out, "  writes: {}", list(&c.writes));
     let _ = writeln!(out, "  reads: {}", list(&c.reads));
     let _ = writeln!(out, "  reboot: {}", if c.reboot { "yes" } else { "no" });
-    let _ = writeln!(
-        out,
-        "\nvariables: produces {}; consumes {}",
-        list(&i.produces),
-        list(&i.consumes)
-    );
+    let _ = writeln!(out, "\nvariables: produces {}; consumes {}", list(&i.produces), list(&i.consumes));
     out
 }

@@ -31,7 +31,14 @@ impl Outcome {
         Outcome { status, note: Some(note.into()), command: None, exit_code: None, stdout: String::new(), stderr: String::new() }
     }
     fn from_exec(status: ActionStatus, note: Option<String>, command: &str, out: &ExecOutput) -> Self {
-        Outcome { status, note, command: Some(command.to_string()), exit_code: Some(out.exit_code), stdout: out.stdout_text(), stderr: out.stderr_text() }
+        Outcome {
+            status,
+            note,
+            command: Some(command.to_string()),
+            exit_code: Some(out.exit_code),
+            stdout: out.stdout_text(),
+            stderr: out.stderr_text(),
+        }
     }
 }
 
@@ -85,7 +92,14 @@ impl HostRunner<'_> {
     }
 
     /// Run a command line; with a sudo password, it goes first on stdin.
-    async fn exec(&self, program: &Program, env: &[(String, String)], sudo: bool, timeout: Option<u32>, stdin: Option<&[u8]>) -> Result<(String, ExecOutput), SshError> {
+    async fn exec(
+        &self,
+        program: &Program,
+        env: &[(String, String)],
+        sudo: bool,
+        timeout: Option<u32>,
+        stdin: Option<&[u8]>,
+    ) -> Result<(String, ExecOutput), SshError> {
         let cmd = build_command(program, env, self.elevation(sudo), timeout);
         let mut input: Option<Vec<u8>> = stdin.map(<[u8]>::to_vec);
         if cmd.needs_password {
@@ -117,7 +131,12 @@ impl HostRunner<'_> {
         if let Some(guard) = &r.unless {
             let (line, out) = self.exec(guard, &r.env, r.sudo, Some(120), None).await?;
             if out.exit_code == 0 {
-                return Ok(Outcome::from_exec(ActionStatus::Ok, Some(format!("already done (guard `{}` passed)", guard.display())), &line, &out));
+                return Ok(Outcome::from_exec(
+                    ActionStatus::Ok,
+                    Some(format!("already done (guard `{}` passed)", guard.display())),
+                    &line,
+                    &out,
+                ));
             }
         }
         if self.mode == Mode::DryRun {
@@ -177,7 +196,17 @@ impl HostRunner<'_> {
             return Ok(Outcome::new(ActionStatus::Changed, format!("would write {} bytes ({why})", f.content.len())));
         }
         let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
-        let upload = argv(&["sh", "-c", UPLOAD, "sh", &f.path, &want_sha, &mode, f.owner.as_deref().unwrap_or(""), f.group.as_deref().unwrap_or("")]);
+        let upload = argv(&[
+            "sh",
+            "-c",
+            UPLOAD,
+            "sh",
+            &f.path,
+            &want_sha,
+            &mode,
+            f.owner.as_deref().unwrap_or(""),
+            f.group.as_deref().unwrap_or(""),
+        ]);
         let (line, out) = self.exec(&upload, &[], true, Some(600), Some(&f.content)).await?;
         let status = if out.exit_code == 0 { ActionStatus::Changed } else { ActionStatus::Failed };
         let mut o = Outcome::from_exec(status, Some(format!("wrote {} bytes ({why})", f.content.len())), &line, &out);
@@ -212,13 +241,17 @@ impl HostRunner<'_> {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         while Instant::now() < deadline {
             let mut opts = self.connect.clone();
-            opts.connect_timeout = opts.connect_timeout.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(500));
+            opts.connect_timeout =
+                opts.connect_timeout.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(500));
             match Session::connect(&opts).await {
                 Ok(s) => {
                     self.session = s;
                     match self.boot_id().await {
                         Ok(id) if !id.is_empty() && id != before => {
-                            return Ok(Outcome::new(ActionStatus::Changed, format!("back after {:.1} s with a new boot id", start.elapsed().as_secs_f64())));
+                            return Ok(Outcome::new(
+                                ActionStatus::Changed,
+                                format!("back after {:.1} s with a new boot id", start.elapsed().as_secs_f64()),
+                            ));
                         }
                         Ok(_) => last_error = "still the old boot id".into(),
                         Err(e) => last_error = e.to_string(),
@@ -230,7 +263,10 @@ impl HostRunner<'_> {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Ok(Outcome::new(ActionStatus::Failed, format!("the host did not come back with a new boot id within {timeout_secs} s ({last_error})")))
+        Ok(Outcome::new(
+            ActionStatus::Failed,
+            format!("the host did not come back with a new boot id within {timeout_secs} s ({last_error})"),
+        ))
     }
 
     async fn fetch(&self, host: &str, f: &FetchFile) -> Result<Outcome, SshError> {

@@ -6,8 +6,8 @@ use super::action::{HostRunner, Outcome};
 use super::run::Shared;
 use super::vars::WaitOutcome;
 use crate::facts::{ProbeCommand, gather_script, parse_gathered, render_probe};
-use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::output::event::Failure;
+use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plan::{PlanContext, Program};
 use crate::plugin::PluginError;
 use crate::ssh::{ConnectOptions, Elevation, Session, build_command};
@@ -113,7 +113,14 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             runner.session.close().await;
             return recap(HostState::Interrupted, &counts, None);
         }
-        let step_failure = |error: String| Failure { step: Some(s.step.number), step_name: Some(s.step.name.clone()), command: None, exit_code: None, error, stderr_tail: None };
+        let step_failure = |error: String| Failure {
+            step: Some(s.step.number),
+            step_name: Some(s.step.name.clone()),
+            command: None,
+            exit_code: None,
+            error,
+            stderr_tail: None,
+        };
 
         // Plan, re-planning while a variable the plugin needs is still missing.
         let (plan, facts_boot) = loop {
@@ -145,7 +152,10 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 Ok(Ok(p)) => break (p, boot),
                 Ok(Err(PluginError::Refused { kind: "missing variable", message, .. })) => {
                     if shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
-                        let f = fail(&mut counts, step_failure(format!("plugin {}: {message} (no other host can capture it)", s.plugin.label())));
+                        let f = fail(
+                            &mut counts,
+                            step_failure(format!("plugin {}: {message} (no other host can capture it)", s.plugin.label())),
+                        );
                         runner.session.close().await;
                         return recap(HostState::Failed, &counts, Some(f));
                     }
@@ -181,7 +191,14 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             let t = Instant::now();
             let outcome = match runner.execute(&name, action).await {
                 Ok(o) => o,
-                Err(e) => Outcome { status: ActionStatus::Failed, note: Some(e.to_string()), command: None, exit_code: None, stdout: String::new(), stderr: String::new() },
+                Err(e) => Outcome {
+                    status: ActionStatus::Failed,
+                    note: Some(e.to_string()),
+                    command: None,
+                    exit_code: None,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                },
             };
             let ms = t.elapsed().as_millis() as u64;
             match outcome.status {
@@ -230,7 +247,11 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
 }
 
 /// Facts and this step's probes, in one round trip.
-async fn gather(runner: &HostRunner<'_>, s: &BoundStep, host: &str) -> Result<(crate::facts::HostFacts, std::collections::BTreeMap<String, crate::facts::ProbeResult>), String> {
+async fn gather(
+    runner: &HostRunner<'_>,
+    s: &BoundStep,
+    host: &str,
+) -> Result<(crate::facts::HostFacts, std::collections::BTreeMap<String, crate::facts::ProbeResult>), String> {
     let mut probes = Vec::with_capacity(s.plugin.info.probes.len());
     for p in &s.plugin.info.probes {
         let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;

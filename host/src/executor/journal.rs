@@ -98,12 +98,13 @@ impl Journal {
     /// Progress of the latest earlier run of `workflow` (for `--resume`).
     pub fn latest(state_dir: &Path, workflow: &str, exclude: &Path) -> Result<RunState, JournalError> {
         let runs = state_dir.join("runs");
-        let mut candidates: Vec<PathBuf> = std::fs::read_dir(&runs)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
+        let mut candidates: Vec<PathBuf> =
+            std::fs::read_dir(&runs).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
         candidates.retain(|p| p != exclude && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(&format!("-{workflow}"))));
         // Run ids start with a millisecond timestamp: the largest is the latest.
-        candidates.sort_by_key(|p| p.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('-').next()).and_then(|t| t.parse::<u128>().ok()).unwrap_or(0));
+        candidates.sort_by_key(|p| {
+            p.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('-').next()).and_then(|t| t.parse::<u128>().ok()).unwrap_or(0)
+        });
         for dir in candidates.iter().rev() {
             let p = dir.join("state.json");
             if let Ok(text) = std::fs::read_to_string(&p)

@@ -117,7 +117,12 @@ impl Shared {
 }
 
 /// Run `bound` on its hosts. The journal goes to `state_dir` in apply mode.
-pub async fn run(bound: Arc<BoundWorkflow>, opts: RunOptions, reporter_for: impl FnOnce(Option<std::fs::File>) -> Reporter, state_dir: &std::path::Path) -> Result<RunSummary, JournalError> {
+pub async fn run(
+    bound: Arc<BoundWorkflow>,
+    opts: RunOptions,
+    reporter_for: impl FnOnce(Option<std::fs::File>) -> Reporter,
+    state_dir: &std::path::Path,
+) -> Result<RunSummary, JournalError> {
     let start = Instant::now();
     let wf_name = bound.workflow.name.clone();
     let journal = match opts.mode {
@@ -199,7 +204,14 @@ pub async fn run(bound: Arc<BoundWorkflow>, opts: RunOptions, reporter_for: impl
             changed: 0,
             failed: 1,
             skipped: 0,
-            failure: Some(crate::output::event::Failure { step: None, step_name: None, command: None, exit_code: None, error: format!("internal error: {e}"), stderr_tail: None }),
+            failure: Some(crate::output::event::Failure {
+                step: None,
+                step_name: None,
+                command: None,
+                exit_code: None,
+                error: format!("internal error: {e}"),
+                stderr_tail: None,
+            }),
         }));
     }
     shared.save();

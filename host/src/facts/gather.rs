@@ -40,7 +40,10 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation) -> GatherScript {
             (true, Elevation::SudoPassword) => format!("sudo -n -- sh -c {}", quote(&p.command)),
             _ => format!("( {}\n)", p.command),
         };
-        s.push_str(&format!("printf '%s probe %s\\n' \"$B\" {}\n{cmd} 2>/dev/null </dev/null\nrc=$?\nprintf '\\n%s exit %s\\n' \"$B\" \"$rc\"\n", quote(&p.name)));
+        s.push_str(&format!(
+            "printf '%s probe %s\\n' \"$B\" {}\n{cmd} 2>/dev/null </dev/null\nrc=$?\nprintf '\\n%s exit %s\\n' \"$B\" \"$rc\"\n",
+            quote(&p.name)
+        ));
     }
     GatherScript { script: s, boundary }
 }
@@ -114,12 +117,15 @@ pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTre
     let end_marker = format!("\n{} exit ", g.boundary);
     let mut rest = rest;
     while let Some(after) = rest.strip_prefix(&start_marker) {
-        let (name, body) = after.split_once('\n').ok_or_else(|| GatherError { host: host.into(), detail: "truncated probe header".into() })?;
-        let end = body.find(&end_marker).ok_or_else(|| GatherError { host: host.into(), detail: format!("probe {name} has no end marker") })?;
+        let (name, body) =
+            after.split_once('\n').ok_or_else(|| GatherError { host: host.into(), detail: "truncated probe header".into() })?;
+        let end =
+            body.find(&end_marker).ok_or_else(|| GatherError { host: host.into(), detail: format!("probe {name} has no end marker") })?;
         let stdout = body[..end].to_string();
         let tail = &body[end + end_marker.len()..];
         let (code, next) = tail.split_once('\n').unwrap_or((tail, ""));
-        let exit_code = code.trim().parse().map_err(|_| GatherError { host: host.into(), detail: format!("probe {name} exit code {code:?}") })?;
+        let exit_code =
+            code.trim().parse().map_err(|_| GatherError { host: host.into(), detail: format!("probe {name} exit code {code:?}") })?;
         probes.insert(name.to_string(), ProbeResult { exit_code, stdout });
         rest = next;
     }
@@ -152,9 +158,12 @@ pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String
                 }
                 match params.get(&name) {
                     Some(serde_json::Value::String(s)) => out.push_str(&quote(s)),
-                    Some(serde_json::Value::Array(a)) => {
-                        out.push_str(&a.iter().map(|v| quote(&v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join(" "))
-                    }
+                    Some(serde_json::Value::Array(a)) => out.push_str(
+                        &a.iter()
+                            .map(|v| quote(&v.as_str().map(String::from).unwrap_or_else(|| v.to_string())))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
                     Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => out.push_str(&quote(&v.to_string())),
                     _ => return Err(format!("probe command refers to {{{name}}}, which is not a parameter")),
                 }

@@ -5,6 +5,6 @@ mod file;
 mod gather;
 mod model;
 
-pub use gather::{GatherError, GatherScript, ProbeCommand, parse as parse_gathered, render_probe, script as gather_script};
 pub use file::{FactsFile, FactsFileError, HostRecord};
+pub use gather::{GatherError, GatherScript, ProbeCommand, parse as parse_gathered, render_probe, script as gather_script};
 pub use model::{HostFacts, ProbeResult, ServiceState};

@@ -41,8 +41,7 @@ pub struct Inventory {
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
 }
 
@@ -52,34 +51,22 @@ pub fn toml_to_json(v: &toml::Value) -> serde_json::Value {
     match v {
         toml::Value::String(s) => J::String(s.clone()),
         toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or(J::Null),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
         toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => J::Object(
-            t.iter()
-                .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                .collect(),
-        ),
+        toml::Value::Table(t) => J::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
     }
 }
 
 impl Inventory {
     /// Validate a parsed inventory. `base` resolves relative key paths.
-    pub fn from_raw(
-        raw: RawInventory,
-        source: Source,
-        base: &std::path::Path,
-    ) -> Result<Self, Box<SourceError>> {
+    pub fn from_raw(raw: RawInventory, source: Source, base: &std::path::Path) -> Result<Self, Box<SourceError>> {
         let hosts_span = raw.hosts.span();
         let table = raw.hosts.into_inner();
         if table.is_empty() {
             return Err(Box::new(
-                source
-                    .error(hosts_span, "the inventory has no hosts", "empty")
-                    .with_help("add a table [hosts.NAME] with an address"),
+                source.error(hosts_span, "the inventory has no hosts", "empty").with_help("add a table [hosts.NAME] with an address"),
             ));
         }
         let mut hosts: Vec<Host> = Vec::with_capacity(table.len());
@@ -95,22 +82,14 @@ impl Inventory {
             }
             let address = h.address.get_ref().trim().to_string();
             if address.is_empty() || address.contains(char::is_whitespace) {
-                return Err(Box::new(source.error(
-                    h.address.span(),
-                    format!("host `{name}` has an invalid address"),
-                    "address",
-                )));
+                return Err(Box::new(source.error(h.address.span(), format!("host `{name}` has an invalid address"), "address")));
             }
             let mut groups = Vec::new();
             for g in &h.groups {
                 if !valid_name(g.get_ref()) || g.get_ref() == "all" {
                     return Err(Box::new(
                         source
-                            .error(
-                                g.span(),
-                                format!("invalid group name `{}`", g.get_ref()),
-                                "group",
-                            )
+                            .error(g.span(), format!("invalid group name `{}`", g.get_ref()), "group")
                             .with_help("use letters, digits, '-', '_' and '.'; `all` is implicit"),
                     ));
                 }
@@ -119,39 +98,22 @@ impl Inventory {
                 }
             }
             let port = h.port.or(raw.defaults.port).unwrap_or(22);
-            if let Some(other) = hosts
-                .iter()
-                .find(|o| o.address == address && o.port == port)
-            {
+            if let Some(other) = hosts.iter().find(|o| o.address == address && o.port == port) {
                 return Err(Box::new(source.error(
                     h.address.span(),
-                    format!(
-                        "hosts `{}` and `{name}` both connect to {address}:{port}",
-                        other.name
-                    ),
+                    format!("hosts `{}` and `{name}` both connect to {address}:{port}", other.name),
                     "duplicate address",
                 )));
             }
-            let identity_file = h
-                .identity_file
-                .as_ref()
-                .or(raw.defaults.identity_file.as_ref())
-                .map(|p| expand_path(p.get_ref(), base));
+            let identity_file = h.identity_file.as_ref().or(raw.defaults.identity_file.as_ref()).map(|p| expand_path(p.get_ref(), base));
             hosts.push(Host {
                 name,
                 address,
                 port,
-                user: h
-                    .user
-                    .or_else(|| raw.defaults.user.clone())
-                    .unwrap_or_else(|| "root".into()),
+                user: h.user.or_else(|| raw.defaults.user.clone()).unwrap_or_else(|| "root".into()),
                 identity_file,
                 groups,
-                vars: h
-                    .vars
-                    .iter()
-                    .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                    .collect(),
+                vars: h.vars.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
                 span,
             });
         }
@@ -166,11 +128,7 @@ impl Inventory {
 
     /// Every group name, sorted.
     pub fn groups(&self) -> Vec<String> {
-        let mut g: Vec<String> = self
-            .hosts
-            .iter()
-            .flat_map(|h| h.groups.iter().cloned())
-            .collect();
+        let mut g: Vec<String> = self.hosts.iter().flat_map(|h| h.groups.iter().cloned()).collect();
         g.sort();
         g.dedup();
         g
@@ -181,21 +139,12 @@ impl Inventory {
         if target == "all" {
             return (0..self.hosts.len()).collect();
         }
-        let by_group: Vec<usize> = self
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.groups.iter().any(|g| g == target))
-            .map(|(i, _)| i)
-            .collect();
+        let by_group: Vec<usize> =
+            self.hosts.iter().enumerate().filter(|(_, h)| h.groups.iter().any(|g| g == target)).map(|(i, _)| i).collect();
         if !by_group.is_empty() {
             return by_group;
         }
-        self.hosts
-            .iter()
-            .position(|h| h.name == target)
-            .into_iter()
-            .collect()
+        self.hosts.iter().position(|h| h.name == target).into_iter().collect()
     }
 
     /// The inventory as plugins see it.
@@ -211,11 +160,7 @@ impl Host {
             name: self.name.clone(),
             address: self.address.clone(),
             groups: self.groups.clone(),
-            vars: self
-                .vars
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect(),
+            vars: self.vars.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         }
     }
 }

@@ -22,7 +22,15 @@ impl HumanReporter {
         match e {
             Event::RunStart { workflow, hosts, steps, mode, run_id } => {
                 self.width = hosts.iter().map(|h| h.len()).max().unwrap_or(4);
-                let _ = writeln!(o, "{} {workflow}: {} step{} on {} host{} (run {run_id})", if mode == "dry-run" { "Dry run of" } else { "Running" }, steps, if *steps == 1 { "" } else { "s" }, hosts.len(), if hosts.len() == 1 { "" } else { "s" });
+                let _ = writeln!(
+                    o,
+                    "{} {workflow}: {} step{} on {} host{} (run {run_id})",
+                    if mode == "dry-run" { "Dry run of" } else { "Running" },
+                    steps,
+                    if *steps == 1 { "" } else { "s" },
+                    hosts.len(),
+                    if hosts.len() == 1 { "" } else { "s" }
+                );
             }
             Event::HostConnected { host, ms } => {
                 let _ = writeln!(o, "{host:w$}  connected ({ms} ms)", w = self.width);
@@ -33,9 +41,19 @@ impl HumanReporter {
             }
             Event::StepPlanned { host, step, name, plugin, actions, reason } => {
                 if *actions == 0 {
-                    let _ = writeln!(o, "{host:w$}  step {step} {name} [{plugin}]: nothing to do ({})", reason.as_deref().unwrap_or(""), w = self.width);
+                    let _ = writeln!(
+                        o,
+                        "{host:w$}  step {step} {name} [{plugin}]: nothing to do ({})",
+                        reason.as_deref().unwrap_or(""),
+                        w = self.width
+                    );
                 } else {
-                    let _ = writeln!(o, "{host:w$}  step {step} {name} [{plugin}]: {actions} action{}", if *actions == 1 { "" } else { "s" }, w = self.width);
+                    let _ = writeln!(
+                        o,
+                        "{host:w$}  step {step} {name} [{plugin}]: {actions} action{}",
+                        if *actions == 1 { "" } else { "s" },
+                        w = self.width
+                    );
                 }
             }
             Event::Action { host, summary, status, note, exit_code, ms, stderr_tail, .. } => {
@@ -66,7 +84,12 @@ impl HumanReporter {
                 let _ = writeln!(o, "{host:w$}  FAILED{at}: {}", failure.error, w = self.width);
             }
             Event::Recap { hosts, ms, dry_run } => {
-                let _ = writeln!(o, "\n{} ({:.1} s):", if *dry_run { "Dry-run recap (changed = would change)" } else { "Recap" }, *ms as f64 / 1000.0);
+                let _ = writeln!(
+                    o,
+                    "\n{} ({:.1} s):",
+                    if *dry_run { "Dry-run recap (changed = would change)" } else { "Recap" },
+                    *ms as f64 / 1000.0
+                );
                 for h in hosts {
                     let state = match h.state {
                         HostState::Converged => "converged",
@@ -75,11 +98,23 @@ impl HumanReporter {
                         HostState::Interrupted => "interrupted",
                         HostState::Skipped => "already done",
                     };
-                    let _ = writeln!(o, "  {:w$}  ok={:<3} changed={:<3} failed={:<3} skipped={:<3} {state}", h.host, h.ok, h.changed, h.failed, h.skipped, w = self.width);
+                    let _ = writeln!(
+                        o,
+                        "  {:w$}  ok={:<3} changed={:<3} failed={:<3} skipped={:<3} {state}",
+                        h.host,
+                        h.ok,
+                        h.changed,
+                        h.failed,
+                        h.skipped,
+                        w = self.width
+                    );
                 }
                 for h in hosts {
                     if let Some(f) = &h.failure {
-                        let step = f.step.map(|s| format!("step {s} {}", f.step_name.as_deref().unwrap_or(""))).unwrap_or_else(|| "connecting".into());
+                        let step = f
+                            .step
+                            .map(|s| format!("step {s} {}", f.step_name.as_deref().unwrap_or("")))
+                            .unwrap_or_else(|| "connecting".into());
                         let _ = writeln!(o, "\n  {} failed at {step}: {}", h.host, f.error);
                         if let Some(c) = &f.command {
                             let _ = writeln!(o, "    command: {c}");

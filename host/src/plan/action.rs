@@ -16,11 +16,7 @@ impl Program {
     /// One line for humans: argv words quoted as a shell would need them.
     pub fn display(&self) -> String {
         match self {
-            Program::Argv(a) => a
-                .iter()
-                .map(|w| shell_escape::unix::escape(w.into()).into_owned())
-                .collect::<Vec<_>>()
-                .join(" "),
+            Program::Argv(a) => a.iter().map(|w| shell_escape::unix::escape(w.into()).into_owned()).collect::<Vec<_>>().join(" "),
             Program::Script(s) => s.clone(),
         }
     }

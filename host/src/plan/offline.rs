@@ -73,21 +73,11 @@ pub struct OfflinePlan {
 impl OfflinePlan {
     /// Actions over all hosts.
     pub fn action_count(&self) -> usize {
-        self.cells()
-            .map(|c| {
-                if let StepOutcome::Changes { actions } = &c.outcome {
-                    actions.len()
-                } else {
-                    0
-                }
-            })
-            .sum()
+        self.cells().map(|c| if let StepOutcome::Changes { actions } = &c.outcome { actions.len() } else { 0 }).sum()
     }
     /// Cells that failed.
     pub fn failures(&self) -> usize {
-        self.cells()
-            .filter(|c| matches!(c.outcome, StepOutcome::Failed { .. }))
-            .count()
+        self.cells().filter(|c| matches!(c.outcome, StepOutcome::Failed { .. })).count()
     }
     fn cells(&self) -> impl Iterator<Item = &HostStepPlan> {
         self.hosts.iter().flat_map(|h| h.steps.iter())
@@ -98,9 +88,7 @@ impl OfflinePlan {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// A whole host.
-    #[error(
-        "facts file {file} has no record for host `{host}` (record it with `plait facts --record`)"
-    )]
+    #[error("facts file {file} has no record for host `{host}` (record it with `plait facts --record`)")]
     MissingHost {
         /// File.
         file: String,
@@ -124,30 +112,16 @@ pub enum PlanError {
 }
 
 /// Plan every step on every target host from `facts`.
-pub fn plan_offline(
-    bound: &BoundWorkflow,
-    facts: &FactsFile,
-    facts_name: &str,
-) -> Result<OfflinePlan, PlanError> {
+pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) -> Result<OfflinePlan, PlanError> {
     let inv = &bound.workflow.inventory;
     let inventory = inv.for_plugins();
     // Check the file covers every host and probe before calling any plugin.
     for s in &bound.steps {
         for &hi in &s.step.hosts {
             let host = &inv.hosts[hi].name;
-            let rec = facts
-                .hosts
-                .get(host)
-                .ok_or_else(|| PlanError::MissingHost {
-                    file: facts_name.into(),
-                    host: host.clone(),
-                })?;
+            let rec = facts.hosts.get(host).ok_or_else(|| PlanError::MissingHost { file: facts_name.into(), host: host.clone() })?;
             for p in &s.plugin.info.probes {
-                if !rec
-                    .probes
-                    .get(&s.plugin.info.name)
-                    .is_some_and(|m| m.contains_key(&p.name))
-                {
+                if !rec.probes.get(&s.plugin.info.name).is_some_and(|m| m.contains_key(&p.name)) {
                     return Err(PlanError::MissingProbe {
                         file: facts_name.into(),
                         host: host.clone(),
@@ -176,23 +150,14 @@ pub fn plan_offline(
                 .info
                 .probes
                 .iter()
-                .filter_map(|p| {
-                    rec.probes
-                        .get(&s.plugin.info.name)
-                        .and_then(|m| m.get(&p.name))
-                        .map(|r| (p.name.clone(), r.clone()))
-                })
+                .filter_map(|p| rec.probes.get(&s.plugin.info.name).and_then(|m| m.get(&p.name)).map(|r| (p.name.clone(), r.clone())))
                 .collect();
             let vars = s
                 .plugin
                 .info
                 .consumes
                 .iter()
-                .map(|v| Variable {
-                    host: String::new(),
-                    name: v.clone(),
-                    value: format!("<{v}: captured at run time>"),
-                })
+                .map(|v| Variable { host: String::new(), name: v.clone(), value: format!("<{v}: captured at run time>") })
                 .collect();
             let ctx = PlanContext {
                 host: h.for_plugins(),
@@ -204,46 +169,18 @@ pub fn plan_offline(
                 offline: true,
             };
             let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps) {
-                Ok(out) if out.actions.is_empty() => (
-                    StepOutcome::NothingToDo {
-                        reason: out.reason.unwrap_or_default(),
-                    },
-                    out.logs,
-                ),
-                Ok(out) => (
-                    StepOutcome::Changes {
-                        actions: out.actions,
-                    },
-                    out.logs,
-                ),
+                Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
+                Ok(out) => (StepOutcome::Changes { actions: out.actions }, out.logs),
                 Err(e) => {
                     failed = true;
-                    (
-                        StepOutcome::Failed {
-                            error: error_text(&e),
-                        },
-                        Vec::new(),
-                    )
+                    (StepOutcome::Failed { error: error_text(&e) }, Vec::new())
                 }
             };
-            cells.push(HostStepPlan {
-                step: s.step.number,
-                step_name: s.step.name.clone(),
-                plugin,
-                outcome,
-                logs,
-            });
+            cells.push(HostStepPlan { step: s.step.number, step_name: s.step.name.clone(), plugin, outcome, logs });
         }
-        hosts.push(HostPlan {
-            host: h.name.clone(),
-            address: h.address.clone(),
-            steps: cells,
-        });
+        hosts.push(HostPlan { host: h.name.clone(), address: h.address.clone(), steps: cells });
     }
-    Ok(OfflinePlan {
-        workflow: bound.workflow.name.clone(),
-        hosts,
-    })
+    Ok(OfflinePlan { workflow: bound.workflow.name.clone(), hosts })
 }
 
 fn error_text(e: &PluginError) -> String {

@@ -21,10 +21,7 @@ fn program_line(p: &Program) -> String {
 }
 
 fn indent(text: &str, pad: &str) -> String {
-    text.lines()
-        .map(|l| format!("{pad}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Render a plan for a terminal (no colour; stable for snapshots).
@@ -39,60 +36,35 @@ pub fn render_human(plan: &OfflinePlan) -> String {
             let _ = write!(out, "  step {} {} [{}]", c.step, c.step_name, c.plugin);
             match &c.outcome {
                 StepOutcome::NothingToDo { reason } => {
-                    let _ = writeln!(
-                        out,
-                        ": nothing to do\n{}",
-                        indent(&format!("({reason})"), "      ")
-                    );
+                    let _ = writeln!(out, ": nothing to do\n{}", indent(&format!("({reason})"), "      "));
                 }
                 StepOutcome::Failed { error } => {
                     let _ = writeln!(out, ": FAILED\n      {error}");
                 }
                 StepOutcome::Changes { actions } => {
-                    let _ = writeln!(
-                        out,
-                        ": {} action{}",
-                        actions.len(),
-                        if actions.len() == 1 { "" } else { "s" }
-                    );
+                    let _ = writeln!(out, ": {} action{}", actions.len(), if actions.len() == 1 { "" } else { "s" });
                     for (i, a) in actions.iter().enumerate() {
                         let _ = writeln!(out, "    {}. {}", i + 1, a.summary);
                         let detail = match &a.kind {
                             ActionKind::Run(r) => {
                                 let mut d = program_line(&r.program);
                                 if let Some(g) = &r.unless {
-                                    let _ = write!(
-                                        d,
-                                        "\n  unless {}",
-                                        program_line(g).trim_start_matches("$ ")
-                                    );
+                                    let _ = write!(d, "\n  unless {}", program_line(g).trim_start_matches("$ "));
                                 }
                                 if !r.sudo {
                                     d.push_str("\n  as the SSH user");
                                 }
                                 if let Some(c) = &r.capture {
-                                    let _ = write!(
-                                        d,
-                                        "\n  capture stdout into `{c}`{}",
-                                        if r.secret { " (secret)" } else { "" }
-                                    );
+                                    let _ = write!(d, "\n  capture stdout into `{c}`{}", if r.secret { " (secret)" } else { "" });
                                 }
                                 if r.retries > 0 {
-                                    let _ = write!(
-                                        d,
-                                        "\n  retries {} every {} s",
-                                        r.retries, r.retry_delay_secs
-                                    );
+                                    let _ = write!(d, "\n  retries {} every {} s", r.retries, r.retry_delay_secs);
                                 }
                                 if let Some(t) = r.timeout_secs {
                                     let _ = write!(d, "\n  timeout {t} s");
                                 }
                                 if r.stdin.is_some() {
-                                    d.push_str(if r.secret {
-                                        "\n  stdin: (secret)"
-                                    } else {
-                                        "\n  with stdin"
-                                    });
+                                    d.push_str(if r.secret { "\n  stdin: (secret)" } else { "\n  with stdin" });
                                 }
                                 d
                             }
@@ -110,12 +82,9 @@ pub fn render_human(plan: &OfflinePlan) -> String {
                             ActionKind::Reboot(r) => {
                                 format!("reboot, wait up to {} s for a new boot id", r.timeout_secs)
                             }
-                            ActionKind::FetchFile(f) => format!(
-                                "read {} into `{}`{}",
-                                f.path,
-                                f.into,
-                                if f.secret { " (secret)" } else { "" }
-                            ),
+                            ActionKind::FetchFile(f) => {
+                                format!("read {} into `{}`{}", f.path, f.into, if f.secret { " (secret)" } else { "" })
+                            }
                         };
                         let _ = writeln!(out, "{}", indent(&detail, "       "));
                     }
@@ -124,15 +93,7 @@ pub fn render_human(plan: &OfflinePlan) -> String {
         }
         out.push('\n');
     }
-    let hosts_changing = plan
-        .hosts
-        .iter()
-        .filter(|h| {
-            h.steps
-                .iter()
-                .any(|c| matches!(c.outcome, StepOutcome::Changes { .. }))
-        })
-        .count();
+    let hosts_changing = plan.hosts.iter().filter(|h| h.steps.iter().any(|c| matches!(c.outcome, StepOutcome::Changes { .. }))).count();
     let _ = writeln!(
         out,
         "Plan: {} action{} on {} of {} host{}; {} failure{}.",

@@ -26,9 +26,7 @@ pub enum CacheOutcome {
 impl ComponentCache {
     /// A cache in `dir`.
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        ComponentCache {
-            dir: Some(dir.into()),
-        }
+        ComponentCache { dir: Some(dir.into()) }
     }
 
     /// No caching: always compile.
@@ -54,22 +52,12 @@ impl ComponentCache {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         let engine_key = format!("{:016x}", h.finish());
-        let dir = self
-            .dir
-            .as_ref()?
-            .join("components")
-            .join(format!("wasmtime-{}-{engine_key}", wasmtime_version()));
+        let dir = self.dir.as_ref()?.join("components").join(format!("wasmtime-{}-{engine_key}", wasmtime_version()));
         Some(dir.join(format!("{sha256}.cwasm")))
     }
 
     /// Load the component for `bytes`, from the cache when possible.
-    pub fn load(
-        &self,
-        engine: &Engine,
-        path: &Path,
-        bytes: &[u8],
-        sha256: &str,
-    ) -> Result<(Component, CacheOutcome), PluginError> {
+    pub fn load(&self, engine: &Engine, path: &Path, bytes: &[u8], sha256: &str) -> Result<(Component, CacheOutcome), PluginError> {
         let artifact = self.artifact_path(engine, sha256);
         if let Some(a) = &artifact
             && a.is_file()
@@ -79,22 +67,15 @@ impl ComponentCache {
         }
         let compiled = engine
             .precompile_component(bytes)
-            .map_err(|e| PluginError::Invalid {
-                path: path.to_path_buf(),
-                detail: format!("{:#}", e.root_cause()),
-            })?;
+            .map_err(|e| PluginError::Invalid { path: path.to_path_buf(), detail: format!("{:#}", e.root_cause()) })?;
         if let Some(a) = &artifact {
             // Best effort: a read-only cache dir only costs a recompile next time.
             if let Err(e) = store_atomically(a, &compiled) {
                 tracing::warn!("cannot write plugin cache {}: {e}", a.display());
             }
         }
-        let component = deserialize_bytes(engine, &compiled).map_err(|e| {
-            PluginError::Runtime(format!(
-                "loading freshly compiled {}: {e:#}",
-                path.display()
-            ))
-        })?;
+        let component = deserialize_bytes(engine, &compiled)
+            .map_err(|e| PluginError::Runtime(format!("loading freshly compiled {}: {e:#}", path.display())))?;
         Ok((component, CacheOutcome::Compiled))
     }
 }
@@ -107,19 +88,12 @@ fn wasmtime_version() -> &'static str {
 fn store_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("c"),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
 
-#[expect(
-    unsafe_code,
-    reason = "deserializing artifacts that this cache itself compiled and wrote"
-)]
+#[expect(unsafe_code, reason = "deserializing artifacts that this cache itself compiled and wrote")]
 fn deserialize_trusted(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // SAFETY: the file was produced by `precompile_component` with an engine
     // of the same compatibility hash (part of the path) and written by us
@@ -127,10 +101,7 @@ fn deserialize_trusted(engine: &Engine, path: &Path) -> wasmtime::Result<Compone
     unsafe { Component::deserialize_file(engine, path) }
 }
 
-#[expect(
-    unsafe_code,
-    reason = "deserializing bytes produced by precompile_component just now"
-)]
+#[expect(unsafe_code, reason = "deserializing bytes produced by precompile_component just now")]
 fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: `bytes` come straight from `Engine::precompile_component` on this engine.
     unsafe { Component::deserialize(engine, bytes) }

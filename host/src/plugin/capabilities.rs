@@ -42,26 +42,19 @@ pub fn path_within(path: &str, prefix: &str) -> bool {
         return true;
     }
     let dir = prefix.trim_end_matches('/');
-    path.strip_prefix(dir)
-        .is_some_and(|rest| rest.starts_with('/'))
+    path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
 impl Capabilities {
     /// Narrow by the workflow's grants: the result allows only what both allow.
     pub fn narrow(&self, grants: &Grants) -> Capabilities {
-        let keep = |declared: &Vec<String>,
-                    granted: &Option<Vec<String>>,
-                    within: fn(&str, &str) -> bool| match granted {
+        let keep = |declared: &Vec<String>, granted: &Option<Vec<String>>, within: fn(&str, &str) -> bool| match granted {
             None => declared.clone(),
             Some(g) => declared
                 .iter()
                 .filter(|d| g.iter().any(|x| within(d, x)))
                 .cloned()
-                .chain(
-                    g.iter()
-                        .filter(|x| declared.iter().any(|d| within(x, d) && *x != d))
-                        .cloned(),
-                )
+                .chain(g.iter().filter(|x| declared.iter().any(|d| within(x, d) && *x != d)).cloned())
                 .collect(),
         };
         Capabilities {

@@ -5,10 +5,7 @@ use super::bindings::plait::plugin::types as wit;
 use super::capabilities::Capabilities;
 use super::info::{ParamSpec, ParamType, PluginInfo, Probe};
 use crate::facts::{HostFacts, ProbeResult};
-use crate::plan::{
-    Action, ActionKind, FetchFile, InventoryHost, PlanContext, Program, PutFile, Reboot, Run,
-    Variable,
-};
+use crate::plan::{Action, ActionKind, FetchFile, InventoryHost, PlanContext, Program, PutFile, Reboot, Run, Variable};
 
 /// `describe()`'s answer in host types. A default that is not JSON is
 /// reported as the plugin's bug.
@@ -17,10 +14,7 @@ pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
     for p in i.params {
         let default = match p.default {
             None => None,
-            Some(d) => Some(
-                serde_json::from_str(&d)
-                    .map_err(|e| format!("default of parameter `{}` is not JSON: {e}", p.name))?,
-            ),
+            Some(d) => Some(serde_json::from_str(&d).map_err(|e| format!("default of parameter `{}` is not JSON: {e}", p.name))?),
         };
         params.push(ParamSpec {
             name: p.name,
@@ -42,15 +36,7 @@ pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
         version: i.version,
         summary: i.summary,
         params,
-        probes: i
-            .probes
-            .into_iter()
-            .map(|p| Probe {
-                name: p.name,
-                command: p.command,
-                sudo: p.sudo,
-            })
-            .collect(),
+        probes: i.probes.into_iter().map(|p| Probe { name: p.name, command: p.command, sudo: p.sudo }).collect(),
         capabilities: Capabilities {
             programs: i.capabilities.programs,
             shell: i.capabilities.shell,
@@ -64,12 +50,7 @@ pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
 }
 
 fn inventory_host(h: &InventoryHost) -> wit::InventoryHost {
-    wit::InventoryHost {
-        name: h.name.clone(),
-        address: h.address.clone(),
-        groups: h.groups.clone(),
-        vars: h.vars.clone(),
-    }
+    wit::InventoryHost { name: h.name.clone(), address: h.address.clone(), groups: h.groups.clone(), vars: h.vars.clone() }
 }
 
 fn facts(f: &HostFacts) -> wit::HostFacts {
@@ -85,17 +66,9 @@ fn facts(f: &HostFacts) -> wit::HostFacts {
         memory_mb: f.memory_mb,
         swap_total_mb: f.swap_total_mb,
         selinux: f.selinux.clone(),
-        firewalld: wit::ServiceState {
-            installed: f.firewalld.installed,
-            active: f.firewalld.active,
-            enabled: f.firewalld.enabled,
-        },
+        firewalld: wit::ServiceState { installed: f.firewalld.installed, active: f.firewalld.active, enabled: f.firewalld.enabled },
         modules: f.modules.clone(),
-        sysctls: f
-            .sysctls
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        sysctls: f.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         primary_ipv4: f.primary_ipv4.clone(),
         boot_id: f.boot_id.clone(),
     }
@@ -120,11 +93,7 @@ pub fn context(c: &PlanContext) -> wit::Context {
         vars: c
             .vars
             .iter()
-            .map(|v: &Variable| wit::Variable {
-                host: v.host.clone(),
-                name: v.name.clone(),
-                value: v.value.clone(),
-            })
+            .map(|v: &Variable| wit::Variable { host: v.host.clone(), name: v.name.clone(), value: v.value.clone() })
             .collect(),
         offline: c.offline,
     }
@@ -152,26 +121,13 @@ pub fn action(a: wit::Action) -> Action {
             capture: r.capture,
             secret: r.secret,
         }),
-        wit::ActionKind::PutFile(f) => ActionKind::PutFile(PutFile {
-            path: f.path,
-            content: f.content,
-            mode: f.mode,
-            owner: f.owner,
-            group: f.group,
-        }),
-        wit::ActionKind::Reboot(r) => ActionKind::Reboot(Reboot {
-            timeout_secs: r.timeout_secs,
-        }),
-        wit::ActionKind::FetchFile(f) => ActionKind::FetchFile(FetchFile {
-            path: f.path,
-            into: f.into,
-            secret: f.secret,
-        }),
+        wit::ActionKind::PutFile(f) => {
+            ActionKind::PutFile(PutFile { path: f.path, content: f.content, mode: f.mode, owner: f.owner, group: f.group })
+        }
+        wit::ActionKind::Reboot(r) => ActionKind::Reboot(Reboot { timeout_secs: r.timeout_secs }),
+        wit::ActionKind::FetchFile(f) => ActionKind::FetchFile(FetchFile { path: f.path, into: f.into, secret: f.secret }),
     };
-    Action {
-        summary: a.summary,
-        kind,
-    }
+    Action { summary: a.summary, kind }
 }
 
 /// A plugin error's category as a word.

@@ -24,11 +24,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            time: Duration::from_secs(5),
-            memory: 256 << 20,
-            stdio: 64 << 10,
-        }
+        Limits { time: Duration::from_secs(5), memory: 256 << 20, stdio: 64 << 10 }
     }
 }
 
@@ -42,10 +38,7 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field("cache", &self.cache)
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
+        f.debug_struct("Runtime").field("cache", &self.cache).field("limits", &self.limits).finish_non_exhaustive()
     }
 }
 
@@ -56,8 +49,7 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = Engine::new(&config)
-            .map_err(|e| PluginError::Runtime(format!("creating the wasm engine: {e:#}")))?;
+        let engine = Engine::new(&config).map_err(|e| PluginError::Runtime(format!("creating the wasm engine: {e:#}")))?;
 
         // The ticker holds only a weak reference, so it ends with the engine.
         let weak = engine.weak();
@@ -73,16 +65,10 @@ impl Runtime {
             .map_err(|e| PluginError::Runtime(format!("starting the epoch thread: {e}")))?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| PluginError::Runtime(format!("linking WASI: {e:#}")))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| PluginError::Runtime(format!("linking WASI: {e:#}")))?;
         WitPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host: {e:#}")))?;
-        Ok(Runtime {
-            engine,
-            linker,
-            cache,
-            limits,
-        })
+        Ok(Runtime { engine, linker, cache, limits })
     }
 
     /// The limits applied to each call.

@@ -75,9 +75,7 @@ pub enum PluginError {
         actual: String,
     },
     /// The deadline passed.
-    #[error(
-        "plugin {plugin} on host {host}: stopped after exceeding its time limit of {limit_ms} ms"
-    )]
+    #[error("plugin {plugin} on host {host}: stopped after exceeding its time limit of {limit_ms} ms")]
     Timeout {
         /// `name version`.
         plugin: String,

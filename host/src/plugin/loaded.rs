@@ -59,10 +59,7 @@ pub struct LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin")
-            .field("path", &self.path)
-            .field("info", &self.info.label())
-            .finish_non_exhaustive()
+        f.debug_struct("LoadedPlugin").field("path", &self.path).field("info", &self.info.label()).finish_non_exhaustive()
     }
 }
 
@@ -81,48 +78,32 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
     // Bytes 4..8: version and layer. Core modules are 1,0,0,0; components
     // use layer 1 (0x0d,0x00,0x01,0x00 today).
     if bytes[4..8] == [1, 0, 0, 0] {
-        return Err(PluginError::NotComponent {
-            path: path.to_path_buf(),
-        });
+        return Err(PluginError::NotComponent { path: path.to_path_buf() });
     }
     Ok(())
 }
 
 impl LoadedPlugin {
     /// Load, verify the pin if given, compile or fetch from cache, describe.
-    pub fn load(
-        rt: &Runtime,
-        path: &Path,
-        pinned_sha256: Option<&str>,
-    ) -> Result<Self, PluginError> {
+    pub fn load(rt: &Runtime, path: &Path, pinned_sha256: Option<&str>) -> Result<Self, PluginError> {
         let start = Instant::now();
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
         let sha256 = sha256_hex(&bytes);
         if let Some(expected) = pinned_sha256
             && !expected.eq_ignore_ascii_case(&sha256)
         {
-            return Err(PluginError::HashMismatch {
-                path: path.to_path_buf(),
-                expected: expected.to_string(),
-                actual: sha256,
-            });
+            return Err(PluginError::HashMismatch { path: path.to_path_buf(), expected: expected.to_string(), actual: sha256 });
         }
         check_header(path, &bytes)?;
         let (component, cache) = rt.cache.load(&rt.engine, path, &bytes, &sha256)?;
         drop(bytes);
 
         check_contract(&rt.engine, path, &component)?;
-        let instance_pre =
-            rt.linker
-                .instantiate_pre(&component)
-                .map_err(|e| PluginError::WrongContract {
-                    path: path.to_path_buf(),
-                    expected: WIT_VERSION,
-                    detail: format!("{:#}", e.root_cause()),
-                })?;
+        let instance_pre = rt.linker.instantiate_pre(&component).map_err(|e| PluginError::WrongContract {
+            path: path.to_path_buf(),
+            expected: WIT_VERSION,
+            detail: format!("{:#}", e.root_cause()),
+        })?;
         let pre = PluginPre::new(instance_pre).map_err(|e| PluginError::WrongContract {
             path: path.to_path_buf(),
             expected: WIT_VERSION,
@@ -130,36 +111,19 @@ impl LoadedPlugin {
         })?;
 
         let mut sb = Sandbox::new(&rt.engine, &rt.limits);
-        let describe_err = |detail: String| PluginError::Describe {
-            path: path.to_path_buf(),
-            detail,
-        };
-        let raw = pre
-            .instantiate(&mut sb.store)
-            .and_then(|inst| inst.call_describe(&mut sb.store))
-            .map_err(|e| match classify(&e) {
-                CallFailure::Timeout => describe_err(format!(
-                    "exceeded the time limit of {} ms",
-                    rt.limits.time.as_millis()
-                )),
-                CallFailure::OutOfMemory => describe_err(format!(
-                    "exceeded the memory limit of {} MiB",
-                    rt.limits.memory >> 20
-                )),
-                CallFailure::Other(d) => describe_err(d),
-            })?;
+        let describe_err = |detail: String| PluginError::Describe { path: path.to_path_buf(), detail };
+        let raw = pre.instantiate(&mut sb.store).and_then(|inst| inst.call_describe(&mut sb.store)).map_err(|e| match classify(&e) {
+            CallFailure::Timeout => describe_err(format!("exceeded the time limit of {} ms", rt.limits.time.as_millis())),
+            CallFailure::OutOfMemory => describe_err(format!("exceeded the memory limit of {} MiB", rt.limits.memory >> 20)),
+            CallFailure::Other(d) => describe_err(d),
+        })?;
         let info = convert::plugin_info(raw).map_err(describe_err)?;
         validate_info(&info).map_err(describe_err)?;
         let how = match cache {
             CacheOutcome::Hit => "from the compiled cache",
             CacheOutcome::Compiled => "compiled",
         };
-        tracing::info!(
-            "plugin {} loaded {how} in {:.1} ms ({})",
-            info.label(),
-            start.elapsed().as_secs_f64() * 1000.0,
-            path.display()
-        );
+        tracing::info!("plugin {} loaded {how} in {:.1} ms ({})", info.label(), start.elapsed().as_secs_f64() * 1000.0, path.display());
         Ok(LoadedPlugin {
             path: path.to_path_buf(),
             sha256,
@@ -186,83 +150,43 @@ impl LoadedPlugin {
         let host = ctx.host.name.clone();
         let mut sb = Sandbox::new(&self.engine, &self.limits);
         let wit_ctx = convert::context(ctx);
-        let result = self
-            .pre
-            .instantiate(&mut sb.store)
-            .and_then(|inst| inst.call_plan(&mut sb.store, &wit_ctx));
+        let result = self.pre.instantiate(&mut sb.store).and_then(|inst| inst.call_plan(&mut sb.store, &wit_ctx));
         let elapsed = start.elapsed();
         let result = result.map_err(|e| match classify(&e) {
-            CallFailure::Timeout => PluginError::Timeout {
-                plugin: plugin.clone(),
-                host: host.clone(),
-                limit_ms: self.limits.time.as_millis() as u64,
-            },
-            CallFailure::OutOfMemory => PluginError::OutOfMemory {
-                plugin: plugin.clone(),
-                host: host.clone(),
-                limit_mib: (self.limits.memory >> 20) as u64,
-            },
-            CallFailure::Other(detail) => PluginError::Trap {
-                plugin: plugin.clone(),
-                host: host.clone(),
-                detail,
-            },
+            CallFailure::Timeout => {
+                PluginError::Timeout { plugin: plugin.clone(), host: host.clone(), limit_ms: self.limits.time.as_millis() as u64 }
+            }
+            CallFailure::OutOfMemory => {
+                PluginError::OutOfMemory { plugin: plugin.clone(), host: host.clone(), limit_mib: (self.limits.memory >> 20) as u64 }
+            }
+            CallFailure::Other(detail) => PluginError::Trap { plugin: plugin.clone(), host: host.clone(), detail },
         });
-        let logs: Vec<PluginLog> = sb
-            .into_logs()
-            .into_iter()
-            .map(|(source, message)| PluginLog { source, message })
-            .collect();
+        let logs: Vec<PluginLog> = sb.into_logs().into_iter().map(|(source, message)| PluginLog { source, message }).collect();
         for l in &logs {
             tracing::debug!(plugin = %plugin, host = %host, source = ?l.source, "{}", l.message);
         }
         let raw = match result? {
             Ok(p) => p,
             Err(e) => {
-                return Err(PluginError::Refused {
-                    plugin,
-                    host,
-                    kind: convert::error_kind(e.kind),
-                    message: e.message,
-                });
+                return Err(PluginError::Refused { plugin, host, kind: convert::error_kind(e.kind), message: e.message });
             }
         };
         let actions: Vec<Action> = raw.actions.into_iter().map(convert::action).collect();
-        validate_plan(
-            &self.info,
-            caps,
-            &actions,
-            raw.reason.as_deref(),
-            &PlanLimits::default(),
-        )
-        .map_err(|v| match v {
-            super::validate::Violation::Invalid(problem) => PluginError::InvalidPlan {
-                plugin: plugin.clone(),
-                host: host.clone(),
-                problem,
-            },
-            super::validate::Violation::NotAllowed(problem) => PluginError::NotAllowed {
-                plugin: plugin.clone(),
-                host: host.clone(),
-                problem,
-            },
+        validate_plan(&self.info, caps, &actions, raw.reason.as_deref(), &PlanLimits::default()).map_err(|v| match v {
+            super::validate::Violation::Invalid(problem) => {
+                PluginError::InvalidPlan { plugin: plugin.clone(), host: host.clone(), problem }
+            }
+            super::validate::Violation::NotAllowed(problem) => {
+                PluginError::NotAllowed { plugin: plugin.clone(), host: host.clone(), problem }
+            }
         })?;
-        Ok(PlanOutput {
-            actions,
-            reason: raw.reason,
-            logs,
-            elapsed,
-        })
+        Ok(PlanOutput { actions, reason: raw.reason, logs, elapsed })
     }
 }
 
 /// Reject components built against another version of our WIT package
 /// with a message that says which version they want.
-fn check_contract(
-    engine: &Engine,
-    path: &Path,
-    component: &wasmtime::component::Component,
-) -> Result<(), PluginError> {
+fn check_contract(engine: &Engine, path: &Path, component: &wasmtime::component::Component) -> Result<(), PluginError> {
     let ty = component.component_type();
     let prefix = format!("{WIT_PACKAGE}/");
     for (name, _) in ty.imports(engine) {
@@ -285,11 +209,7 @@ fn check_contract(
                 expected: WIT_VERSION,
                 detail: format!(
                     "it does not export `{needed}` (exports: {})",
-                    if exports.is_empty() {
-                        "none".into()
-                    } else {
-                        exports.join(", ")
-                    }
+                    if exports.is_empty() { "none".into() } else { exports.join(", ") }
                 ),
             });
         }

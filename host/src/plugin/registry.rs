@@ -69,11 +69,7 @@ impl Registry {
     }
 
     fn searched(&self) -> String {
-        self.dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
     }
 
     /// Resolve a step's plugin. Paths are relative to `base` (the workflow's folder).
@@ -85,21 +81,10 @@ impl Registry {
                     .iter()
                     .map(|d| d.join(&file))
                     .find(|p| p.is_file())
-                    .map(|path| PluginRef {
-                        path,
-                        name: Some(name.clone()),
-                        sha256: None,
-                    })
-                    .ok_or_else(|| PluginError::NotFound {
-                        name: name.clone(),
-                        searched: self.searched(),
-                    })
+                    .map(|path| PluginRef { path, name: Some(name.clone()), sha256: None })
+                    .ok_or_else(|| PluginError::NotFound { name: name.clone(), searched: self.searched() })
             }
-            PluginSource::Path { path, sha256 } => Ok(PluginRef {
-                path: base.join(path),
-                name: None,
-                sha256: Some(sha256.clone()),
-            }),
+            PluginSource::Path { path, sha256 } => Ok(PluginRef { path: base.join(path), name: None, sha256: Some(sha256.clone()) }),
         }
     }
 
@@ -110,8 +95,7 @@ impl Registry {
             let Ok(entries) = std::fs::read_dir(d) else {
                 continue;
             };
-            let mut files: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for f in files {
                 if f.extension().and_then(|e| e.to_str()) != Some("wasm") {

@@ -45,10 +45,7 @@ pub struct State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -98,10 +95,7 @@ impl Sandbox {
         let stderr = MemoryOutputPipe::new(limits.stdio);
         // WasiCtx::builder() starts with nothing: no preopens, env, args,
         // sockets or name lookups; stdin reads as closed.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
+        let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.memory)
             .table_elements(1 << 20)
@@ -110,34 +104,19 @@ impl Sandbox {
             .memories(16)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(
-            engine,
-            State {
-                wasi,
-                table: ResourceTable::new(),
-                limits: store_limits,
-                logs: Vec::new(),
-                dropped_logs: 0,
-            },
-        );
+        let mut store =
+            Store::new(engine, State { wasi, table: ResourceTable::new(), limits: store_limits, logs: Vec::new(), dropped_logs: 0 });
         store.limiter(|s| &mut s.limits);
         let ticks = (limits.time.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        Sandbox {
-            store,
-            stdout,
-            stderr,
-        }
+        Sandbox { store, stdout, stderr }
     }
 
     /// Everything the plugin said, stdout and stderr included, in order of
     /// kind: log calls first, then captured output line by line.
     pub fn into_logs(mut self) -> Vec<(LogSource, String)> {
-        for (src, pipe) in [
-            (LogSource::Stdout, self.stdout.clone()),
-            (LogSource::Stderr, self.stderr.clone()),
-        ] {
+        for (src, pipe) in [(LogSource::Stdout, self.stdout.clone()), (LogSource::Stderr, self.stderr.clone())] {
             let bytes = pipe.contents();
             for line in String::from_utf8_lossy(&bytes).lines() {
                 self.store.data_mut().push_log(src, line.to_string());
@@ -146,9 +125,7 @@ impl Sandbox {
         let state = self.store.data_mut();
         if state.dropped_logs > 0 {
             let n = state.dropped_logs;
-            state
-                .logs
-                .push((LogSource::Warn, format!("{n} further log lines dropped")));
+            state.logs.push((LogSource::Warn, format!("{n} further log lines dropped")));
         }
         std::mem::take(&mut state.logs)
     }
@@ -174,9 +151,7 @@ pub fn classify(e: &wasmtime::Error) -> CallFailure {
     }
     let root = format!("{}", e.root_cause());
     // StoreLimits with trap_on_grow_failure reports a plain error, not a Trap.
-    if root.contains("forcing trap when growing memory")
-        || root.contains("forcing a memory growth failure")
-    {
+    if root.contains("forcing trap when growing memory") || root.contains("forcing a memory growth failure") {
         return CallFailure::OutOfMemory;
     }
     CallFailure::Other(root)

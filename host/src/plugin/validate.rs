@@ -53,27 +53,19 @@ fn is_name(s: &str) -> bool {
 
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         && s.len() <= 128
 }
 
 fn is_abs_clean_path(p: &str) -> bool {
-    p.starts_with('/')
-        && !p.contains('\0')
-        && !p.split('/').any(|c| c == ".." || c == ".")
-        && p.len() <= 4096
+    p.starts_with('/') && !p.contains('\0') && !p.split('/').any(|c| c == ".." || c == ".") && p.len() <= 4096
 }
 
 /// Check what `describe()` returned.
 pub fn validate_info(info: &PluginInfo) -> Result<(), String> {
     if !is_name(&info.name) || info.name.len() > 64 {
-        return Err(format!(
-            "plugin name {:?} must be lowercase letters, digits and '-'",
-            info.name
-        ));
+        return Err(format!("plugin name {:?} must be lowercase letters, digits and '-'", info.name));
     }
     if info.version.trim().is_empty() {
         return Err("empty version".into());
@@ -89,38 +81,21 @@ pub fn validate_info(info: &PluginInfo) -> Result<(), String> {
         if let Some(d) = &p.default
             && !p.ty.accepts(d)
         {
-            return Err(format!(
-                "default of parameter `{}` is not a {}",
-                p.name,
-                p.ty.name()
-            ));
+            return Err(format!("default of parameter `{}` is not a {}", p.name, p.ty.name()));
         }
     }
     let mut probes = std::collections::BTreeSet::new();
     for p in &info.probes {
         if !is_ident(&p.name) || !probes.insert(&p.name) {
-            return Err(format!(
-                "probe name {:?} is invalid or declared twice",
-                p.name
-            ));
+            return Err(format!("probe name {:?} is invalid or declared twice", p.name));
         }
         if p.command.trim().is_empty() || p.command.contains('\0') {
-            return Err(format!(
-                "probe `{}` has an empty or invalid command",
-                p.name
-            ));
+            return Err(format!("probe `{}` has an empty or invalid command", p.name));
         }
     }
-    for w in info
-        .capabilities
-        .writes
-        .iter()
-        .chain(&info.capabilities.reads)
-    {
+    for w in info.capabilities.writes.iter().chain(&info.capabilities.reads) {
         if !is_abs_clean_path(w) {
-            return Err(format!(
-                "capability path {w:?} must be absolute without `..`"
-            ));
+            return Err(format!("capability path {w:?} must be absolute without `..`"));
         }
     }
     for v in info.produces.iter().chain(&info.consumes) {
@@ -138,14 +113,10 @@ fn check_program(p: &Program, caps: &Capabilities, what: &str) -> Result<(), Vio
                 return Err(Violation::Invalid(format!("{what} has an empty argv")));
             };
             if first.is_empty() {
-                return Err(Violation::Invalid(format!(
-                    "{what} has an empty program name"
-                )));
+                return Err(Violation::Invalid(format!("{what} has an empty program name")));
             }
             if argv.iter().any(|a| a.contains('\0')) {
-                return Err(Violation::Invalid(format!(
-                    "{what} has a NUL byte in an argument"
-                )));
+                return Err(Violation::Invalid(format!("{what} has a NUL byte in an argument")));
             }
             if !caps.allows_program(first) {
                 return Err(Violation::NotAllowed(format!(
@@ -155,9 +126,7 @@ fn check_program(p: &Program, caps: &Capabilities, what: &str) -> Result<(), Vio
         }
         Program::Script(s) => {
             if s.trim().is_empty() || s.contains('\0') {
-                return Err(Violation::Invalid(format!(
-                    "{what} has an empty or invalid script"
-                )));
+                return Err(Violation::Invalid(format!("{what} has an empty or invalid script")));
             }
             if !caps.shell {
                 return Err(Violation::NotAllowed(format!(
@@ -178,16 +147,10 @@ pub fn validate_plan(
     limits: &PlanLimits,
 ) -> Result<(), Violation> {
     if actions.len() > limits.max_actions {
-        return Err(Violation::Invalid(format!(
-            "{} actions, more than the limit of {}",
-            actions.len(),
-            limits.max_actions
-        )));
+        return Err(Violation::Invalid(format!("{} actions, more than the limit of {}", actions.len(), limits.max_actions)));
     }
     if actions.is_empty() && reason.is_none_or(|r| r.trim().is_empty()) {
-        return Err(Violation::Invalid(
-            "an empty plan must say why nothing needs doing".into(),
-        ));
+        return Err(Violation::Invalid("an empty plan must say why nothing needs doing".into()));
     }
     let mut total = 0usize;
     for (i, a) in actions.iter().enumerate() {
@@ -198,28 +161,18 @@ pub fn validate_plan(
                 if let Some(g) = &r.unless {
                     check_program(g, caps, &format!("the guard of {what}"))?;
                 }
-                if r.timeout_secs == Some(0)
-                    || r.timeout_secs.is_some_and(|t| t > limits.max_timeout_secs)
-                {
-                    return Err(Violation::Invalid(format!(
-                        "{what} has a timeout outside 1..={} s",
-                        limits.max_timeout_secs
-                    )));
+                if r.timeout_secs == Some(0) || r.timeout_secs.is_some_and(|t| t > limits.max_timeout_secs) {
+                    return Err(Violation::Invalid(format!("{what} has a timeout outside 1..={} s", limits.max_timeout_secs)));
                 }
                 if r.retries > limits.max_retries {
-                    return Err(Violation::Invalid(format!(
-                        "{what} asks for {} retries (limit {})",
-                        r.retries, limits.max_retries
-                    )));
+                    return Err(Violation::Invalid(format!("{what} asks for {} retries (limit {})", r.retries, limits.max_retries)));
                 }
                 for (k, _) in &r.env {
                     if k.is_empty()
                         || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                         || k.starts_with(|c: char| c.is_ascii_digit())
                     {
-                        return Err(Violation::Invalid(format!(
-                            "{what} sets an invalid environment variable name {k:?}"
-                        )));
+                        return Err(Violation::Invalid(format!("{what} sets an invalid environment variable name {k:?}")));
                     }
                 }
                 if let Some(v) = &r.capture {
@@ -229,10 +182,7 @@ pub fn validate_plan(
             }
             ActionKind::PutFile(f) => {
                 if !is_abs_clean_path(&f.path) {
-                    return Err(Violation::Invalid(format!(
-                        "{what} writes {:?}, which is not an absolute path without `..`",
-                        f.path
-                    )));
+                    return Err(Violation::Invalid(format!("{what} writes {:?}, which is not an absolute path without `..`", f.path)));
                 }
                 if f.content.len() > limits.max_file_bytes {
                     return Err(Violation::Invalid(format!(
@@ -245,14 +195,8 @@ pub fn validate_plan(
                     return Err(Violation::Invalid(format!("{what} has an invalid mode")));
                 }
                 for name in [&f.owner, &f.group].into_iter().flatten() {
-                    if name.is_empty()
-                        || !name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                    {
-                        return Err(Violation::Invalid(format!(
-                            "{what} has an invalid owner or group {name:?}"
-                        )));
+                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+                        return Err(Violation::Invalid(format!("{what} has an invalid owner or group {name:?}")));
                     }
                 }
                 if !caps.allows_write(&f.path) {
@@ -265,10 +209,7 @@ pub fn validate_plan(
             }
             ActionKind::Reboot(r) => {
                 if r.timeout_secs == 0 || r.timeout_secs > limits.max_reboot_secs {
-                    return Err(Violation::Invalid(format!(
-                        "{what} has a reboot timeout outside 1..={} s",
-                        limits.max_reboot_secs
-                    )));
+                    return Err(Violation::Invalid(format!("{what} has a reboot timeout outside 1..={} s", limits.max_reboot_secs)));
                 }
                 if !caps.reboot {
                     return Err(Violation::NotAllowed(format!(
@@ -278,10 +219,7 @@ pub fn validate_plan(
             }
             ActionKind::FetchFile(f) => {
                 if !is_abs_clean_path(&f.path) {
-                    return Err(Violation::Invalid(format!(
-                        "{what} reads {:?}, which is not an absolute path without `..`",
-                        f.path
-                    )));
+                    return Err(Violation::Invalid(format!("{what} reads {:?}, which is not an absolute path without `..`", f.path)));
                 }
                 check_var(info, &f.into, &what)?;
                 if !caps.allows_read(&f.path) {
@@ -293,16 +231,10 @@ pub fn validate_plan(
             }
         }
         if a.summary.trim().is_empty() {
-            return Err(Violation::Invalid(format!(
-                "action {} has no summary",
-                i + 1
-            )));
+            return Err(Violation::Invalid(format!("action {} has no summary", i + 1)));
         }
         if total > limits.max_total_bytes {
-            return Err(Violation::Invalid(format!(
-                "the plan carries more than {} bytes of content",
-                limits.max_total_bytes
-            )));
+            return Err(Violation::Invalid(format!("the plan carries more than {} bytes of content", limits.max_total_bytes)));
         }
     }
     Ok(())
@@ -310,22 +242,14 @@ pub fn validate_plan(
 
 fn check_var(info: &PluginInfo, v: &str, what: &str) -> Result<(), Violation> {
     if !is_ident(v) {
-        return Err(Violation::Invalid(format!(
-            "{what} captures into an invalid variable name {v:?}"
-        )));
+        return Err(Violation::Invalid(format!("{what} captures into an invalid variable name {v:?}")));
     }
     if !info.produces.iter().any(|p| p == v) {
-        return Err(Violation::NotAllowed(format!(
-            "{what} captures variable `{v}`, which the plugin did not declare in `produces`"
-        )));
+        return Err(Violation::NotAllowed(format!("{what} captures variable `{v}`, which the plugin did not declare in `produces`")));
     }
     Ok(())
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n).collect::<String>() + "…"
-    }
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
 }

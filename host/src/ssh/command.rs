@@ -52,7 +52,10 @@ pub fn build(program: &Program, env: &[(String, String)], elevation: Elevation, 
         Program::Argv(argv) => words.extend(argv.iter().cloned()),
         Program::Script(s) => words.extend(["sh".to_string(), "-c".to_string(), s.clone()]),
     }
-    RemoteCommand { line: words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "), needs_password: elevation == Elevation::SudoPassword }
+    RemoteCommand {
+        line: words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
+        needs_password: elevation == Elevation::SudoPassword,
+    }
 }
 
 #[cfg(test)]
@@ -68,10 +71,22 @@ mod tests {
         // (program, env, elevation, timeout, expected line)
         let cases: Vec<(Program, Vec<(String, String)>, Elevation, Option<u32>, &str)> = vec![
             (argv(&["systemctl", "stop", "firewalld"]), vec![], Elevation::None, None, "systemctl stop firewalld"),
-            (argv(&["hostnamectl", "set-hostname", "$(touch /tmp/pwned)"]), vec![], Elevation::None, None, "hostnamectl set-hostname '$(touch /tmp/pwned)'"),
+            (
+                argv(&["hostnamectl", "set-hostname", "$(touch /tmp/pwned)"]),
+                vec![],
+                Elevation::None,
+                None,
+                "hostnamectl set-hostname '$(touch /tmp/pwned)'",
+            ),
             (argv(&["echo", "; rm -rf /"]), vec![], Elevation::Sudo, None, "sudo -n -- echo '; rm -rf /'"),
             (argv(&["sleep", "100"]), vec![], Elevation::Sudo, Some(5), "sudo -n -- timeout -k 10 5 sleep 100"),
-            (argv(&["kubectl", "get", "nodes"]), vec![("KUBECONFIG".into(), "/etc/kubernetes/admin.conf".into())], Elevation::None, None, "env KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes"),
+            (
+                argv(&["kubectl", "get", "nodes"]),
+                vec![("KUBECONFIG".into(), "/etc/kubernetes/admin.conf".into())],
+                Elevation::None,
+                None,
+                "env KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes",
+            ),
             (Program::Script("a && b 'c'".into()), vec![], Elevation::SudoPassword, None, "sudo -S -p '' -- sh -c 'a && b '\\''c'\\'''"),
             (argv(&["printf", "%s\n", "it's"]), vec![], Elevation::None, None, "printf '%s\n' 'it'\\''s'"),
         ];

@@ -77,14 +77,29 @@ impl russh::client::Handler for Verifier {
                     tracing::warn!("recorded new host key of {} ({}): {fingerprint} in {known_hosts}", self.host, self.addr());
                     Ok(true)
                 }
-                Err(e) => self.refuse(SshError::Connect { host: self.host.clone(), addr: self.addr(), detail: format!("cannot record its host key in {known_hosts}: {e}") }),
+                Err(e) => self.refuse(SshError::Connect {
+                    host: self.host.clone(),
+                    addr: self.addr(),
+                    detail: format!("cannot record its host key in {known_hosts}: {e}"),
+                }),
             },
             Ok(false) => self.refuse(SshError::UnknownHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, known_hosts }),
             Err(russh::keys::Error::KeyChanged { line }) => {
                 let keygen_name = if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) };
-                self.refuse(SshError::ChangedHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, line, keygen_name, known_hosts })
+                self.refuse(SshError::ChangedHostKey {
+                    host: self.host.clone(),
+                    addr: self.addr(),
+                    fingerprint,
+                    line,
+                    keygen_name,
+                    known_hosts,
+                })
             }
-            Err(e) => self.refuse(SshError::Connect { host: self.host.clone(), addr: self.addr(), detail: format!("cannot read {known_hosts}: {e}") }),
+            Err(e) => self.refuse(SshError::Connect {
+                host: self.host.clone(),
+                addr: self.addr(),
+                detail: format!("cannot read {known_hosts}: {e}"),
+            }),
         }
     }
 }

@@ -85,7 +85,13 @@ impl Session {
     pub async fn connect(o: &ConnectOptions) -> Result<Session, SshError> {
         let addr = format!("{}:{}", o.address, o.port);
         let refusal = Arc::new(Mutex::new(None));
-        let verifier = Verifier { host: o.host.clone(), address: o.address.clone(), port: o.port, policy: o.host_keys.clone(), refusal: refusal.clone() };
+        let verifier = Verifier {
+            host: o.host.clone(),
+            address: o.address.clone(),
+            port: o.port,
+            policy: o.host_keys.clone(),
+            refusal: refusal.clone(),
+        };
         let config = Arc::new(client::Config {
             inactivity_timeout: None,
             keepalive_interval: Some(Duration::from_secs(15)),
@@ -95,14 +101,20 @@ impl Session {
         });
         let connect = async {
             let mut handle = client::connect(config, (o.address.as_str(), o.port), verifier).await.map_err(|e| {
-                refusal.lock().ok().and_then(|mut r| r.take()).unwrap_or_else(|| SshError::Connect { host: o.host.clone(), addr: addr.clone(), detail: e.to_string() })
+                refusal.lock().ok().and_then(|mut r| r.take()).unwrap_or_else(|| SshError::Connect {
+                    host: o.host.clone(),
+                    addr: addr.clone(),
+                    detail: e.to_string(),
+                })
             })?;
             authenticate(&mut handle, &o.host, &o.user, o.identity.as_deref()).await?;
             Ok::<_, SshError>(handle)
         };
-        let handle = tokio::time::timeout(o.connect_timeout, connect)
-            .await
-            .map_err(|_| SshError::Connect { host: o.host.clone(), addr: addr.clone(), detail: format!("timed out after {} s", o.connect_timeout.as_secs()) })??;
+        let handle = tokio::time::timeout(o.connect_timeout, connect).await.map_err(|_| SshError::Connect {
+            host: o.host.clone(),
+            addr: addr.clone(),
+            detail: format!("timed out after {} s", o.connect_timeout.as_secs()),
+        })??;
         Ok(Session { handle, host: o.host.clone() })
     }
 

@@ -32,11 +32,7 @@ pub struct BoundWorkflow {
 }
 
 /// Load every step's plugin and check parameters and variables.
-pub fn bind(
-    workflow: Workflow,
-    registry: &Registry,
-    runtime: &Runtime,
-) -> Result<BoundWorkflow, Box<SourceError>> {
+pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Result<BoundWorkflow, Box<SourceError>> {
     let src = workflow.source.clone();
     let base = workflow.folder();
     let mut loaded: HashMap<PathBuf, Arc<LoadedPlugin>> = HashMap::new();
@@ -44,11 +40,7 @@ pub fn bind(
 
     for step in &workflow.steps {
         let at_plugin = |e: PluginError| {
-            let mut err = src.error(
-                step.plugin_span.clone(),
-                format!("step {} ({}): {e}", step.number, step.name),
-                "this plugin",
-            );
+            let mut err = src.error(step.plugin_span.clone(), format!("step {} ({}): {e}", step.number, step.name), "this plugin");
             err.category = Category::Plugin;
             Box::new(err)
         };
@@ -61,9 +53,7 @@ pub fn bind(
         let plugin = match loaded.get(&key) {
             Some(p) if r.sha256.as_deref().is_none_or(|s| s == p.sha256) => p.clone(),
             _ => {
-                let p = Arc::new(
-                    LoadedPlugin::load(runtime, &r.path, r.sha256.as_deref()).map_err(at_plugin)?,
-                );
+                let p = Arc::new(LoadedPlugin::load(runtime, &r.path, r.sha256.as_deref()).map_err(at_plugin)?);
                 loaded.insert(key, p.clone());
                 p
             }
@@ -86,10 +76,7 @@ pub fn bind(
                 return Err(Box::new(
                     src.error(
                         value.span(),
-                        format!(
-                            "step {} ({}): plugin {label} has no parameter `{key}`",
-                            step.number, step.name
-                        ),
+                        format!("step {} ({}): plugin {label} has no parameter `{key}`", step.number, step.name),
                         "unknown parameter",
                     )
                     .with_help(if known.is_empty() {
@@ -127,10 +114,7 @@ pub fn bind(
                     return Err(Box::new(
                         src.error(
                             step.params_span.clone(),
-                            format!(
-                                "step {} ({}): {label} requires parameter `{}`",
-                                step.number, step.name, spec.name
-                            ),
+                            format!("step {} ({}): {label} requires parameter `{}`", step.number, step.name, spec.name),
                             "missing parameter",
                         )
                         .with_help(format!("`{}`: {}", spec.name, spec.doc)),
@@ -140,24 +124,20 @@ pub fn bind(
         }
 
         let caps = plugin.info.capabilities.narrow(&step.grants);
-        steps.push(BoundStep {
-            step: step.clone(),
-            plugin,
-            params: serde_json::Value::Object(params),
-            caps,
-        });
+        steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps });
     }
 
     // Every variable a step consumes must be produced by that step or an earlier one.
     for (i, s) in steps.iter().enumerate() {
         for v in &s.plugin.info.consumes {
-            if !steps[..=i]
-                .iter()
-                .any(|p| p.plugin.info.produces.contains(v))
-            {
+            if !steps[..=i].iter().any(|p| p.plugin.info.produces.contains(v)) {
                 return Err(Box::new(
-                    src.error(s.step.plugin_span.clone(), format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name), "consumer")
-                        .with_help("add the step whose plugin captures it earlier in the workflow"),
+                    src.error(
+                        s.step.plugin_span.clone(),
+                        format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name),
+                        "consumer",
+                    )
+                    .with_help("add the step whose plugin captures it earlier in the workflow"),
                 ));
             }
         }

@@ -56,30 +56,24 @@ fn read(path: &Path) -> Result<(String, Source), Box<SourceError>> {
 }
 
 fn folder(path: &Path) -> PathBuf {
-    path.parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."))
+    path.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."))
 }
 
 impl Workflow {
     /// Load `path`; an inventory file, when given, replaces the inline one.
     pub fn load(path: &Path, inventory_file: Option<&Path>) -> Result<Self, Box<SourceError>> {
         let (text, source) = read(path)?;
-        let raw: RawWorkflow =
-            toml::from_str(&text).map_err(|e| Box::new(SourceError::from_toml(path, &text, &e)))?;
+        let raw: RawWorkflow = toml::from_str(&text).map_err(|e| Box::new(SourceError::from_toml(path, &text, &e)))?;
         let meta_span = raw.workflow.span();
 
         let inventory = match (inventory_file, raw.inventory) {
             (Some(inv_path), _) => {
                 let (inv_text, inv_source) = read(inv_path)?;
-                let raw_inv: RawInventory = toml::from_str(&inv_text)
-                    .map_err(|e| Box::new(SourceError::from_toml(inv_path, &inv_text, &e)))?;
+                let raw_inv: RawInventory =
+                    toml::from_str(&inv_text).map_err(|e| Box::new(SourceError::from_toml(inv_path, &inv_text, &e)))?;
                 Inventory::from_raw(raw_inv, inv_source, &folder(inv_path))?
             }
-            (None, Some(inv)) => {
-                Inventory::from_raw(inv.into_inner(), source.clone(), &folder(path))?
-            }
+            (None, Some(inv)) => Inventory::from_raw(inv.into_inner(), source.clone(), &folder(path))?,
             (None, None) => {
                 return Err(Box::new(
                     source
@@ -91,9 +85,7 @@ impl Workflow {
 
         if raw.steps.is_empty() {
             return Err(Box::new(
-                source
-                    .error(meta_span, "the workflow has no steps", "here")
-                    .with_help("add [[steps]] entries naming a plugin"),
+                source.error(meta_span, "the workflow has no steps", "here").with_help("add [[steps]] entries naming a plugin"),
             ));
         }
 
@@ -105,37 +97,25 @@ impl Workflow {
             let plugin_span = s.plugin.span();
             let plugin = match s.plugin.into_inner() {
                 RawPluginSource::Name(n) => {
-                    if n.is_empty()
-                        || !n
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    {
+                    if n.is_empty() || !n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
                         return Err(Box::new(
-                            source.error(plugin_span, format!("invalid plugin name {n:?}"), "plugin").with_help("names are lowercase letters, digits and '-'; give a file as { path, sha256 }"),
+                            source
+                                .error(plugin_span, format!("invalid plugin name {n:?}"), "plugin")
+                                .with_help("names are lowercase letters, digits and '-'; give a file as { path, sha256 }"),
                         ));
                     }
                     PluginSource::Name(n)
                 }
                 RawPluginSource::Path { path, sha256 } => {
                     if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-                        return Err(Box::new(source.error(
-                            plugin_span,
-                            "sha256 must be 64 hexadecimal digits",
-                            "pin",
-                        )));
+                        return Err(Box::new(source.error(plugin_span, "sha256 must be 64 hexadecimal digits", "pin")));
                     }
-                    PluginSource::Path {
-                        path: PathBuf::from(path),
-                        sha256: sha256.to_ascii_lowercase(),
-                    }
+                    PluginSource::Path { path: PathBuf::from(path), sha256: sha256.to_ascii_lowercase() }
                 }
             };
             let name = s.name.clone().unwrap_or_else(|| match &plugin {
                 PluginSource::Name(n) => n.clone(),
-                PluginSource::Path { path, .. } => path
-                    .file_stem()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                PluginSource::Path { path, .. } => path.file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
             });
 
             let targets: Vec<Spanned<String>> = match s.targets {
@@ -143,11 +123,7 @@ impl Workflow {
                     let tspan = t.span();
                     let t = t.into_inner();
                     if t.is_empty() {
-                        return Err(Box::new(source.error(
-                            tspan,
-                            format!("step {} ({name}) targets no hosts", i + 1),
-                            "empty list",
-                        )));
+                        return Err(Box::new(source.error(tspan, format!("step {} ({name}) targets no hosts", i + 1), "empty list")));
                     }
                     t
                 }
@@ -158,12 +134,23 @@ impl Workflow {
                 let matched = inventory.matching(t.get_ref());
                 if matched.is_empty() {
                     let groups = inventory.groups();
-                    let names: Vec<&str> =
-                        inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+                    let names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
                     return Err(Box::new(
                         source
-                            .error(t.span(), format!("step {} ({name}) targets `{}`, which is neither a group nor a host of the inventory", i + 1, t.get_ref()), "unknown target")
-                            .with_help(format!("groups: {}; hosts: {}", if groups.is_empty() { "none".into() } else { groups.join(", ") }, names.join(", "))),
+                            .error(
+                                t.span(),
+                                format!(
+                                    "step {} ({name}) targets `{}`, which is neither a group nor a host of the inventory",
+                                    i + 1,
+                                    t.get_ref()
+                                ),
+                                "unknown target",
+                            )
+                            .with_help(format!(
+                                "groups: {}; hosts: {}",
+                                if groups.is_empty() { "none".into() } else { groups.join(", ") },
+                                names.join(", ")
+                            )),
                     ));
                 }
                 for m in matched {
@@ -194,14 +181,7 @@ impl Workflow {
             });
         }
 
-        Ok(Workflow {
-            path: path.to_path_buf(),
-            source,
-            name: meta.name,
-            description: meta.description,
-            inventory,
-            steps,
-        })
+        Ok(Workflow { path: path.to_path_buf(), source, name: meta.name, description: meta.description, inventory, steps })
     }
 
     /// The folder relative plugin paths are resolved against.

@@ -86,7 +86,8 @@ impl<'de> Deserialize<'de> for RawPluginSource {
                     }
                 }
                 let path = path.ok_or_else(|| de::Error::missing_field("path"))?;
-                let sha256 = sha256.ok_or_else(|| de::Error::custom("missing field `sha256`: a plugin given by path must be pinned by its sha256"))?;
+                let sha256 = sha256
+                    .ok_or_else(|| de::Error::custom("missing field `sha256`: a plugin given by path must be pinned by its sha256"))?;
                 Ok(RawPluginSource::Path { path, sha256 })
             }
         }

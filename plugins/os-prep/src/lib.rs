@@ -18,8 +18,7 @@ use serde::Deserialize;
 const HOSTS_BEGIN: &str = "# BEGIN plait os-prep: inventory hosts";
 const HOSTS_END: &str = "# END plait os-prep";
 /// An active (uncommented) fstab entry whose type field is `swap`.
-const FSTAB_SWAP_ERE: &str =
-    "^[[:space:]]*[^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]";
+const FSTAB_SWAP_ERE: &str = "^[[:space:]]*[^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]";
 
 #[derive(Deserialize)]
 struct Params {
@@ -37,72 +36,22 @@ struct OsPrep;
 
 impl Plugin for OsPrep {
     fn describe() -> PluginInfo {
-        info(
-            "os-prep",
-            env!("CARGO_PKG_VERSION"),
-            "firewalld off, SELinux off, swap off, hostname, /etc/hosts, time sync",
-        )
-        .param(param::boolean(
-            "firewalld",
-            true,
-            "stop and disable firewalld",
-        ))
-        .param(param::string(
-            "selinux",
-            "disabled",
-            "SELinux mode for /etc/selinux/config: disabled or permissive",
-        ))
-        .param(param::boolean(
-            "swap_off",
-            true,
-            "turn swap off now and comment swap entries in /etc/fstab",
-        ))
-        .param(param::boolean(
-            "hostname",
-            true,
-            "set the hostname to the inventory name (or the host var `hostname`)",
-        ))
-        .param(param::boolean(
-            "hosts_file",
-            true,
-            "list every inventory host in /etc/hosts",
-        ))
-        .param(param::boolean(
-            "time_sync",
-            true,
-            "install ntpdate and sync the clock when it is off",
-        ))
-        .param(param::string(
-            "ntp_server",
-            "time.windows.com",
-            "NTP server for ntpdate",
-        ))
-        .param(param::float(
-            "max_clock_offset",
-            0.5,
-            "seconds of clock offset tolerated before syncing",
-        ))
-        .probe(
-            "selinux_config",
-            "grep -E '^[[:space:]]*SELINUX=' /etc/selinux/config",
-        )
-        .probe(
-            "fstab_swap",
-            &format!("grep -E '{FSTAB_SWAP_ERE}' /etc/fstab"),
-        )
-        .probe("etc_hosts", "cat /etc/hosts")
-        .probe("ntpdate_installed", "rpm -q ntpdate")
-        .probe("clock", "ntpdate -q {ntp_server} 2>&1")
-        .programs([
-            "systemctl",
-            "setenforce",
-            "sed",
-            "swapoff",
-            "hostnamectl",
-            "yum",
-            "ntpdate",
-        ])
-        .writes(["/etc/hosts"])
+        info("os-prep", env!("CARGO_PKG_VERSION"), "firewalld off, SELinux off, swap off, hostname, /etc/hosts, time sync")
+            .param(param::boolean("firewalld", true, "stop and disable firewalld"))
+            .param(param::string("selinux", "disabled", "SELinux mode for /etc/selinux/config: disabled or permissive"))
+            .param(param::boolean("swap_off", true, "turn swap off now and comment swap entries in /etc/fstab"))
+            .param(param::boolean("hostname", true, "set the hostname to the inventory name (or the host var `hostname`)"))
+            .param(param::boolean("hosts_file", true, "list every inventory host in /etc/hosts"))
+            .param(param::boolean("time_sync", true, "install ntpdate and sync the clock when it is off"))
+            .param(param::string("ntp_server", "time.windows.com", "NTP server for ntpdate"))
+            .param(param::float("max_clock_offset", 0.5, "seconds of clock offset tolerated before syncing"))
+            .probe("selinux_config", "grep -E '^[[:space:]]*SELINUX=' /etc/selinux/config")
+            .probe("fstab_swap", &format!("grep -E '{FSTAB_SWAP_ERE}' /etc/fstab"))
+            .probe("etc_hosts", "cat /etc/hosts")
+            .probe("ntpdate_installed", "rpm -q ntpdate")
+            .probe("clock", "ntpdate -q {ntp_server} 2>&1")
+            .programs(["systemctl", "setenforce", "sed", "swapoff", "hostnamectl", "yum", "ntpdate"])
+            .writes(["/etc/hosts"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
@@ -114,10 +63,7 @@ impl Plugin for OsPrep {
             )));
         }
         if p.selinux != "disabled" && p.selinux != "permissive" {
-            return Err(PluginError::bad_params(format!(
-                "selinux must be \"disabled\" or \"permissive\", not {:?}",
-                p.selinux
-            )));
+            return Err(PluginError::bad_params(format!("selinux must be \"disabled\" or \"permissive\", not {:?}", p.selinux)));
         }
         let mut actions: Vec<Action> = Vec::new();
         let mut done: Vec<String> = Vec::new();
@@ -138,11 +84,7 @@ impl Plugin for OsPrep {
         if p.time_sync {
             time_sync(ctx, &p, &mut actions, &mut done)?;
         }
-        let reason = if done.is_empty() {
-            "every part of os-prep is switched off by its parameters".to_string()
-        } else {
-            done.join("; ")
-        };
+        let reason = if done.is_empty() { "every part of os-prep is switched off by its parameters".to_string() } else { done.join("; ") };
         Ok(Plan::new(actions, reason))
     }
 }
@@ -154,37 +96,20 @@ fn firewalld(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) {
         return;
     }
     if fw.active {
-        actions.push(
-            cmd::run(["systemctl", "stop", "firewalld"])
-                .summary("stop firewalld")
-                .into(),
-        );
+        actions.push(cmd::run(["systemctl", "stop", "firewalld"]).summary("stop firewalld").into());
     }
     if fw.enabled {
-        actions.push(
-            cmd::run(["systemctl", "disable", "firewalld"])
-                .summary("disable firewalld at boot")
-                .into(),
-        );
+        actions.push(cmd::run(["systemctl", "disable", "firewalld"]).summary("disable firewalld at boot").into());
     }
     if !fw.active && !fw.enabled {
         done.push("firewalld is stopped and disabled".into());
     }
 }
 
-fn selinux(
-    ctx: &Context,
-    target: &str,
-    actions: &mut Vec<Action>,
-    done: &mut Vec<String>,
-) -> Result<(), PluginError> {
+fn selinux(ctx: &Context, target: &str, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
     let runtime_ok = ctx.facts.selinux != "enforcing";
     if !runtime_ok {
-        actions.push(
-            cmd::run(["setenforce", "0"])
-                .summary("switch SELinux to permissive now")
-                .into(),
-        );
+        actions.push(cmd::run(["setenforce", "0"]).summary("switch SELinux to permissive now").into());
     }
     let probe = ctx.probe("selinux_config")?;
     let config_ok = match probe.exit_code {
@@ -198,9 +123,7 @@ fn selinux(
             current.trim_start_matches("SELINUX=").trim() == target
         }
         code => {
-            return Err(PluginError::internal(format!(
-                "probe selinux_config exited {code}"
-            )));
+            return Err(PluginError::internal(format!("probe selinux_config exited {code}")));
         }
     };
     if !config_ok {
@@ -212,36 +135,21 @@ fn selinux(
         );
     }
     if runtime_ok && config_ok {
-        done.push(format!(
-            "SELinux is {} now and {target} in its config",
-            ctx.facts.selinux
-        ));
+        done.push(format!("SELinux is {} now and {target} in its config", ctx.facts.selinux));
     }
     Ok(())
 }
 
-fn swap(
-    ctx: &Context,
-    actions: &mut Vec<Action>,
-    done: &mut Vec<String>,
-) -> Result<(), PluginError> {
+fn swap(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
     let swap_on = ctx.facts.swap_total_mb > 0;
     if swap_on {
-        actions.push(
-            cmd::run(["swapoff", "-a"])
-                .summary(format!("turn off {} MiB of swap", ctx.facts.swap_total_mb))
-                .into(),
-        );
+        actions.push(cmd::run(["swapoff", "-a"]).summary(format!("turn off {} MiB of swap", ctx.facts.swap_total_mb)).into());
     }
     let probe = ctx.probe("fstab_swap")?;
     let fstab_active = probe.exit_code == 0 && !probe.stdout.trim().is_empty();
     if fstab_active {
         let expr = format!("/{FSTAB_SWAP_ERE}/s/^/#/");
-        actions.push(
-            cmd::run(["sed", "-ri", expr.as_str(), "/etc/fstab"])
-                .summary("comment out swap entries in /etc/fstab")
-                .into(),
-        );
+        actions.push(cmd::run(["sed", "-ri", expr.as_str(), "/etc/fstab"]).summary("comment out swap entries in /etc/fstab").into());
     }
     if !swap_on && !fstab_active {
         done.push("swap is off and /etc/fstab has no active swap entry".into());
@@ -251,11 +159,7 @@ fn swap(
 
 /// The hostname an inventory host should have: its `hostname` var, or its name.
 fn inventory_hostname(h: &plait_sdk::InventoryHost) -> String {
-    h.vars
-        .iter()
-        .find(|(k, _)| k == "hostname")
-        .and_then(|(_, v)| serde_json::from_str::<String>(v).ok())
-        .unwrap_or_else(|| h.name.clone())
+    h.vars.iter().find(|(k, _)| k == "hostname").and_then(|(_, v)| serde_json::from_str::<String>(v).ok()).unwrap_or_else(|| h.name.clone())
 }
 
 fn desired_hostname(ctx: &Context) -> String {
@@ -275,16 +179,10 @@ fn valid_hostname(h: &str) -> bool {
         })
 }
 
-fn hostname(
-    ctx: &Context,
-    actions: &mut Vec<Action>,
-    done: &mut Vec<String>,
-) -> Result<(), PluginError> {
+fn hostname(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
     let want = desired_hostname(ctx);
     if !valid_hostname(&want) {
-        return Err(PluginError::bad_params(format!(
-            "{want:?} is not a valid hostname (set the host var `hostname` or rename the host)"
-        )));
+        return Err(PluginError::bad_params(format!("{want:?} is not a valid hostname (set the host var `hostname` or rename the host)")));
     }
     if ctx.facts.hostname == want {
         done.push(format!("hostname is {want}"));
@@ -300,17 +198,9 @@ fn hostname(
 
 /// /etc/hosts with a managed block listing the inventory hosts that are not
 /// already listed elsewhere in the file (same address and name).
-fn hosts_file(
-    ctx: &Context,
-    actions: &mut Vec<Action>,
-    done: &mut Vec<String>,
-) -> Result<(), PluginError> {
+fn hosts_file(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
     let probe = ctx.probe("etc_hosts")?;
-    let current = if probe.exit_code == 0 {
-        probe.stdout.as_str()
-    } else {
-        ""
-    };
+    let current = if probe.exit_code == 0 { probe.stdout.as_str() } else { "" };
 
     let mut outside: Vec<&str> = Vec::new();
     let mut in_block = false;
@@ -333,17 +223,9 @@ fn hosts_file(
     for h in &ctx.inventory {
         let name = inventory_hostname(h);
         if !valid_hostname(&name) {
-            return Err(PluginError::bad_params(format!(
-                "inventory host {} has the invalid hostname {name:?}",
-                h.name
-            )));
+            return Err(PluginError::bad_params(format!("inventory host {} has the invalid hostname {name:?}", h.name)));
         }
-        if h.address.is_empty()
-            || !h
-                .address
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
-        {
+        if h.address.is_empty() || !h.address.chars().all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':') {
             return Err(PluginError::bad_params(format!(
                 "inventory host {} has address {:?}, which is not an IP address for /etc/hosts (set hosts_file = false when hosts resolve through DNS)",
                 h.name, h.address
@@ -368,19 +250,13 @@ fn hosts_file(
         want.push('\n');
     }
     if want == current {
-        done.push(format!(
-            "/etc/hosts lists all {} inventory hosts",
-            ctx.inventory.len()
-        ));
+        done.push(format!("/etc/hosts lists all {} inventory hosts", ctx.inventory.len()));
     } else {
         actions.push(
             file::put("/etc/hosts", want)
                 .mode(0o644)
                 .owner("root", "root")
-                .summary(format!(
-                    "list {} inventory hosts in /etc/hosts",
-                    ctx.inventory.len()
-                ))
+                .summary(format!("list {} inventory hosts in /etc/hosts", ctx.inventory.len()))
                 .into(),
         );
     }
@@ -390,9 +266,7 @@ fn hosts_file(
 /// The first `offset X` of `ntpdate -q` output, in seconds.
 fn parse_offset(out: &str) -> Option<f64> {
     out.lines().find_map(|l| {
-        let mut words = l
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|w| !w.is_empty());
+        let mut words = l.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty());
         while let Some(w) = words.next() {
             if w == "offset" {
                 return words.next()?.parse().ok();
@@ -402,33 +276,16 @@ fn parse_offset(out: &str) -> Option<f64> {
     })
 }
 
-fn time_sync(
-    ctx: &Context,
-    p: &Params,
-    actions: &mut Vec<Action>,
-    done: &mut Vec<String>,
-) -> Result<(), PluginError> {
+fn time_sync(ctx: &Context, p: &Params, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
     let installed = ctx.probe("ntpdate_installed")?.exit_code == 0;
     if !installed {
-        actions.push(
-            cmd::run(["yum", "install", "-y", "ntpdate"])
-                .summary("install ntpdate")
-                .into(),
-        );
+        actions.push(cmd::run(["yum", "install", "-y", "ntpdate"]).summary("install ntpdate").into());
     }
     let clock = ctx.probe("clock")?;
-    let offset = if installed && clock.exit_code == 0 {
-        parse_offset(&clock.stdout)
-    } else {
-        None
-    };
+    let offset = if installed && clock.exit_code == 0 { parse_offset(&clock.stdout) } else { None };
     match offset {
         Some(o) if o.abs() <= p.max_clock_offset => {
-            done.push(format!(
-                "clock is {:+.1} ms off {}",
-                o * 1000.0,
-                p.ntp_server
-            ));
+            done.push(format!("clock is {:+.1} ms off {}", o * 1000.0, p.ntp_server));
         }
         _ => {
             let why = match offset {
@@ -457,9 +314,6 @@ mod tests {
     fn parses_ntpdate_offsets() {
         let out = "server 20.101.57.9, stratum 3, offset -0.000713, delay 0.27580\n26 Nov 03:50:12 ntpdate[1]: adjust time server 20.101.57.9 offset -0.000713 sec\n";
         assert_eq!(parse_offset(out), Some(-0.000713));
-        assert_eq!(
-            parse_offset("no server suitable for synchronization found"),
-            None
-        );
+        assert_eq!(parse_offset("no server suitable for synchronization found"), None);
     }
 }

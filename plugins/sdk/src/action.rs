@@ -117,13 +117,8 @@ pub mod cmd {
 
     impl From<RunBuilder> for Action {
         fn from(b: RunBuilder) -> Action {
-            let summary = b
-                .summary
-                .unwrap_or_else(|| describe_program(&b.run.program));
-            Action {
-                summary,
-                kind: ActionKind::Run(b.run),
-            }
+            let summary = b.summary.unwrap_or_else(|| describe_program(&b.run.program));
+            Action { summary, kind: ActionKind::Run(b.run) }
         }
     }
 }
@@ -142,16 +137,7 @@ pub mod file {
     /// Ensure `path` has exactly `content`. The host uploads only when the
     /// remote checksum differs, through a temporary file and a rename.
     pub fn put(path: impl Into<String>, content: impl Into<Vec<u8>>) -> FileBuilder {
-        FileBuilder {
-            summary: None,
-            file: PutFile {
-                path: path.into(),
-                content: content.into(),
-                mode: None,
-                owner: None,
-                group: None,
-            },
-        }
+        FileBuilder { summary: None, file: PutFile { path: path.into(), content: content.into(), mode: None, owner: None, group: None } }
     }
 
     impl FileBuilder {
@@ -175,13 +161,8 @@ pub mod file {
 
     impl From<FileBuilder> for Action {
         fn from(b: FileBuilder) -> Action {
-            let summary = b
-                .summary
-                .unwrap_or_else(|| format!("write {}", b.file.path));
-            Action {
-                summary,
-                kind: ActionKind::PutFile(b.file),
-            }
+            let summary = b.summary.unwrap_or_else(|| format!("write {}", b.file.path));
+            Action { summary, kind: ActionKind::PutFile(b.file) }
         }
     }
 }
@@ -192,10 +173,7 @@ pub mod reboot {
 
     /// Reboot and wait up to `timeout_secs` for a new boot id.
     pub fn host(timeout_secs: u32) -> Action {
-        Action {
-            summary: "reboot".into(),
-            kind: ActionKind::Reboot(Reboot { timeout_secs }),
-        }
+        Action { summary: "reboot".into(), kind: ActionKind::Reboot(Reboot { timeout_secs }) }
     }
 }
 
@@ -206,14 +184,7 @@ pub mod fetch {
     /// Read `path` into the workflow variable `into`.
     pub fn file(path: impl Into<String>, into: impl Into<String>, secret: bool) -> Action {
         let path = path.into();
-        Action {
-            summary: format!("read {path}"),
-            kind: ActionKind::FetchFile(FetchFile {
-                path,
-                into: into.into(),
-                secret,
-            }),
-        }
+        Action { summary: format!("read {path}"), kind: ActionKind::FetchFile(FetchFile { path, into: into.into(), secret }) }
     }
 }
 

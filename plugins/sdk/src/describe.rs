@@ -10,13 +10,7 @@ pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
         summary: summary.into(),
         params: Vec::new(),
         probes: Vec::new(),
-        capabilities: Capabilities {
-            programs: Vec::new(),
-            shell: false,
-            writes: Vec::new(),
-            reads: Vec::new(),
-            reboot: false,
-        },
+        capabilities: Capabilities { programs: Vec::new(), shell: false, writes: Vec::new(), reads: Vec::new(), reboot: false },
         produces: Vec::new(),
         consumes: Vec::new(),
     }
@@ -39,20 +33,12 @@ impl PluginInfo {
     /// Gather the output of a read-only shell command before planning.
     /// `{param}` in `command` is replaced by the host with the quoted value.
     pub fn probe(mut self, name: &str, command: &str) -> Self {
-        self.probes.push(Probe {
-            name: name.into(),
-            command: command.into(),
-            sudo: false,
-        });
+        self.probes.push(Probe { name: name.into(), command: command.into(), sudo: false });
         self
     }
     /// Like [`PluginInfo::probe`], run as root.
     pub fn probe_sudo(mut self, name: &str, command: &str) -> Self {
-        self.probes.push(Probe {
-            name: name.into(),
-            command: command.into(),
-            sudo: true,
-        });
+        self.probes.push(Probe { name: name.into(), command: command.into(), sudo: true });
         self
     }
     /// Programs the plugin's actions and guards may start.
@@ -97,13 +83,7 @@ pub mod param {
     use super::*;
 
     fn spec(name: &str, ty: ParamType, default: Option<serde_json::Value>, doc: &str) -> ParamSpec {
-        ParamSpec {
-            name: name.into(),
-            type_: ty,
-            default: default.map(|d| d.to_string()),
-            secret: false,
-            doc: doc.into(),
-        }
+        ParamSpec { name: name.into(), type_: ty, default: default.map(|d| d.to_string()), secret: false, doc: doc.into() }
     }
     /// A string with a default.
     pub fn string(name: &str, default: &str, doc: &str) -> ParamSpec {
@@ -123,17 +103,7 @@ pub mod param {
     }
     /// A list of strings with a default.
     pub fn string_list(name: &str, default: &[&str], doc: &str) -> ParamSpec {
-        spec(
-            name,
-            ParamType::StringList,
-            Some(
-                default
-                    .iter()
-                    .map(|s| serde_json::Value::from(*s))
-                    .collect(),
-            ),
-            doc,
-        )
+        spec(name, ParamType::StringList, Some(default.iter().map(|s| serde_json::Value::from(*s)).collect()), doc)
     }
     /// A table with a default (a JSON object).
     pub fn table(name: &str, default: serde_json::Value, doc: &str) -> ParamSpec {
@@ -154,17 +124,11 @@ pub mod param {
 
 /// Merge declared defaults into the parameters JSON object.
 pub(crate) fn fill_defaults(info: &PluginInfo, params: &str) -> Result<String, PluginError> {
-    let mut obj = match serde_json::from_str::<serde_json::Value>(if params.trim().is_empty() {
-        "{}"
-    } else {
-        params
-    }) {
+    let mut obj = match serde_json::from_str::<serde_json::Value>(if params.trim().is_empty() { "{}" } else { params }) {
         Ok(serde_json::Value::Object(m)) => m,
         Ok(_) => return Err(PluginError::bad_params("parameters must be a JSON object")),
         Err(e) => {
-            return Err(PluginError::bad_params(format!(
-                "parameters are not JSON: {e}"
-            )));
+            return Err(PluginError::bad_params(format!("parameters are not JSON: {e}")));
         }
     };
     for p in &info.params {
@@ -173,16 +137,11 @@ pub(crate) fn fill_defaults(info: &PluginInfo, params: &str) -> Result<String, P
         }
         match &p.default {
             Some(d) => {
-                let v = serde_json::from_str(d).map_err(|e| {
-                    PluginError::internal(format!("default of `{}` is not JSON: {e}", p.name))
-                })?;
+                let v = serde_json::from_str(d).map_err(|e| PluginError::internal(format!("default of `{}` is not JSON: {e}", p.name)))?;
                 obj.insert(p.name.clone(), v);
             }
             None => {
-                return Err(PluginError::bad_params(format!(
-                    "missing required parameter `{}`",
-                    p.name
-                )));
+                return Err(PluginError::bad_params(format!("missing required parameter `{}`", p.name)));
             }
         }
     }

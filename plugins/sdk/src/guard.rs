@@ -14,11 +14,7 @@ pub fn line_present(path: &str, line: &str) -> Program {
 /// Needs the `shell` capability.
 pub fn file_has_content(path: &str, content: &[u8]) -> Program {
     let digest = sha256_hex(content);
-    Program::Script(format!(
-        "printf '%s  %s\\n' {} {} | sha256sum -c --status -",
-        quote(&digest),
-        quote(path)
-    ))
+    Program::Script(format!("printf '%s  %s\\n' {} {} | sha256sum -c --status -", quote(&digest), quote(path)))
 }
 
 /// The RPM package is installed (`name` may carry a version: `kubelet-1.21.10`).

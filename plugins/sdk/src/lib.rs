@@ -54,17 +54,16 @@ pub mod bindings {
 pub use action::{ActionBuilder, cmd, fetch, file, reboot};
 pub use bindings::plait::plugin::host::{Level, log};
 pub use bindings::plait::plugin::types::{
-    Action, ActionKind, Capabilities, Context, ErrorKind, FetchFile, HostFacts, InventoryHost,
-    ParamSpec, ParamType, Plan, PluginError, PluginInfo, Probe, ProbeResult, Program, PutFile,
-    Reboot, Run, ServiceState, Variable,
+    Action, ActionKind, Capabilities, Context, ErrorKind, FetchFile, HostFacts, InventoryHost, ParamSpec, ParamType, Plan, PluginError,
+    PluginInfo, Probe, ProbeResult, Program, PutFile, Reboot, Run, ServiceState, Variable,
 };
 pub use describe::{info, param};
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Action, Context, ErrorKind, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file,
-        guard, info, log, param, reboot, register_plugin, shell, version,
+        Action, Context, ErrorKind, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info, log, param, reboot,
+        register_plugin, shell, version,
     };
 }
 
@@ -82,31 +81,19 @@ pub trait Plugin {
 impl PluginError {
     /// A parameter problem.
     pub fn bad_params(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::BadParams,
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::BadParams, message: message.into() }
     }
     /// The host is not supported by this plugin.
     pub fn unsupported(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::UnsupportedHost,
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::UnsupportedHost, message: message.into() }
     }
     /// A consumed variable has not been captured yet.
     pub fn missing_variable(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::MissingVariable,
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::MissingVariable, message: message.into() }
     }
     /// Anything else.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Internal,
-            message: message.into(),
-        }
+        Self { kind: ErrorKind::Internal, message: message.into() }
     }
 }
 
@@ -128,9 +115,7 @@ macro_rules! register_plugin {
             fn describe() -> $crate::PluginInfo {
                 <$plugin as $crate::Plugin>::describe()
             }
-            fn plan(
-                ctx: $crate::Context,
-            ) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
+            fn plan(ctx: $crate::Context) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
                 $crate::__plan::<$plugin>(ctx)
             }
         }

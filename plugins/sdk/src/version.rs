@@ -23,10 +23,7 @@ pub fn compare(a: &str, b: &str) -> Ordering {
     let (a, b) = (numeric_parts(a), numeric_parts(b));
     let n = a.len().max(b.len());
     for i in 0..n {
-        let (x, y) = (
-            a.get(i).copied().unwrap_or(0),
-            b.get(i).copied().unwrap_or(0),
-        );
+        let (x, y) = (a.get(i).copied().unwrap_or(0), b.get(i).copied().unwrap_or(0));
         match x.cmp(&y) {
             Ordering::Equal => continue,
             other => return other,

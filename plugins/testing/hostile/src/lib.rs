@@ -17,14 +17,10 @@ fn one(summary: String) -> Result<Plan, PluginError> {
 
 impl Plugin for Hostile {
     fn describe() -> PluginInfo {
-        info(
-            "hostile",
-            env!("CARGO_PKG_VERSION"),
-            "misbehaves on request (tests only)",
-        )
-        .param(param::string("mode", "ok", "which misbehaviour"))
-        .programs(["true"])
-        .writes(["/tmp/plait-hostile/"])
+        info("hostile", env!("CARGO_PKG_VERSION"), "misbehaves on request (tests only)")
+            .param(param::string("mode", "ok", "which misbehaviour"))
+            .programs(["true"])
+            .writes(["/tmp/plait-hostile/"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
@@ -57,11 +53,7 @@ impl Plugin for Hostile {
                 Ok(_) => "socket ok".to_string(),
                 Err(e) => format!("socket denied: {e}"),
             }),
-            "env" => one(format!(
-                "env: {} vars, HOME={:?}",
-                std::env::vars().count(),
-                std::env::var("HOME").ok()
-            )),
+            "env" => one(format!("env: {} vars, HOME={:?}", std::env::vars().count(), std::env::var("HOME").ok())),
             "stdio" => {
                 println!("hello from stdout");
                 eprintln!("hello from stderr");
@@ -70,14 +62,10 @@ impl Plugin for Hostile {
             }
             "relative-path" => Ok(Plan::from(vec![file::put("etc/passwd", "x").into()])),
             "empty-argv" => Ok(Plan::from(vec![cmd::run(Vec::<String>::new()).into()])),
-            "huge-content" => Ok(Plan::from(vec![
-                file::put("/tmp/plait-hostile/big", vec![b'x'; 64 << 20]).into(),
-            ])),
-            "huge-plan" => Ok(Plan::from(
-                (0..200_000)
-                    .map(|i| cmd::run(["true"]).summary(format!("#{i}")).into())
-                    .collect::<Vec<Action>>(),
-            )),
+            "huge-content" => Ok(Plan::from(vec![file::put("/tmp/plait-hostile/big", vec![b'x'; 64 << 20]).into()])),
+            "huge-plan" => {
+                Ok(Plan::from((0..200_000).map(|i| cmd::run(["true"]).summary(format!("#{i}")).into()).collect::<Vec<Action>>()))
+            }
             "undeclared-program" => Ok(Plan::from(vec![cmd::run(["rm", "-rf", "/"]).into()])),
             "undeclared-path" => Ok(Plan::from(vec![file::put("/etc/shadow", "x").into()])),
             "script" => Ok(Plan::from(vec![cmd::script("true").into()])),

@@ -1,0 +1,130 @@
+//! `plait facts WORKFLOW [HOST...] [--record FILE]`: gather the core facts
+//! and every probe of the workflow's plugins from live hosts, and print them
+//! or write a facts file for `plait plan --facts`.
+
+use super::CommandError;
+use crate::facts::{FactsFile, HostRecord, ProbeCommand, gather_script, parse_gathered, render_probe};
+use crate::plan::Program;
+use crate::plugin::{Registry, Runtime};
+use crate::ssh::{ConnectOptions, Elevation, HostKeyPolicy, Session, build_command};
+use crate::workflow::{Workflow, bind};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments of `plait facts`.
+#[derive(Debug, Clone)]
+pub struct FactsArgs {
+    /// Workflow (for the inventory and the plugins' probes).
+    pub workflow: PathBuf,
+    /// Inventory override.
+    pub inventory: Option<PathBuf>,
+    /// Only these hosts (all when empty).
+    pub hosts: Vec<String>,
+    /// Write here instead of printing.
+    pub record: Option<PathBuf>,
+    /// known_hosts override.
+    pub known_hosts: Option<PathBuf>,
+    /// Record new host keys.
+    pub accept_new_host_keys: bool,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+/// Gather and print or record.
+pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
+    let workflow = Workflow::load(&args.workflow, args.inventory.as_deref())?;
+    let bound = bind(workflow, &Registry::standard(Some(&args.workflow)), runtime)?;
+    let inv = &bound.workflow.inventory;
+    for h in &args.hosts {
+        if inv.host(h).is_none() {
+            return Err(CommandError::Other(format!("host `{h}` is not in the inventory")));
+        }
+    }
+    let known_hosts = args
+        .known_hosts
+        .clone()
+        .or_else(|| inv.known_hosts.clone())
+        .unwrap_or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/known_hosts")).unwrap_or_default());
+
+    // Every plugin's probes once, rendered with the first step's parameters;
+    // names carry the plugin as `plugin/probe` through the gather script.
+    let mut probes: Vec<ProbeCommand> = Vec::new();
+    for s in &bound.steps {
+        for p in &s.plugin.info.probes {
+            let name = format!("{}/{}", s.plugin.info.name, p.name);
+            if probes.iter().any(|q| q.name == name) {
+                continue;
+            }
+            let command =
+                render_probe(&p.command, &s.params).map_err(|e| CommandError::Other(format!("plugin {}: {e}", s.plugin.label())))?;
+            probes.push(ProbeCommand { name, command, sudo: p.sudo });
+        }
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CommandError::Other(e.to_string()))?;
+    let targets: Vec<&crate::inventory::Host> =
+        inv.hosts.iter().filter(|h| args.hosts.is_empty() || args.hosts.contains(&h.name)).collect();
+    let results = rt.block_on(async {
+        let tasks: Vec<_> = targets
+            .iter()
+            .map(|h| {
+                let opts = ConnectOptions {
+                    host: h.name.clone(),
+                    address: h.address.clone(),
+                    port: h.port,
+                    user: h.user.clone(),
+                    identity: h.identity_file.clone(),
+                    host_keys: HostKeyPolicy { known_hosts: known_hosts.clone(), accept_new: args.accept_new_host_keys },
+                    connect_timeout: args.connect_timeout,
+                };
+                let probes = probes.clone();
+                let elevation = if h.user == "root" { Elevation::None } else { Elevation::Sudo };
+                tokio::spawn(async move {
+                    let session = Session::connect(&opts).await.map_err(|e| e.to_string())?;
+                    let g = gather_script(&probes, elevation);
+                    let cmd = build_command(&Program::Argv(vec!["sh".into(), "-s".into()]), &[], Elevation::None, None);
+                    let out =
+                        session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
+                    session.close().await;
+                    parse_gathered(&opts.host, &out.stdout_text(), &g).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.map_err(|e| e.to_string()).and_then(|r| r));
+        }
+        out
+    });
+
+    let mut file = FactsFile::default();
+    let mut failed = 0;
+    for (h, r) in targets.iter().zip(results) {
+        match r {
+            Ok((facts, raw)) => {
+                let mut by_plugin: BTreeMap<String, BTreeMap<String, crate::facts::ProbeResult>> = BTreeMap::new();
+                for (name, result) in raw {
+                    if let Some((plugin, probe)) = name.split_once('/') {
+                        by_plugin.entry(plugin.to_string()).or_default().insert(probe.to_string(), result);
+                    }
+                }
+                file.hosts.insert(h.name.clone(), HostRecord { facts, probes: by_plugin });
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", h.name);
+                failed += 1;
+            }
+        }
+    }
+    let text = toml::to_string(&file).map_err(|e| CommandError::Other(format!("encoding facts: {e}")))?;
+    match &args.record {
+        Some(path) => {
+            let header = format!("# Facts recorded by `plait facts` from workflow {}.\n\n", bound.workflow.name);
+            std::fs::write(path, header + &text).map_err(|e| CommandError::Other(format!("writing {}: {e}", path.display())))?;
+            eprintln!("recorded facts of {} host{} in {}", file.hosts.len(), if file.hosts.len() == 1 { "" } else { "s" }, path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(if failed > 0 { crate::exit_codes::HOSTS_FAILED } else { crate::exit_codes::OK })
+}

@@ -1,0 +1,183 @@
+//! `docker`: the tutorial's "安装docker并配置" section. The docker-ce
+//! repository (the tutorial `wget`s the mirror's .repo file into the wrong
+//! directory, `/etc/yum.repo`; this writes it to /etc/yum.repos.d), the
+//! pinned packages, /etc/docker/daemon.json with every field a parameter,
+//! daemon-reload, enable, start; a restart only when daemon.json changed.
+
+use plait_sdk::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+struct Params {
+    repo_file: String,
+    repo_baseurl: String,
+    repo_gpgkey: String,
+    packages: Vec<String>,
+    exec_opts: Vec<String>,
+    registry_mirrors: Vec<String>,
+    live_restore: bool,
+    log_driver: String,
+    log_opts: serde_json::Map<String, Value>,
+    max_concurrent_downloads: i64,
+    max_concurrent_uploads: i64,
+    storage_driver: String,
+}
+
+struct Docker;
+
+/// daemon.json with the tutorial's key order, two-space indented.
+fn daemon_json(p: &Params) -> String {
+    let fields: Vec<(&str, Value)> = vec![
+        ("exec-opts", Value::from(p.exec_opts.clone())),
+        ("registry-mirrors", Value::from(p.registry_mirrors.clone())),
+        ("live-restore", Value::from(p.live_restore)),
+        ("log-driver", Value::from(p.log_driver.clone())),
+        ("log-opts", Value::Object(p.log_opts.clone())),
+        ("max-concurrent-downloads", Value::from(p.max_concurrent_downloads)),
+        ("max-concurrent-uploads", Value::from(p.max_concurrent_uploads)),
+        ("storage-driver", Value::from(p.storage_driver.clone())),
+    ];
+    let mut s = String::from("{\n");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let v = serde_json::to_string_pretty(v).unwrap_or_default().replace('\n', "\n  ");
+        s.push_str(&format!("  \"{k}\": {v}{}\n", if i + 1 < fields.len() { "," } else { "" }));
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn repo_file(p: &Params) -> String {
+    format!(
+        "[docker-ce-stable]\nname=Docker CE Stable - $basearch\nbaseurl={}\nenabled=1\ngpgcheck=1\ngpgkey={}\n",
+        p.repo_baseurl, p.repo_gpgkey
+    )
+}
+
+/// `docker-ce-3:20.10.8-3.el7.x86_64` as `rpm -q` prints it: no epoch.
+fn rpm_name(spec: &str) -> String {
+    match spec.split_once(':') {
+        Some((name_epoch, rest)) => {
+            let name = name_epoch.rsplit_once('-').map(|(n, _)| n).unwrap_or(name_epoch);
+            format!("{name}-{rest}")
+        }
+        None => spec.to_string(),
+    }
+}
+
+impl Plugin for Docker {
+    fn describe() -> PluginInfo {
+        info("docker", env!("CARGO_PKG_VERSION"), "docker-ce from a mirror, pinned, with daemon.json")
+            .param(param::string("repo_file", "/etc/yum.repos.d/docker-ce.repo", "where the repository definition goes"))
+            .param(param::string(
+                "repo_baseurl",
+                "https://mirrors.aliyun.com/docker-ce/linux/centos/$releasever/$basearch/stable",
+                "docker-ce mirror",
+            ))
+            .param(param::string("repo_gpgkey", "https://mirrors.aliyun.com/docker-ce/linux/centos/gpg", "mirror signing key"))
+            .param(param::string_list(
+                "packages",
+                &["docker-ce-3:20.10.8-3.el7.x86_64", "docker-ce-cli-3:20.10.8-3.el7.x86_64", "containerd.io"],
+                "packages (pinned)",
+            ))
+            .param(param::string_list("exec_opts", &["native.cgroupdriver=systemd"], "daemon.json exec-opts"))
+            .param(param::string_list(
+                "registry_mirrors",
+                &["https://du3ia00u.mirror.aliyuncs.com", "https://hub-mirror.c.163.com", "https://mirror.baidubce.com"],
+                "daemon.json registry-mirrors",
+            ))
+            .param(param::boolean("live_restore", true, "daemon.json live-restore"))
+            .param(param::string("log_driver", "json-file", "daemon.json log-driver"))
+            .param(param::table("log_opts", serde_json::json!({ "max-size": "500m", "max-file": "3" }), "daemon.json log-opts"))
+            .param(param::integer("max_concurrent_downloads", 10, "daemon.json max-concurrent-downloads"))
+            .param(param::integer("max_concurrent_uploads", 5, "daemon.json max-concurrent-uploads"))
+            .param(param::string("storage_driver", "overlay2", "daemon.json storage-driver"))
+            .probe("repo_file", "cat {repo_file}")
+            .probe("packages", "rpm -q docker-ce docker-ce-cli containerd.io")
+            .probe("daemon_json", "cat /etc/docker/daemon.json")
+            .probe("enabled", "systemctl is-enabled docker")
+            .probe("active", "systemctl is-active docker")
+            .programs(["yum", "systemctl"])
+            .writes(["/etc/yum.repos.d/", "/etc/docker/"])
+    }
+
+    fn plan(ctx: &Context) -> Result<Plan, PluginError> {
+        ctx.require_os_family("rhel", "docker")?;
+        let p: Params = ctx.params()?;
+        let mut actions: Vec<Action> = Vec::new();
+        let mut done = Vec::new();
+
+        let repo = repo_file(&p);
+        let r = ctx.probe("repo_file")?;
+        if r.exit_code == 0 && r.stdout == repo {
+            done.push(format!("{} is in place", p.repo_file));
+        } else {
+            actions.push(file::put(&p.repo_file, repo).mode(0o644).summary("add the docker-ce repository").into());
+        }
+
+        let installed = ctx.probe("packages")?.stdout.clone();
+        let missing: Vec<&String> = p
+            .packages
+            .iter()
+            .filter(|spec| {
+                let want = rpm_name(spec);
+                // A spec without a version (containerd.io) is satisfied by any version.
+                if want.contains(|c: char| c.is_ascii_digit()) {
+                    !installed.lines().any(|l| l.trim() == want)
+                } else {
+                    !installed.lines().any(|l| l.starts_with(&format!("{want}-")))
+                }
+            })
+            .collect();
+        let installing = !missing.is_empty();
+        if installing {
+            let mut argv: Vec<String> = vec!["yum".into(), "-y".into(), "install".into()];
+            argv.extend(p.packages.iter().cloned());
+            actions.push(
+                cmd::run(argv)
+                    .timeout_secs(1800)
+                    .summary(format!("install {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")))
+                    .into(),
+            );
+        } else {
+            done.push("docker packages installed at the pinned versions".into());
+        }
+
+        let config = daemon_json(&p);
+        let d = ctx.probe("daemon_json")?;
+        let config_changed = !(d.exit_code == 0 && d.stdout == config);
+        if config_changed {
+            actions.push(file::put("/etc/docker/daemon.json", config).mode(0o644).summary("write /etc/docker/daemon.json").into());
+        }
+        if config_changed || installing {
+            actions.push(cmd::run(["systemctl", "daemon-reload"]).summary("reload systemd units").into());
+        }
+        if ctx.probe("enabled")?.stdout.trim() != "enabled" {
+            actions.push(cmd::run(["systemctl", "enable", "docker"]).summary("start docker at boot").into());
+        }
+        let active = ctx.probe("active")?.stdout.trim() == "active";
+        if !active {
+            actions.push(cmd::run(["systemctl", "start", "docker"]).summary("start docker").into());
+        } else if config_changed {
+            actions.push(cmd::run(["systemctl", "restart", "docker"]).summary("restart docker (daemon.json changed)").into());
+        }
+        if !config_changed && active {
+            done.push("daemon.json is current and docker is running".into());
+        }
+        Ok(Plan::new(actions, done.join("; ")))
+    }
+}
+
+register_plugin!(Docker);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpm_names_drop_the_epoch() {
+        assert_eq!(rpm_name("docker-ce-3:20.10.8-3.el7.x86_64"), "docker-ce-20.10.8-3.el7.x86_64");
+        assert_eq!(rpm_name("docker-ce-cli-3:20.10.8-3.el7.x86_64"), "docker-ce-cli-20.10.8-3.el7.x86_64");
+        assert_eq!(rpm_name("containerd.io"), "containerd.io");
+    }
+}

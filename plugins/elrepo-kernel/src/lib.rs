@@ -1,0 +1,92 @@
+//! `elrepo-kernel`: the tutorial's "更新内核" section. When the running
+//! kernel is older than `min_version`: import the ELRepo key, install
+//! elrepo-release, install kernel-ml from the elrepo-kernel repo (the
+//! tutorial's `yum -y enablerepo=...` lacks its `--`), boot it by default
+//! (`GRUB_DEFAULT=0`, grub2-mkconfig), reboot, and verify the new kernel.
+
+use plait_sdk::prelude::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Params {
+    min_version: String,
+    key_url: String,
+    release_url: String,
+    package: String,
+    repo: String,
+    grub_cfg: String,
+    reboot_timeout: i64,
+}
+
+struct ElrepoKernel;
+
+impl Plugin for ElrepoKernel {
+    fn describe() -> PluginInfo {
+        info("elrepo-kernel", env!("CARGO_PKG_VERSION"), "a mainline kernel from ELRepo, booted by default")
+            .param(param::string("min_version", "4.19", "nothing to do when the running kernel is at least this"))
+            .param(param::string("key_url", "https://www.elrepo.org/RPM-GPG-KEY-elrepo.org", "ELRepo signing key"))
+            .param(param::string(
+                "release_url",
+                "https://www.elrepo.org/elrepo-release-7.0-4.el7.elrepo.noarch.rpm",
+                "elrepo-release package",
+            ))
+            .param(param::string("package", "kernel-ml", "kernel package (kernel-ml: mainline, kernel-lt: long term)"))
+            .param(param::string("repo", "elrepo-kernel", "repository holding the kernel"))
+            .param(param::string("grub_cfg", "/boot/grub2/grub.cfg", "grub configuration to regenerate"))
+            .param(param::integer("reboot_timeout", 600, "seconds to wait for the host to come back"))
+            .probe("elrepo_release", "rpm -q elrepo-release")
+            .probe("kernel_package", "rpm -q {package}")
+            .probe("grub_default", "grep -E '^GRUB_DEFAULT=' /etc/default/grub")
+            .programs(["rpm", "yum", "sed", "grub2-mkconfig"])
+            .shell()
+            .reboots()
+    }
+
+    fn plan(ctx: &Context) -> Result<Plan, PluginError> {
+        ctx.require_os_family("rhel", "elrepo-kernel")?;
+        let p: Params = ctx.params()?;
+        if version::numeric_parts(&p.min_version).is_empty() {
+            return Err(PluginError::bad_params(format!("min_version {:?} is not a version", p.min_version)));
+        }
+        let running = &ctx.facts.kernel_release;
+        if version::at_least(running, &p.min_version) {
+            return Ok(Plan::nothing(format!("running kernel {running} is at least {}", p.min_version)));
+        }
+        let timeout = u32::try_from(p.reboot_timeout)
+            .ok()
+            .filter(|t| (1..=3600).contains(t))
+            .ok_or_else(|| PluginError::bad_params("reboot_timeout must be 1..=3600"))?;
+        let mut actions: Vec<Action> = Vec::new();
+        if !ctx.probe_ok("elrepo_release")? {
+            actions.push(cmd::run(["rpm", "--import", p.key_url.as_str()]).summary("import the ELRepo signing key").into());
+            actions.push(cmd::run(["rpm", "-Uvh", p.release_url.as_str()]).summary("install elrepo-release").into());
+        }
+        if !ctx.probe_ok("kernel_package")? {
+            let enable = format!("--enablerepo={}", p.repo);
+            actions.push(
+                cmd::run(["yum", "-y", enable.as_str(), "install", p.package.as_str()])
+                    .timeout_secs(1800)
+                    .summary(format!("install {} from {}", p.package, p.repo))
+                    .into(),
+            );
+        }
+        if ctx.probe("grub_default")?.stdout.trim() != "GRUB_DEFAULT=0" {
+            actions.push(
+                cmd::run(["sed", "-i", "s/^GRUB_DEFAULT=.*/GRUB_DEFAULT=0/", "/etc/default/grub"])
+                    .summary("boot the newest kernel by default (GRUB_DEFAULT=0)")
+                    .into(),
+            );
+        }
+        actions.push(cmd::run(["grub2-mkconfig", "-o", p.grub_cfg.as_str()]).summary("regenerate the grub configuration").into());
+        actions.push(reboot::host(timeout));
+        let check = format!(
+            "v=$(uname -r); printf '%s\\n%s\\n' {} \"$v\" | sort -V -C || {{ echo \"running kernel $v is older than {}\" >&2; exit 1; }}",
+            shell::quote(&p.min_version),
+            p.min_version.replace(['"', '$', '`', '\\'], "")
+        );
+        actions.push(cmd::script(check).as_user().summary(format!("verify the running kernel is at least {}", p.min_version)).into());
+        Ok(Plan::from(actions))
+    }
+}
+
+register_plugin!(ElrepoKernel);
