@@ -158,8 +158,9 @@ impl Plugin for Docker {
         let active = ctx.probe("active")?.stdout.trim() == "active";
         if !active {
             actions.push(cmd::run(["systemctl", "start", "docker"]).summary("start docker").into());
-        } else if config_changed {
-            actions.push(cmd::run(["systemctl", "restart", "docker"]).summary("restart docker (daemon.json changed)").into());
+        } else if config_changed || installing {
+            let why = if config_changed { "daemon.json changed" } else { "packages changed" };
+            actions.push(cmd::run(["systemctl", "restart", "docker"]).summary(format!("restart docker ({why})")).into());
         }
         if !config_changed && active {
             done.push("daemon.json is current and docker is running".into());
