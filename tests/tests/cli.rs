@@ -18,7 +18,7 @@ fn plan_from_fresh_facts_prints_every_command() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("$ systemctl stop firewalld"), "{out}");
-    assert!(out.contains("Plan: 93 actions on 3 of 3 hosts; 0 failures."), "{out}");
+    assert!(out.contains("Plan: 149 actions on 3 of 3 hosts; 0 failures."), "{out}");
     check_golden(&repo_root().join("tests/snapshots/plan-k8s-centos7-fresh.txt"), &redact(&out)).unwrap();
 }
 
@@ -28,7 +28,7 @@ fn plan_from_converged_facts_has_nothing_to_do_and_says_why() {
     let o = plait(&["plan", "workflows/k8s-centos7.toml", "--facts", "tests/fixtures/facts/centos79-converged.toml"], cache.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.matches(": nothing to do").count(), 15, "five steps on three hosts: {out}");
+    assert_eq!(out.matches(": nothing to do").count(), 21, "nine steps on master, six on each worker: {out}");
     assert!(out.contains("swap is off and /etc/fstab has no active swap entry"), "{out}");
     assert!(out.contains("Plan: 0 actions on 0 of 3 hosts; 0 failures."), "{out}");
     check_golden(&repo_root().join("tests/snapshots/plan-k8s-centos7-converged.txt"), &redact(&out)).unwrap();
@@ -65,7 +65,7 @@ fn the_second_start_uses_the_compiled_cache() {
     assert!(stderr(&second).contains("plugin os-prep 0.1.0 loaded from the compiled cache"), "{}", stderr(&second));
     assert_eq!(stdout(&first), stdout(&second), "the cache must not change the plan");
     let artifacts: Vec<_> = walk(cache.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
-    assert_eq!(artifacts.len(), 5, "one compiled artifact per plugin of the workflow: {artifacts:?}");
+    assert_eq!(artifacts.len(), 9, "one compiled artifact per plugin of the workflow: {artifacts:?}");
     // Numbers for the record, not an assertion (timing belongs to benchmarks).
     eprintln!("plait plan: cold cache {cold:?}, warm cache {warm:?}");
 }
@@ -155,7 +155,7 @@ fn plugin_inspect_shows_parameters_probes_and_capabilities() {
         assert!(out.contains(expected), "missing {expected:?} in\n{out}");
     }
     let o = plait(&["plugins"], cache.path());
-    for name in ["bridge-net", "docker", "elrepo-kernel", "ipvs", "os-prep"] {
+    for name in ["bridge-net", "calico", "docker", "elrepo-kernel", "ipvs", "k8s-app", "kube-proxy-ipvs", "kubeadm", "os-prep"] {
         assert!(stdout(&o).contains(&format!("{name:<16} 0.1.0")), "{}", stdout(&o));
     }
 }

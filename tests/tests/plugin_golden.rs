@@ -87,7 +87,7 @@ fn run_case(rt: &Runtime, plugin: &LoadedPlugin, path: &Path) -> Result<(), Stri
         inventory,
         params: Value::Object(params),
         vars,
-        offline: false,
+        offline: case["offline"].as_bool().unwrap_or(false),
     };
 
     let actual = match plugin.plan(&ctx, &plugin.info.capabilities) {

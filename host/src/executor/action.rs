@@ -82,6 +82,17 @@ trap - EXIT"#;
 /// Remote state of a file: sha256, then `mode owner group`.
 const FILE_STATE: &str = r#"sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1; stat -c '%a %U %G' -- "$1" 2>/dev/null; true"#;
 
+/// A secret `run` may carry secrets in its arguments or print them (a join
+/// command, `kubeadm init`'s token): its command line and stdout are kept
+/// out of every report; stderr stays, for diagnosis.
+fn hide_if_secret(secret: bool, mut o: Outcome) -> Outcome {
+    if secret {
+        o.command = Some("(secret command line hidden)".into());
+        o.stdout = String::new();
+    }
+    o
+}
+
 fn argv(words: &[&str]) -> Program {
     Program::Argv(words.iter().map(|w| w.to_string()).collect())
 }
@@ -143,7 +154,7 @@ impl HostRunner<'_> {
             let cmd = build_command(&r.program, &r.env, self.elevation(r.sudo), r.timeout_secs);
             let mut o = Outcome::new(ActionStatus::Changed, "would run");
             o.command = Some(cmd.line);
-            return Ok(o);
+            return Ok(hide_if_secret(r.secret, o));
         }
         let mut attempt = 0;
         loop {
@@ -156,8 +167,18 @@ impl HostRunner<'_> {
                     }
                     self.vars.set(host, name, value);
                 }
-                let note = (attempt > 0).then(|| format!("succeeded on attempt {}", attempt + 1));
-                return Ok(Outcome::from_exec(ActionStatus::Changed, note, &line, &out));
+                let mut notes = Vec::new();
+                if attempt > 0 {
+                    notes.push(format!("succeeded on attempt {}", attempt + 1));
+                }
+                if let (Some(name), false) = (&r.capture, r.secret) {
+                    let v = out.stdout_text();
+                    let v = v.trim();
+                    let shown: String = v.chars().take(80).collect();
+                    notes.push(format!("captured `{name}` = {shown}{}", if v.chars().count() > 80 { "…" } else { "" }));
+                }
+                let note = (!notes.is_empty()).then(|| notes.join("; "));
+                return Ok(hide_if_secret(r.secret, Outcome::from_exec(ActionStatus::Changed, note, &line, &out)));
             }
             if attempt >= r.retries {
                 let note = match (r.timeout_secs, out.exit_code) {
@@ -165,7 +186,7 @@ impl HostRunner<'_> {
                     _ if r.retries > 0 => format!("failed after {} attempts", attempt + 1),
                     _ => "command failed".to_string(),
                 };
-                return Ok(Outcome::from_exec(ActionStatus::Failed, Some(note), &line, &out));
+                return Ok(hide_if_secret(r.secret, Outcome::from_exec(ActionStatus::Failed, Some(note), &line, &out)));
             }
             attempt += 1;
             tokio::time::sleep(Duration::from_secs(u64::from(r.retry_delay_secs))).await;
@@ -271,6 +292,9 @@ impl HostRunner<'_> {
 
     async fn fetch(&self, host: &str, f: &FetchFile) -> Result<Outcome, SshError> {
         let (line, out) = self.exec(&argv(&["cat", "--", &f.path]), &[], true, Some(60), None).await?;
+        if out.exit_code != 0 && self.mode == Mode::DryRun {
+            return Ok(Outcome::new(ActionStatus::Skipped, format!("{} is not readable yet (earlier actions would create it)", f.path)));
+        }
         if out.exit_code != 0 {
             return Ok(Outcome::from_exec(ActionStatus::Failed, Some(format!("cannot read {}", f.path)), &line, &out));
         }

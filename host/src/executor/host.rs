@@ -136,14 +136,28 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             };
             shared.reporter.emit(Event::Facts { host: name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
             let boot = facts.boot_id.clone();
+            let dry = shared.mode == Mode::DryRun;
+            let mut vars = shared.vars.snapshot();
+            if dry {
+                // Nothing ran, so nothing will be captured: placeholders, as offline.
+                for v in &s.plugin.info.consumes {
+                    if !vars.iter().any(|x| x.name == *v) {
+                        vars.push(crate::plan::Variable {
+                            host: String::new(),
+                            name: v.clone(),
+                            value: format!("<{v}: captured at run time>"),
+                        });
+                    }
+                }
+            }
             let ctx = PlanContext {
                 host: host.for_plugins(),
                 facts,
                 probes: probes.into_iter().collect(),
                 inventory: bound.workflow.inventory.for_plugins(),
                 params: s.params.clone(),
-                vars: shared.vars.snapshot(),
-                offline: false,
+                vars,
+                offline: dry,
             };
             let plugin = s.plugin.clone();
             let caps = s.caps.clone();

@@ -5,7 +5,7 @@
 //! steps would leave behind; variables captured at run time are shown as
 //! placeholders.
 
-use super::action::Action;
+use super::action::{Action, ActionKind};
 use super::context::{PlanContext, Variable};
 use crate::facts::FactsFile;
 use crate::plugin::{PluginError, PluginLog};
@@ -170,6 +170,19 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
             };
             let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps) {
                 Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
+                // Reads (fetch-file) change nothing: the host is converged.
+                Ok(out) if out.actions.iter().all(|a| matches!(a.kind, ActionKind::FetchFile(_))) => {
+                    let reads: Vec<String> = out
+                        .actions
+                        .iter()
+                        .filter_map(|a| {
+                            if let ActionKind::FetchFile(f) = &a.kind { Some(format!("{} into `{}`", f.path, f.into)) } else { None }
+                        })
+                        .collect();
+                    let mut reason = out.reason.unwrap_or_default();
+                    reason.push_str(&format!("{}only reads {}", if reason.is_empty() { "" } else { "; " }, reads.join(", ")));
+                    (StepOutcome::NothingToDo { reason }, out.logs)
+                }
                 Ok(out) => (StepOutcome::Changes { actions: out.actions }, out.logs),
                 Err(e) => {
                     failed = true;

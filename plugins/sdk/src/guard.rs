@@ -27,7 +27,8 @@ pub fn path_exists(path: &str) -> Program {
     crate::cmd::argv(["test", "-e", path])
 }
 
-fn sha256_hex(content: &[u8]) -> String {
+/// SHA-256 of `content`, lowercase hex (what `sha256sum` prints).
+pub fn sha256_hex(content: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(content))
 }

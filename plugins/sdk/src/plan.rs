@@ -8,10 +8,12 @@ impl Plan {
         Plan { actions: Vec::new(), reason: Some(reason.into()) }
     }
 
-    /// Actions, with a reason that becomes the "nothing to do" message when
-    /// the list turns out empty.
-    pub fn new(actions: Vec<Action>, reason_if_empty: impl Into<String>) -> Self {
-        let reason = if actions.is_empty() { Some(reason_if_empty.into()) } else { None };
+    /// Actions, with what is already in place: the "nothing to do" message
+    /// when the list turns out empty, notes otherwise (shown when every
+    /// action only reads).
+    pub fn new(actions: Vec<Action>, already_done: impl Into<String>) -> Self {
+        let done = already_done.into();
+        let reason = if actions.is_empty() || !done.is_empty() { Some(done) } else { None };
         Plan { actions, reason }
     }
 }

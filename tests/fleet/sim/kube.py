@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Simulated kubeadm and kubectl for the plait test fleet.
+
+The cluster's "API server" is a JSON document shared by every host of the
+fleet (/mnt/cluster/state.json, locked while used). Node-local effects
+(/etc/kubernetes/*.conf, ~/.kube/config) land in each host's own files.
+Behaviour follows the real tools closely enough for the seed workflow:
+kubeadm's preflight checks (swap, bridge-nf-call-iptables, ip_forward, the
+container runtime, images), init/join/token, kubectl get/apply/patch/delete/
+create/expose/set/rollout/logs with the flags the workflow uses.
+"""
+import fcntl
+import hashlib
+import json
+import os
+import random
+import string
+import subprocess
+import sys
+import time
+
+P = "/var/lib/plait-sim"
+R = "/run/plait-sim"
+CLUSTER = "/mnt/cluster/state.json"
+ADMIN_CONF = "/etc/kubernetes/admin.conf"
+KUBELET_CONF = "/etc/kubernetes/kubelet.conf"
+CALICO_URLS = (
+    "https://projectcalico.docs.tigera.io/v3.19/manifests/calico.yaml",
+    "https://docs.projectcalico.org/v3.19/manifests/calico.yaml",
+)
+FLANNEL_URLS = (
+    "https://raw.githubusercontent.com/flannel-io/flannel/v0.17.0/Documentation/kube-flannel.yml",
+    "https://raw.githubusercontent.com/coreos/flannel/v0.17.0/Documentation/kube-flannel.yml",
+)
+KUBE_PROXY_CONFIG = """apiVersion: kubeproxy.config.k8s.io/v1alpha1
+bindAddress: 0.0.0.0
+bindAddressHardFail: false
+clientConnection:
+  acceptContentTypes: ""
+  burst: 0
+  contentType: ""
+  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
+  qps: 0
+clusterCIDR: {pod_cidr}
+configSyncPeriod: 0s
+conntrack:
+  maxPerCore: null
+  min: null
+  tcpCloseWaitTimeout: null
+  tcpEstablishedTimeout: null
+detectLocalMode: ""
+enableProfiling: false
+healthzBindAddress: ""
+hostnameOverride: ""
+iptables:
+  masqueradeAll: false
+  masqueradeBit: null
+  minSyncPeriod: 0s
+  syncPeriod: 0s
+ipvs:
+  excludeCIDRs: null
+  minSyncPeriod: 0s
+  scheduler: ""
+  strictARP: false
+  syncPeriod: 0s
+  tcpFinTimeout: 0s
+  tcpTimeout: 0s
+  udpTimeout: 0s
+kind: KubeProxyConfiguration
+metricsBindAddress: ""
+mode: ""
+nodePortAddresses: null
+oomScoreAdj: null
+portRange: ""
+showHiddenMetricsForAlphaFeatures: false
+udpIdleTimeout: 0s
+winkernel:
+  enableDSR: false
+  networkName: ""
+  sourceVip: ""
+"""
+
+
+def die(msg, code=1):
+    sys.stderr.write(msg.rstrip("\n") + "\n")
+    sys.exit(code)
+
+
+def read(path, default=""):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def installed(pkg):
+    return any(l.split("|")[0] == pkg for l in read(f"{P}/packages").splitlines())
+
+
+def hostname():
+    return subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
+
+
+def my_addresses():
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    return {w.split("/")[0] for line in out.splitlines() for i, w in enumerate(line.split()) if i > 0 and line.split()[i - 1] == "inet"}
+
+
+class Cluster:
+    """The shared state, locked for the whole command."""
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(CLUSTER), exist_ok=True)
+        self.lock = open(CLUSTER + ".lock", "w")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.s = json.loads(read(CLUSTER, "{}") or "{}")
+        return self.s
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            tmp = CLUSTER + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.s, f, indent=1, sort_keys=True)
+            os.replace(tmp, CLUSTER)
+        fcntl.flock(self.lock, fcntl.LOCK_UN)
+        return False
+
+
+def new_token():
+    a = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(6))
+    b = "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(16))
+    return f"{a}.{b}"
+
+
+def sysctl(key):
+    return read(f"{R}/sysctl/{key}").strip() or ("1" if key.startswith("net.bridge.") and "br_netfilter" in read(f"{R}/modules").split() else "0")
+
+
+def preflight(images_needed):
+    errors = []
+    if os.geteuid() != 0:
+        die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
+    if int(read(f"{R}/swap_mb", "0").strip() or 0) > 0:
+        errors.append("[ERROR Swap]: running with swap on is not supported. Please disable swap")
+    if "br_netfilter" not in read(f"{R}/modules").split():
+        errors.append("[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables does not exist")
+    elif sysctl("net.bridge.bridge-nf-call-iptables") != "1":
+        errors.append("[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1")
+    if sysctl("net.ipv4.ip_forward") != "1":
+        errors.append("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")
+    if not os.path.exists(f"{R}/docker-running"):
+        errors.append("[ERROR CRI]: container runtime is not running: docker is not running")
+    if not installed("kubelet"):
+        errors.append("[ERROR FileExisting-kubelet]: kubelet not found in system path")
+    images = set(read(f"{P}/docker-images").split())
+    for img in images_needed:
+        if img not in images:
+            # Only images the mirror really has can be pulled.
+            if "/coredns/coredns:" in img:
+                errors.append(f"[ERROR ImagePull]: failed to pull image {img}: output: Error response from daemon: pull access denied for {img.rsplit(':', 1)[0]}, repository does not exist or may require 'docker login'")
+            else:
+                with open(f"{P}/docker-images", "a") as f:
+                    f.write(img + "\n")
+    cfg = json.loads(read(f"{R}/docker-config", "{}") or "{}")
+    driver = next((o.split("=", 1)[1] for o in cfg.get("exec-opts", []) if o.startswith("native.cgroupdriver=")), "cgroupfs")
+    warnings = []
+    if driver != "systemd":
+        warnings.append('[WARNING IsDockerSystemdCheck]: detected "cgroupfs" as the Docker cgroup driver. The recommended driver is "systemd".')
+    for w in warnings:
+        print("\t" + w)
+    if errors:
+        die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errors) + "\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`")
+
+
+def images_for(repo, version):
+    return [
+        f"{repo}/kube-apiserver:{version}",
+        f"{repo}/kube-controller-manager:{version}",
+        f"{repo}/kube-scheduler:{version}",
+        f"{repo}/kube-proxy:{version}",
+        f"{repo}/pause:3.4.1",
+        f"{repo}/etcd:3.4.13-0",
+        f"{repo}/coredns/coredns:v1.8.0",
+    ]
+
+
+def flags(args):
+    out, rest = {}, []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--") and "=" in a:
+            k, v = a[2:].split("=", 1)
+            out[k] = v
+        elif a.startswith("--") and i + 1 < len(args) and not args[i + 1].startswith("-") and a[2:] in VALUE_FLAGS:
+            out[a[2:]] = args[i + 1]
+            i += 1
+        elif a.startswith("-") and len(a) == 2 and a[1] in "nlfop" and i + 1 < len(args):
+            out[{"n": "namespace", "l": "selector", "f": "filename", "o": "output", "p": "patch"}[a[1]]] = args[i + 1]
+            i += 1
+        elif a.startswith("--"):
+            out[a[2:]] = True
+        elif a == "-A":
+            out["all-namespaces"] = True
+        else:
+            rest.append(a)
+        i += 1
+    return out, rest
+
+
+VALUE_FLAGS = {"namespace", "selector", "filename", "output", "kubeconfig", "image", "port", "type", "patch", "ttl", "timeout", "token", "discovery-token-ca-cert-hash", "for", "tail", "apiserver-advertise-address", "image-repository", "kubernetes-version", "service-cidr", "pod-network-cidr"}
+
+
+def write(path, content, mode=0o600):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(content)
+    os.chmod(path, mode)
+
+
+def kubeconfig(endpoint, user):
+    return f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: c2ltdWxhdGVk\n    server: https://{endpoint}\n  name: kubernetes\ncontexts:\n- context:\n    cluster: kubernetes\n    user: {user}\n  name: {user}@kubernetes\ncurrent-context: {user}@kubernetes\nkind: Config\nusers:\n- name: {user}\n  user:\n    client-certificate-data: c2ltdWxhdGVk\n"
+
+
+def join_line(s, token):
+    return f"kubeadm join {s['endpoint']} --token {token} --discovery-token-ca-cert-hash sha256:{s['ca_hash']} "
+
+
+def register_node(s, name, role, address):
+    s.setdefault("nodes", {})[name] = {"role": role, "address": address, "kubelet_version": s["version"], "since": time.time()}
+    mode = kube_proxy_mode(s)
+    s.setdefault("kube_proxy", {})[name] = {"mode": mode}
+
+
+def kube_proxy_mode(s):
+    cfg = s.get("configmaps", {}).get("kube-system/kube-proxy", {}).get("config.conf", "")
+    for line in cfg.splitlines():
+        if line.startswith("mode:"):
+            return line.split(":", 1)[1].strip().strip('"')
+    return ""
+
+
+# ------------------------------------------------------------------ kubeadm
+def kubeadm(argv):
+    if not installed("kubeadm"):
+        die("bash: kubeadm: command not found", 127)
+    if not argv:
+        die("Usage: kubeadm [command]")
+    cmd, args = argv[0], argv[1:]
+    f, rest = flags(args)
+    if cmd == "version":
+        print('kubeadm version: &version.Info{Major:"1", Minor:"21", GitVersion:"v1.21.10"}')
+    elif cmd == "config" and rest[:2] == ["images", "list"]:
+        print("\n".join(images_for(f.get("image-repository", "k8s.gcr.io"), f.get("kubernetes-version", "v1.21.10"))))
+    elif cmd == "init":
+        if os.path.exists("/etc/kubernetes/manifests/kube-apiserver.yaml"):
+            die("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists\n\t[ERROR Port-6443]: Port 6443 is in use")
+        version = f.get("kubernetes-version", "v1.21.10")
+        if version.lstrip("v") != "1.21.10":
+            die(f'this version of kubeadm only supports deploying clusters with the control plane version >= 1.20.0. Current version: "{version}"' if version < "v1.20" else f"[ERROR KubeletVersion]: the kubelet version is higher than the control plane version {version}")
+        repo = f.get("image-repository", "k8s.gcr.io")
+        preflight(images_for(repo, version))
+        addr = f.get("apiserver-advertise-address") or sorted(my_addresses() - {"127.0.0.1"})[0]
+        if addr not in my_addresses():
+            die("[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory \"/etc/kubernetes/manifests\"\n[kubelet-check] Initial timeout of 40s passed.\n\nUnfortunately, an error has occurred:\n\ttimed out waiting for the condition\n(the API server cannot bind " + addr + ": not an address of this host)")
+        endpoint = f"{addr}:6443"
+        ca_hash = hashlib.sha256(("ca-" + endpoint + str(time.time())).encode()).hexdigest()
+        with Cluster() as s:
+            s.clear()
+            s.update({"initialized": True, "endpoint": endpoint, "version": version, "ca_hash": ca_hash, "image_repository": repo,
+                      "service_cidr": f.get("service-cidr", "10.96.0.0/12"), "pod_cidr": f.get("pod-network-cidr", ""),
+                      "tokens": [], "cni": None, "daemonsets": {}, "deployments": {}, "services": {},
+                      "configmaps": {"kube-system/kube-proxy": {"config.conf": KUBE_PROXY_CONFIG.format(pod_cidr=f.get("pod-network-cidr", "")), "kubeconfig.conf": "kind: Config"}}})
+            token = new_token()
+            s["tokens"].append({"token": token, "ttl": "24h"})
+            register_node(s, hostname(), "control-plane,master", addr)
+        write("/etc/kubernetes/pki/ca.crt", f"-----BEGIN CERTIFICATE-----\nsimulated {ca_hash}\n-----END CERTIFICATE-----\n", 0o644)
+        write(ADMIN_CONF, kubeconfig(endpoint, "kubernetes-admin"))
+        write(KUBELET_CONF, kubeconfig(endpoint, f"system:node:{hostname()}"))
+        write("/etc/kubernetes/manifests/kube-apiserver.yaml", f"# advertise {addr}\n")
+        print("[init] Using Kubernetes version: " + version)
+        print("Your Kubernetes control-plane has initialized successfully!\n\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n")
+        print("Then you can join any number of worker nodes by running the following on each as root:\n")
+        print(join_line({"endpoint": endpoint, "ca_hash": ca_hash}, token).rstrip() + " ")
+    elif cmd == "token" and rest[:1] == ["create"]:
+        if not os.path.exists(ADMIN_CONF):
+            die('failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory')
+        with Cluster() as s:
+            if not s.get("initialized"):
+                die("couldn't create a Kubernetes client from file \"/etc/kubernetes/admin.conf\": the server is unreachable")
+            token = new_token()
+            s["tokens"].append({"token": token, "ttl": str(f.get("ttl", "24h"))})
+            print(join_line(s, token) if f.get("print-join-command") else token)
+    elif cmd == "token" and rest[:1] == ["list"]:
+        with Cluster() as s:
+            print("TOKEN                     TTL")
+            for t in s.get("tokens", []):
+                print(f"{t['token']}   {t['ttl']}")
+    elif cmd == "join":
+        if not rest:
+            die("discovery: Invalid value: \"\": bootstrapToken or file must be set")
+        if os.path.exists(KUBELET_CONF):
+            die("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists")
+        endpoint, token, ca = rest[0], f.get("token", ""), f.get("discovery-token-ca-cert-hash", "")
+        with Cluster() as s:
+            images = images_for(s.get("image_repository", "k8s.gcr.io"), s.get("version", "v1.21.10"))
+        preflight([i for i in images if "kube-proxy" in i or "pause" in i])
+        with Cluster() as s:
+            if not s.get("initialized") or s.get("endpoint") != endpoint:
+                die(f"[preflight] Running pre-flight checks\nerror execution phase preflight: couldn't validate the identity of the API Server: Get \"https://{endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp {endpoint}: connect: connection refused")
+            if token not in [t["token"] for t in s.get("tokens", [])]:
+                die(f"error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"{token.split('.')[0]}\"")
+            if ca != "sha256:" + s["ca_hash"]:
+                die(f"error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys \"sha256:{s['ca_hash']}\" are pinned")
+            addr = sorted(my_addresses() - {"127.0.0.1"})[0]
+            register_node(s, hostname(), "<none>", addr)
+        write("/etc/kubernetes/pki/ca.crt", "-----BEGIN CERTIFICATE-----\nsimulated\n-----END CERTIFICATE-----\n", 0o644)
+        write(KUBELET_CONF, kubeconfig(endpoint, f"system:node:{hostname()}"))
+        print("This node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n* The Kubelet was informed of the new secure connection details.\n\nRun 'kubectl get nodes' on the control-plane to see this node join the cluster.")
+    elif cmd == "reset":
+        for p in (ADMIN_CONF, KUBELET_CONF, "/etc/kubernetes/manifests/kube-apiserver.yaml", "/etc/kubernetes/pki/ca.crt"):
+            if os.path.exists(p):
+                os.remove(p)
+        with Cluster() as s:
+            s.get("nodes", {}).pop(hostname(), None)
+        print("[reset] Deleting contents of stateful directories")
+    else:
+        die(f'unknown command "{cmd}" for "kubeadm"')
+
+
+# ------------------------------------------------------------------ kubectl
+def kubectl(argv):
+    if not installed("kubectl"):
+        die("bash: kubectl: command not found", 127)
+    f, rest = flags(argv)
+    cfg_path = f.get("kubeconfig") or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    cfg = read(cfg_path) if isinstance(cfg_path, str) else ""
+    with Cluster() as s:
+        server = next((l.split("server:", 1)[1].strip() for l in cfg.splitlines() if "server:" in l), None)
+        if not server or not s.get("initialized") or server != "https://" + s.get("endpoint", ""):
+            die("The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+        run_kubectl(s, f, rest)
+
+
+def ready(s):
+    return s.get("cni") is not None
+
+
+def pods(s):
+    out = []
+    cp = next((n for n, v in s.get("nodes", {}).items() if "control-plane" in v["role"]), None)
+    for n in s.get("nodes", {}):
+        out.append(("kube-system", f"kube-proxy-{n[:5]}", {"k8s-app": "kube-proxy"}, n, "Running"))
+        if s.get("cni") == "calico":
+            out.append(("kube-system", f"calico-node-{n[:5]}", {"k8s-app": "calico-node"}, n, "Running"))
+        if s.get("cni") == "flannel":
+            out.append(("kube-flannel", f"kube-flannel-ds-{n[:5]}", {"app": "flannel"}, n, "Running"))
+    if cp:
+        for c in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+            out.append(("kube-system", f"{c}-{cp}", {"component": c}, cp, "Running"))
+        for i in (1, 2):
+            out.append(("kube-system", f"coredns-545d6fc579-{i}x", {"k8s-app": "kube-dns"}, cp, "Running" if ready(s) else "Pending"))
+        if s.get("cni") == "calico":
+            out.append(("kube-system", "calico-kube-controllers-78d6f96c7b-x", {"k8s-app": "calico-kube-controllers"}, cp, "Running"))
+    for key, d in s.get("deployments", {}).items():
+        ns, name = key.split("/")
+        out.append((ns, f"{name}-6d8c9b7f4-abcde", {"app": name}, next(iter(s["nodes"])), "Running" if ready(s) else "Pending"))
+    return out
+
+
+def selector_match(labels, sel):
+    if not sel:
+        return True
+    return all(labels.get(k) == v for k, v in (p.split("=", 1) for p in sel.split(",")))
+
+
+def run_kubectl(s, f, rest):
+    if not rest:
+        die("kubectl controls the Kubernetes cluster manager.")
+    verb, args = rest[0], rest[1:]
+    ns = f.get("namespace", "default")
+    out = f.get("output", "")
+    if verb == "get":
+        kind = args[0] if args else die("You must specify the type of resource to get.")
+        name = args[1] if len(args) > 1 else None
+        if "/" in kind:
+            kind, name = kind.split("/", 1)
+        kind = {"no": "nodes", "node": "nodes", "po": "pods", "pod": "pods", "cm": "configmap", "configmaps": "configmap", "svc": "service", "services": "service",
+                "deploy": "deployment", "deployments": "deployment", "ds": "daemonset", "daemonsets": "daemonset"}.get(kind, kind)
+        if kind == "nodes":
+            nodes = s.get("nodes", {})
+            if name and name not in nodes:
+                die(f'Error from server (NotFound): nodes "{name}" not found')
+            if out == "name":
+                print("\n".join(f"node/{n}" for n in nodes if not name or n == name))
+                return
+            print("NAME     STATUS     ROLES                  AGE   VERSION")
+            for n, v in nodes.items():
+                if not name or n == name:
+                    print(f"{n}   {'Ready' if ready(s) else 'NotReady'}   {v['role']}   5m   {v['kubelet_version']}")
+        elif kind == "pods":
+            sel = f.get("selector")
+            rows = [p for p in pods(s) if (f.get("all-namespaces") or p[0] == ns) and selector_match(p[2], sel)]
+            if not rows:
+                print(f"No resources found in {ns} namespace.", file=sys.stderr)
+                return
+            print("NAME                                       READY   STATUS    RESTARTS   AGE")
+            for p in rows:
+                print(f"{p[1]}   {'1/1' if p[4] == 'Running' else '0/1'}   {p[4]}   0   5m")
+        elif kind == "configmap":
+            cm = s.get("configmaps", {}).get(f"{ns}/{name}")
+            if cm is None:
+                die(f'Error from server (NotFound): configmaps "{name}" not found')
+            if out.startswith("jsonpath="):
+                expr = out[len("jsonpath="):]
+                if expr == "{.data.config\\.conf}":
+                    sys.stdout.write(cm.get("config.conf", ""))
+                    return
+                die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
+            print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": cm}, indent=2))
+        elif kind in ("daemonset", "deployment", "service"):
+            coll = {"daemonset": "daemonsets", "deployment": "deployments", "service": "services"}[kind]
+            obj = s.get(coll, {}).get(f"{ns}/{name}")
+            if obj is None:
+                die(f'Error from server (NotFound): {coll}.apps "{name}" not found' if kind != "service" else f'Error from server (NotFound): services "{name}" not found')
+            if out == "name":
+                print(f"{kind}.apps/{name}" if kind != "service" else f"service/{name}")
+            elif out.startswith("jsonpath="):
+                expr = out[len("jsonpath="):]
+                known = {
+                    "{.spec.ports[0].nodePort}": lambda o: str(o.get("nodePort", "")),
+                    "{.spec.template.spec.containers[0].image}": lambda o: o.get("image", ""),
+                    '{.spec.template.spec.containers[0].env[?(@.name=="CALICO_IPV4POOL_CIDR")].value}': lambda o: o.get("env", {}).get("CALICO_IPV4POOL_CIDR", ""),
+                }
+                if expr not in known:
+                    die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
+                sys.stdout.write(known[expr](obj))
+            else:
+                print(json.dumps(obj))
+        else:
+            die(f'error: the server doesn\'t have a resource type "{kind}"')
+    elif verb == "apply":
+        src = f.get("filename") or die("error: must specify one of -f and -k")
+        if src in CALICO_URLS:
+            created = s.get("cni") != "calico"
+            s["cni"] = "calico"
+            s.setdefault("daemonsets", {}).setdefault("kube-system/calico-node", {"image": "docker.io/calico/node:v3.19.4", "env": {}})
+            s.setdefault("deployments", {})
+            s["manifest:calico"] = src
+            for obj in ("configmap/calico-config", "customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org", "daemonset.apps/calico-node", "deployment.apps/calico-kube-controllers"):
+                print(f"{obj} {'created' if created else 'unchanged'}")
+        elif src in FLANNEL_URLS:
+            created = s.get("cni") != "flannel"
+            s["cni"] = "flannel"
+            s.setdefault("daemonsets", {}).setdefault("kube-flannel/kube-flannel-ds", {"image": "rancher/mirrored-flannelcni-flannel:v0.17.0", "env": {}})
+            for obj in ("namespace/kube-flannel", "configmap/kube-flannel-cfg", "daemonset.apps/kube-flannel-ds"):
+                print(f"{obj} {'created' if created else 'unchanged'}")
+        elif src.startswith("http"):
+            die(f'error: unable to read URL "{src}", server reported 404 Not Found, status code=404')
+        else:
+            die(f'error: the path "{src}" does not exist')
+    elif verb == "delete" and args[:1] in (["manifest"],):
+        pass
+    elif verb == "delete":
+        kind = args[0] if args else die("error: resource(s) were provided, but no name was specified")
+        if kind in ("pod", "pods", "po"):
+            sel = f.get("selector")
+            victims = [p for p in pods(s) if p[0] == ns and selector_match(p[2], sel)]
+            for p in victims:
+                print(f'pod "{p[1]}" deleted')
+                if p[2].get("k8s-app") == "kube-proxy":
+                    s.setdefault("kube_proxy", {})[p[3]] = {"mode": kube_proxy_mode(s)}
+        elif kind in ("-f",):
+            pass
+        else:
+            die(f"error: the simulation does not delete {kind}")
+    elif verb == "patch":
+        kind, name = args[0], args[1]
+        if kind not in ("configmap", "cm"):
+            die(f"error: the simulation patches only configmaps, not {kind}")
+        cm = s.get("configmaps", {}).get(f"{ns}/{name}")
+        if cm is None:
+            die(f'Error from server (NotFound): configmaps "{name}" not found')
+        try:
+            patch = json.loads(f.get("patch", ""))
+        except ValueError as e:
+            die(f"error: unable to parse \"{f.get('patch', '')[:40]}\": {e}")
+        changed = False
+        for k, v in patch.get("data", {}).items():
+            if cm.get(k) != v:
+                cm[k] = v
+                changed = True
+        print(f"configmap/{name} {'patched' if changed else 'patched (no change)'}")
+    elif verb == "set" and args[:1] == ["env"]:
+        target = args[1]
+        kind, name = target.split("/", 1)
+        ds = s.get("daemonsets", {}).get(f"{ns}/{name}")
+        if ds is None:
+            die(f'Error from server (NotFound): daemonsets.apps "{name}" not found')
+        for a in args[2:]:
+            k, v = a.split("=", 1)
+            ds.setdefault("env", {})[k] = v
+        print(f"daemonset.apps/{name} env updated")
+    elif verb == "rollout" and args[:1] == ["status"]:
+        kind, name = args[1].split("/", 1)
+        coll = {"daemonset": "daemonsets", "deployment": "deployments"}.get(kind, kind)
+        if f"{ns}/{name}" not in s.get(coll, {}):
+            die(f'Error from server (NotFound): {coll}.apps "{name}" not found')
+        n = len(s.get("nodes", {}))
+        print(f'daemon set "{name}" successfully rolled out' if kind == "daemonset" else f'deployment "{name}" successfully rolled out')
+        _ = n
+    elif verb == "logs":
+        sel = f.get("selector")
+        for p in pods(s):
+            if p[0] == ns and selector_match(p[2], sel) and p[2].get("k8s-app") == "kube-proxy":
+                mode = s.get("kube_proxy", {}).get(p[3], {}).get("mode", "")
+                print(f'I1126 04:00:00.000000       1 server_others.go:{"274" if mode == "ipvs" else "206"}] "Using {"ipvs" if mode == "ipvs" else "iptables"} Proxier"')
+    elif verb == "create" and args[:1] == ["deployment"]:
+        name = args[1]
+        image = f.get("image") or die("error: required flag(s) \"image\" not set")
+        if f"{ns}/{name}" in s.setdefault("deployments", {}):
+            die(f'error: failed to create deployment: deployments.apps "{name}" already exists')
+        s["deployments"][f"{ns}/{name}"] = {"image": image, "replicas": 1}
+        print(f"deployment.apps/{name} created")
+    elif verb == "set" and args[:1] == ["image"]:
+        kind, name = args[1].split("/", 1)
+        d = s.get("deployments", {}).get(f"{ns}/{name}") or die(f'Error from server (NotFound): deployments.apps "{name}" not found')
+        d["image"] = args[2].split("=", 1)[1]
+        print(f"deployment.apps/{name} image updated")
+    elif verb == "expose" and args[:1] == ["deployment"]:
+        name = args[1]
+        if f"{ns}/{name}" not in s.get("deployments", {}):
+            die(f'Error from server (NotFound): deployments.apps "{name}" not found')
+        if f"{ns}/{name}" in s.setdefault("services", {}):
+            die(f'Error from server (AlreadyExists): services "{name}" already exists')
+        svc = {"type": f.get("type", "ClusterIP"), "port": int(f.get("port", 80))}
+        if svc["type"] == "NodePort":
+            svc["nodePort"] = random.randint(30000, 32767)
+        s["services"][f"{ns}/{name}"] = svc
+        print(f"service/{name} exposed")
+    else:
+        die(f'error: unknown command "{verb}" for "kubectl" (or unsupported by the simulation)')
+
+
+if __name__ == "__main__":
+    tool, args = sys.argv[1], sys.argv[2:]
+    {"kubeadm": kubeadm, "kubectl": kubectl}[tool](args)
