@@ -83,9 +83,6 @@ pub enum Command {
         /// restart at the step that failed; completed steps are skipped.
         #[arg(long)]
         resume: bool,
-        /// Ask once for the sudo password of non-root users (never echoed or logged).
-        #[arg(long)]
-        ask_become_pass: bool,
         /// Where the journal and lock live (default: .plait beside the workflow).
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
@@ -144,6 +141,14 @@ pub struct ConnArgs {
     /// Seconds allowed to connect and authenticate.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub connect_timeout: u64,
+    /// Ask once for the sudo password of non-root users (never echoed, logged
+    /// or put on a command line: it reaches sudo on stdin).
+    #[arg(long)]
+    pub ask_become_pass: bool,
+    /// Read the sudo password from the first line of this file (for
+    /// non-interactive runs; keep it readable only by you).
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_become_pass")]
+    pub become_pass_file: Option<PathBuf>,
 }
 
 /// `plait plugin ...`.

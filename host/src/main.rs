@@ -65,7 +65,8 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, output: Output, conn:
         fail_fast: false,
         max_fail_percent: 0,
         resume: false,
-        ask_become_pass: false,
+        ask_become_pass: conn.ask_become_pass,
+        become_pass_file: conn.become_pass_file,
         state_dir: None,
         connect_timeout: Duration::from_secs(conn.connect_timeout),
     }
@@ -84,12 +85,11 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
         Command::Plan { workflow, facts: None, inventory, output, conn } => {
             commands::run_workflow(&run_args(workflow, inventory, output, conn, Mode::DryRun), &rt)
         }
-        Command::Run { workflow, inventory, output, conn, fail_fast, max_fail_percent, resume, ask_become_pass, state_dir } => {
+        Command::Run { workflow, inventory, output, conn, fail_fast, max_fail_percent, resume, state_dir } => {
             let mut args = run_args(workflow, inventory, output, conn, Mode::Apply);
             args.fail_fast = fail_fast;
             args.max_fail_percent = max_fail_percent;
             args.resume = resume;
-            args.ask_become_pass = ask_become_pass;
             args.state_dir = state_dir;
             commands::run_workflow(&args, &rt)
         }

@@ -66,14 +66,25 @@ impl Fleet {
         &self.dir
     }
 
-    /// The inventory file for `root` or `plait`.
+    /// The inventory file for `root`, `plait` or `plaitpw`.
     pub fn inventory(&self, user: &str) -> PathBuf {
-        self.dir.join(if user == "root" { "inventory.toml" } else { "inventory-plait.toml" })
+        self.dir.join(if user == "root" { "inventory.toml".to_string() } else { format!("inventory-{user}.toml") })
+    }
+
+    /// Lines of a host's sshd log that record successful logins.
+    pub fn login_lines(&self, host: &str) -> Vec<String> {
+        self.exec(host, "grep 'Accepted publickey' /var/log/sshd.log || true").lines().map(String::from).collect()
     }
 
     /// Run `plait` in the controller namespace from the repository root.
     pub fn plait(&self, args: &[&str]) -> Output {
+        self.plait_env(args, &[])
+    }
+
+    /// Like [`Fleet::plait`], with extra environment variables.
+    pub fn plait_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(script())
+            .envs(env.iter().copied())
             .arg("ctl")
             .arg(&self.dir)
             .arg(plait_bin())

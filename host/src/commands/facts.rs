@@ -6,7 +6,7 @@ use super::CommandError;
 use crate::facts::{FactsFile, HostRecord, ProbeCommand, gather_script, parse_gathered, render_probe};
 use crate::plan::Program;
 use crate::plugin::{Registry, Runtime};
-use crate::ssh::{ConnectOptions, Elevation, HostKeyPolicy, Session, build_command};
+use crate::ssh::{Elevation, HostKeyPolicy, Session, build_command, connect_options};
 use crate::workflow::{Workflow, bind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -69,20 +69,16 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
         let tasks: Vec<_> = targets
             .iter()
             .map(|h| {
-                let opts = ConnectOptions {
-                    host: h.name.clone(),
-                    address: h.address.clone(),
-                    port: h.port,
-                    user: h.user.clone(),
-                    identity: h.identity_file.clone(),
-                    host_keys: HostKeyPolicy { known_hosts: known_hosts.clone(), accept_new: args.accept_new_host_keys },
-                    connect_timeout: args.connect_timeout,
-                };
+                let opts = connect_options(
+                    h,
+                    &HostKeyPolicy { known_hosts: known_hosts.clone(), accept_new: args.accept_new_host_keys },
+                    args.connect_timeout,
+                );
                 let probes = probes.clone();
                 let elevation = if h.user == "root" { Elevation::None } else { Elevation::Sudo };
                 tokio::spawn(async move {
                     let session = Session::connect(&opts).await.map_err(|e| e.to_string())?;
-                    let g = gather_script(&probes, elevation);
+                    let g = gather_script(&probes, elevation, None);
                     let cmd = build_command(&Program::Argv(vec!["sh".into(), "-s".into()]), &[], Elevation::None, None);
                     let out =
                         session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;

@@ -37,6 +37,8 @@ pub struct RunArgs {
     pub resume: bool,
     /// Ask for the sudo password once.
     pub ask_become_pass: bool,
+    /// Read the sudo password from a file.
+    pub become_pass_file: Option<PathBuf>,
     /// Journal location (default: `.plait` beside the workflow).
     pub state_dir: Option<PathBuf>,
     /// Connection timeout.
@@ -55,6 +57,10 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
     let known_hosts = args.known_hosts.clone().or_else(|| bound.workflow.inventory.known_hosts.clone()).unwrap_or_else(default_known_hosts);
     let become_password = if args.ask_become_pass {
         Some(rpassword::prompt_password("sudo password: ").map_err(|e| CommandError::Other(format!("reading the sudo password: {e}")))?)
+    } else if let Some(f) = &args.become_pass_file {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| CommandError::Other(format!("reading the sudo password from {}: {e}", f.display())))?;
+        Some(text.lines().next().unwrap_or("").to_string())
     } else {
         None
     };

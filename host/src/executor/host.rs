@@ -10,7 +10,7 @@ use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plan::{PlanContext, Program};
 use crate::plugin::PluginError;
-use crate::ssh::{ConnectOptions, Elevation, Session, build_command};
+use crate::ssh::{Elevation, Session, build_command, connect_options};
 use crate::workflow::BoundStep;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -62,15 +62,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
     }
 
     let _permit = shared.forks.acquire().await.ok();
-    let connect = ConnectOptions {
-        host: name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        identity: host.identity_file.clone(),
-        host_keys: shared.host_keys.clone(),
-        connect_timeout: shared.connect_timeout,
-    };
+    let connect = connect_options(host, &shared.host_keys, shared.connect_timeout);
     let start = Instant::now();
     let session = match Session::connect(&connect).await {
         Ok(s) => s,
@@ -271,7 +263,7 @@ async fn gather(
         let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
         probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo });
     }
-    let g = gather_script(&probes, runner.elevation);
+    let g = gather_script(&probes, runner.elevation, runner.password.as_deref());
     let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
     let cmd = build_command(&sh, &[], Elevation::None, None);
     let out = runner.session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;

@@ -29,7 +29,9 @@ pub struct GatherScript {
 }
 
 /// Build the script for the core facts plus `probes`.
-pub fn script(probes: &[ProbeCommand], elevation: Elevation) -> GatherScript {
+/// With `Elevation::SudoPassword`, `password` reaches each root probe's sudo
+/// through a pipe from the shell builtin `printf`: never on a command line.
+pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>) -> GatherScript {
     let boundary = format!("@@plait-{}@@", uuid::Uuid::new_v4().simple());
     let mut s = String::with_capacity(CORE.len() + 256);
     s.push_str(&format!("B={}\n", quote(&boundary)));
@@ -37,9 +39,14 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation) -> GatherScript {
     for p in probes {
         let cmd = match (p.sudo, elevation) {
             (true, Elevation::Sudo) => format!("sudo -n -- sh -c {}", quote(&p.command)),
-            (true, Elevation::SudoPassword) => format!("sudo -n -- sh -c {}", quote(&p.command)),
-            _ => format!("( {}\n)", p.command),
+            (true, Elevation::SudoPassword) => {
+                format!("printf '%s\\n' {} | sudo -S -p '' -- sh -c {}", quote(password.unwrap_or("")), quote(&p.command))
+            }
+            _ => p.command.clone(),
         };
+        // The subshell takes the redirections, so a pipe inside it still
+        // feeds sudo its password.
+        let cmd = format!("( {cmd}\n)");
         s.push_str(&format!(
             "printf '%s probe %s\\n' \"$B\" {}\n{cmd} 2>/dev/null </dev/null\nrc=$?\nprintf '\\n%s exit %s\\n' \"$B\" \"$rc\"\n",
             quote(&p.name)

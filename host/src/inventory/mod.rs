@@ -4,5 +4,5 @@
 mod model;
 mod raw;
 
-pub use model::{Host, Inventory, expand_path, toml_to_json};
+pub use model::{Host, Inventory, Jump, expand_path, toml_to_json};
 pub use raw::{RawConnection, RawHost, RawInventory};

@@ -19,12 +19,27 @@ pub struct Host {
     pub user: String,
     /// Private key file, relative paths resolved against the inventory's folder.
     pub identity_file: Option<PathBuf>,
+    /// Jump host to reach it through, if any.
+    pub proxy_jump: Option<Jump>,
     /// Groups (never includes the implicit `all`).
     pub groups: Vec<String>,
     /// Variables, as JSON.
     pub vars: Vec<(String, serde_json::Value)>,
     /// Where the host is defined.
     pub span: Range<usize>,
+}
+
+/// A jump host (ProxyJump).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jump {
+    /// Address.
+    pub address: String,
+    /// Port.
+    pub port: u16,
+    /// User.
+    pub user: String,
+    /// Key file.
+    pub identity_file: Option<PathBuf>,
 }
 
 /// Every host, in file order.
@@ -61,7 +76,10 @@ pub fn toml_to_json(v: &toml::Value) -> serde_json::Value {
 
 impl Inventory {
     /// Validate a parsed inventory. `base` resolves relative key paths.
+    /// What the inventory leaves out (user, port, key, jump host, address)
+    /// comes from the OpenSSH client config (`ssh_config`, else ~/.ssh/config).
     pub fn from_raw(raw: RawInventory, source: Source, base: &std::path::Path) -> Result<Self, Box<SourceError>> {
+        let ssh = load_ssh_config(&raw, &source, base)?;
         let hosts_span = raw.hosts.span();
         let table = raw.hosts.into_inner();
         if table.is_empty() {
@@ -97,7 +115,8 @@ impl Inventory {
                     groups.push(g.get_ref().clone());
                 }
             }
-            let port = h.port.or(raw.defaults.port).unwrap_or(22);
+            let from_ssh = ssh.as_ref().map(|c| c.query(&address));
+            let port = h.port.or(raw.defaults.port).or(from_ssh.as_ref().and_then(|p| p.port)).unwrap_or(22);
             if let Some(other) = hosts.iter().find(|o| o.address == address && o.port == port) {
                 return Err(Box::new(source.error(
                     h.address.span(),
@@ -105,13 +124,43 @@ impl Inventory {
                     "duplicate address",
                 )));
             }
-            let identity_file = h.identity_file.as_ref().or(raw.defaults.identity_file.as_ref()).map(|p| expand_path(p.get_ref(), base));
+            let identity_file =
+                h.identity_file.as_ref().or(raw.defaults.identity_file.as_ref()).map(|p| expand_path(p.get_ref(), base)).or_else(|| {
+                    from_ssh
+                        .as_ref()
+                        .and_then(|p| p.identity_file.as_ref())
+                        .and_then(|v| v.first())
+                        .map(|p| expand_path(&p.to_string_lossy(), base))
+                });
+            let user = h
+                .user
+                .or_else(|| raw.defaults.user.clone())
+                .or_else(|| from_ssh.as_ref().and_then(|p| p.user.clone()))
+                .unwrap_or_else(|| "root".into());
+            let jump_spec = match h.proxy_jump.as_ref().or(raw.defaults.proxy_jump.as_ref()) {
+                Some(j) => Some((j.get_ref().clone(), j.span())),
+                None => from_ssh.as_ref().and_then(|p| p.proxy_jump.as_ref()).map(|v| (v.join(","), span.clone())),
+            };
+            let proxy_jump = match jump_spec {
+                None => None,
+                Some((spec, jspan)) if spec.eq_ignore_ascii_case("none") => {
+                    let _ = jspan;
+                    None
+                }
+                Some((spec, jspan)) => Some(
+                    parse_jump(&spec, ssh.as_ref(), base)
+                        .map_err(|e| Box::new(source.error(jspan, format!("host `{name}`: {e}"), "proxy jump")))?,
+                ),
+            };
+            // ~/.ssh/config may name the real address (HostName).
+            let address = from_ssh.as_ref().and_then(|p| p.host_name.clone()).unwrap_or(address);
             hosts.push(Host {
                 name,
                 address,
                 port,
-                user: h.user.or_else(|| raw.defaults.user.clone()).unwrap_or_else(|| "root".into()),
+                user,
                 identity_file,
+                proxy_jump,
                 groups,
                 vars: h.vars.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
                 span,
@@ -163,6 +212,67 @@ impl Host {
             vars: self.vars.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         }
     }
+}
+
+fn load_ssh_config(
+    raw: &RawInventory,
+    source: &Source,
+    base: &std::path::Path,
+) -> Result<Option<ssh2_config::SshConfig>, Box<SourceError>> {
+    let (path, span) = match &raw.defaults.ssh_config {
+        Some(p) => (expand_path(p.get_ref(), base), Some(p.span())),
+        None => match std::env::var_os("HOME") {
+            Some(h) => (PathBuf::from(h).join(".ssh/config"), None),
+            None => return Ok(None),
+        },
+    };
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(_) if span.is_none() => return Ok(None),
+        Err(e) => {
+            return Err(Box::new(source.error(
+                span.unwrap_or(0..0),
+                format!("cannot read ssh config {}: {e}", path.display()),
+                "ssh_config",
+            )));
+        }
+    };
+    let mut reader = std::io::BufReader::new(file);
+    match ssh2_config::SshConfig::default().parse(&mut reader, ssh2_config::ParseRule::ALLOW_UNKNOWN_FIELDS) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => Err(Box::new(source.error(span.unwrap_or(0..0), format!("invalid ssh config {}: {e}", path.display()), "ssh_config"))),
+    }
+}
+
+/// `[user@]host[:port]`, completed from the ssh config for that host.
+fn parse_jump(spec: &str, ssh: Option<&ssh2_config::SshConfig>, base: &std::path::Path) -> Result<Jump, String> {
+    if spec.contains(',') {
+        return Err(format!("proxy jump `{spec}` chains several hosts; plait supports one jump host"));
+    }
+    let (user, rest) = match spec.rsplit_once('@') {
+        Some((u, r)) => (Some(u.to_string()), r),
+        None => (None, spec),
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => {
+            (h.to_string(), Some(p.parse::<u16>().map_err(|_| format!("invalid port in proxy jump `{spec}`"))?))
+        }
+        _ => (rest.to_string(), None),
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("invalid proxy jump `{spec}` (expected [user@]host[:port])"));
+    }
+    let p = ssh.map(|c| c.query(&host));
+    Ok(Jump {
+        address: p.as_ref().and_then(|p| p.host_name.clone()).unwrap_or_else(|| host.clone()),
+        port: port.or(p.as_ref().and_then(|p| p.port)).unwrap_or(22),
+        user: user.or_else(|| p.as_ref().and_then(|p| p.user.clone())).unwrap_or_else(|| "root".into()),
+        identity_file: p
+            .as_ref()
+            .and_then(|p| p.identity_file.as_ref())
+            .and_then(|v| v.first())
+            .map(|f| expand_path(&f.to_string_lossy(), base)),
+    })
 }
 
 /// `~/x` to the home directory; relative paths against `base`.

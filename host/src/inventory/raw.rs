@@ -16,6 +16,11 @@ pub struct RawConnection {
     pub identity_file: Option<Spanned<String>>,
     /// known_hosts file used to verify host keys (default ~/.ssh/known_hosts).
     pub known_hosts: Option<Spanned<String>>,
+    /// OpenSSH client config consulted for what the inventory leaves out
+    /// (default ~/.ssh/config).
+    pub ssh_config: Option<Spanned<String>>,
+    /// Jump host for every host: `[user@]host[:port]`.
+    pub proxy_jump: Option<Spanned<String>>,
 }
 
 /// One host as written.
@@ -30,6 +35,8 @@ pub struct RawHost {
     pub user: Option<String>,
     /// Private key file.
     pub identity_file: Option<Spanned<String>>,
+    /// Jump host: `[user@]host[:port]`.
+    pub proxy_jump: Option<Spanned<String>>,
     /// Groups.
     #[serde(default)]
     pub groups: Vec<Spanned<String>>,

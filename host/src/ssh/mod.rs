@@ -11,4 +11,4 @@ mod session;
 pub use command::{Elevation, RemoteCommand, build as build_command, quote};
 pub use error::SshError;
 pub use host_keys::HostKeyPolicy;
-pub use session::{ConnectOptions, ExecOutput, Session};
+pub use session::{ConnectOptions, ExecOutput, Session, connect_options};

@@ -26,6 +26,33 @@ pub struct ConnectOptions {
     pub host_keys: HostKeyPolicy,
     /// TCP + handshake + auth limit.
     pub connect_timeout: Duration,
+    /// Reach the host through this jump host (ProxyJump).
+    pub jump: Option<Box<ConnectOptions>>,
+}
+
+/// How to reach an inventory host (with its jump host, if any).
+pub fn connect_options(h: &crate::inventory::Host, host_keys: &HostKeyPolicy, connect_timeout: Duration) -> ConnectOptions {
+    ConnectOptions {
+        host: h.name.clone(),
+        address: h.address.clone(),
+        port: h.port,
+        user: h.user.clone(),
+        identity: h.identity_file.clone(),
+        host_keys: host_keys.clone(),
+        connect_timeout,
+        jump: h.proxy_jump.as_ref().map(|j| {
+            Box::new(ConnectOptions {
+                host: format!("{} (jump host for {})", j.address, h.name),
+                address: j.address.clone(),
+                port: j.port,
+                user: j.user.clone(),
+                identity: j.identity_file.clone().or_else(|| h.identity_file.clone()),
+                host_keys: host_keys.clone(),
+                connect_timeout,
+                jump: None,
+            })
+        }),
+    }
 }
 
 /// What a command produced.
@@ -54,6 +81,8 @@ impl ExecOutput {
 pub struct Session {
     handle: Handle<Verifier>,
     host: String,
+    /// The jump host's connection, kept open as long as this one.
+    _jump: Option<Box<Session>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -99,23 +128,44 @@ impl Session {
             nodelay: true,
             ..Default::default()
         });
-        let connect = async {
-            let mut handle = client::connect(config, (o.address.as_str(), o.port), verifier).await.map_err(|e| {
-                refusal.lock().ok().and_then(|mut r| r.take()).unwrap_or_else(|| SshError::Connect {
-                    host: o.host.clone(),
-                    addr: addr.clone(),
-                    detail: e.to_string(),
-                })
-            })?;
-            authenticate(&mut handle, &o.host, &o.user, o.identity.as_deref()).await?;
-            Ok::<_, SshError>(handle)
+        let refused = |e: russh::Error| {
+            refusal.lock().ok().and_then(|mut r| r.take()).unwrap_or_else(|| SshError::Connect {
+                host: o.host.clone(),
+                addr: addr.clone(),
+                detail: e.to_string(),
+            })
         };
-        let handle = tokio::time::timeout(o.connect_timeout, connect).await.map_err(|_| SshError::Connect {
+        let connect = async {
+            let (mut handle, jump) = match &o.jump {
+                None => (client::connect(config, (o.address.as_str(), o.port), verifier).await.map_err(refused)?, None),
+                Some(j) => {
+                    // ProxyJump: a direct-tcpip channel of the jump host's
+                    // connection carries this one; both keys are verified.
+                    let bastion = Box::pin(Session::connect(j)).await.map_err(|e| SshError::Connect {
+                        host: o.host.clone(),
+                        addr: addr.clone(),
+                        detail: format!("through jump host {}: {e}", j.address),
+                    })?;
+                    let ch = bastion.handle.channel_open_direct_tcpip(o.address.clone(), u32::from(o.port), "127.0.0.1", 0).await.map_err(
+                        |e| SshError::Connect {
+                            host: o.host.clone(),
+                            addr: addr.clone(),
+                            detail: format!("jump host {} could not open a channel: {e}", j.address),
+                        },
+                    )?;
+                    let handle = client::connect_stream(config, ch.into_stream(), verifier).await.map_err(refused)?;
+                    (handle, Some(Box::new(bastion)))
+                }
+            };
+            authenticate(&mut handle, &o.host, &o.user, o.identity.as_deref()).await?;
+            Ok::<_, SshError>((handle, jump))
+        };
+        let (handle, jump) = tokio::time::timeout(o.connect_timeout, connect).await.map_err(|_| SshError::Connect {
             host: o.host.clone(),
             addr: addr.clone(),
             detail: format!("timed out after {} s", o.connect_timeout.as_secs()),
         })??;
-        Ok(Session { handle, host: o.host.clone() })
+        Ok(Session { handle, host: o.host.clone(), _jump: jump })
     }
 
     /// Whether the connection is gone.
