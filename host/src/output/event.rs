@@ -126,6 +126,17 @@ pub enum Event {
         /// Step name.
         name: String,
     },
+    /// An action started.
+    ActionStart {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+        /// 1-based index in the step's plan.
+        index: usize,
+        /// Summary.
+        summary: String,
+    },
     /// An action finished.
     Action {
         /// Host.

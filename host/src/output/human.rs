@@ -35,7 +35,7 @@ impl HumanReporter {
             Event::HostConnected { host, ms } => {
                 let _ = writeln!(o, "{host:w$}  connected ({ms} ms)", w = self.width);
             }
-            Event::Facts { .. } => return None,
+            Event::Facts { .. } | Event::ActionStart { .. } => return None,
             Event::StepResumed { host, step, name } => {
                 let _ = writeln!(o, "{host:w$}  step {step} {name}: done in the resumed run, skipped", w = self.width);
             }

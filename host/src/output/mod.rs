@@ -3,6 +3,7 @@
 
 pub mod event;
 mod human;
+mod live;
 mod secrets;
 
 pub use event::{ActionStatus, Event, HostRecap, HostState};
@@ -26,6 +27,7 @@ pub struct Reporter {
     format: Format,
     secrets: Secrets,
     human: Mutex<HumanReporter>,
+    live: Option<Mutex<live::LiveView>>,
     journal: Option<Mutex<std::fs::File>>,
 }
 
@@ -38,7 +40,11 @@ impl std::fmt::Debug for Reporter {
 impl Reporter {
     /// A reporter; `journal` receives every event as a JSON line.
     pub fn new(format: Format, secrets: Secrets, journal: Option<std::fs::File>) -> Self {
-        Reporter { format, secrets, human: Mutex::new(HumanReporter::default()), journal: journal.map(Mutex::new) }
+        use std::io::IsTerminal;
+        // Live per-host lines only for people at a terminal; plain lines otherwise.
+        let live = (format == Format::Human && std::io::stdout().is_terminal() && std::env::var_os("PLAIT_NO_PROGRESS").is_none())
+            .then(|| Mutex::new(live::LiveView::default()));
+        Reporter { format, secrets, human: Mutex::new(HumanReporter::default()), live, journal: journal.map(Mutex::new) }
     }
 
     /// The secrets registry (values captured as secret are added here).
@@ -54,6 +60,13 @@ impl Reporter {
             && let Ok(mut f) = j.lock()
         {
             let _ = writeln!(f, "{line}");
+        }
+        if let Some(live) = &self.live {
+            // indicatif owns the terminal: it prints history above the host lines.
+            if let Ok(mut l) = live.lock() {
+                l.handle(&event);
+            }
+            return;
         }
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
