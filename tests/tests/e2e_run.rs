@@ -377,3 +377,56 @@ fn two_runs_of_one_workflow_do_not_interleave() {
     assert_ne!(second.status.code(), Some(0));
     assert!(text(&second).contains("another `plait run` of workflow kit is in progress"), "{}", text(&second));
 }
+
+#[test]
+fn a_host_whose_sshd_dies_mid_step_fails_alone_and_resume_finishes_it() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "sleep", "");
+    let inv = fleet.inventory("root");
+    let run = std::process::Command::new(repo_root().join("tests/fleet/fleet"))
+        .args([
+            "ctl",
+            fleet.dir().to_str().unwrap(),
+            plait_tests::plait_bin().to_str().unwrap(),
+            "run",
+            wf.to_str().unwrap(),
+            "-i",
+            inv.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until node1 is inside its three-second command, then kill its sshd
+    // and every session: the connection drops mid-step.
+    let mut started = false;
+    for _ in 0..200 {
+        if fleet.exec("node1", "pgrep -x sleep || true").trim().len() > 0 {
+            started = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(started, "node1 never started its command");
+    fleet.exec("node1", "pkill -KILL -x sshd || true");
+    let o = run.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = recap(&o);
+    assert_eq!(host(&r, "master")["state"], "converged");
+    assert_eq!(host(&r, "node2")["state"], "converged");
+    assert_eq!(host(&r, "node1")["state"], "failed");
+    assert!(host(&r, "node1")["failure"]["error"].as_str().unwrap().contains("connection to node1 lost"), "{}", host(&r, "node1"));
+
+    // sshd is back (the host's init restarts it): resume finishes node1 only.
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--resume", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let acted: Vec<String> =
+        events(&o).iter().filter(|e| e["event"] == "action").map(|e| e["host"].as_str().unwrap().to_string()).collect();
+    assert_eq!(acted, vec!["node1"]);
+}

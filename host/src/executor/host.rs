@@ -194,7 +194,12 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 runner.session.close().await;
                 return recap(HostState::Interrupted, &counts, None);
             }
-            shared.reporter.emit(Event::ActionStart { host: name.clone(), step: s.step.number, index: i + 1, summary: action.summary.clone() });
+            shared.reporter.emit(Event::ActionStart {
+                host: name.clone(),
+                step: s.step.number,
+                index: i + 1,
+                summary: action.summary.clone(),
+            });
             let t = Instant::now();
             let outcome = match runner.execute(&name, action).await {
                 Ok(o) => o,

@@ -33,6 +33,7 @@ impl Plugin for Kit {
             "ok" => vec![cmd::run(["true"]).summary("nothing much").into()],
             "fail-on" if me == p.target => vec![cmd::run(["false"]).summary("fail on purpose").into()],
             "fail-on" => vec![cmd::run(["true"]).summary("succeed").into()],
+            "sleep" => vec![cmd::run(["sleep", "3"]).timeout_secs(60).summary("work for three seconds").into()],
             "hang" => vec![cmd::run(["sleep", "300"]).timeout_secs(2).summary("hang past the timeout").into()],
             "secret" if me == p.target => {
                 vec![cmd::run(["echo", "s3cr3t-join-token-4f9a"]).capture("token").secret().summary("capture a secret").into()]
