@@ -96,6 +96,23 @@ impl Fleet {
             .expect("running plait in the fleet")
     }
 
+    /// Start `plait` in the controller namespace without waiting (stdout and
+    /// stderr piped).
+    pub fn spawn_plait(&self, args: &[&str]) -> std::process::Child {
+        Command::new(script())
+            .arg("ctl")
+            .arg(&self.dir)
+            .arg(plait_bin())
+            .args(args)
+            .current_dir(repo_root())
+            .env("PLAIT_CACHE_DIR", repo_root().join("target/test-cache"))
+            .env_remove("PLAIT_PLUGIN_PATH")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting plait in the fleet")
+    }
+
     /// Run a command inside a host, as root.
     pub fn exec(&self, host: &str, cmd: &str) -> String {
         let o =

@@ -4,7 +4,7 @@
 //! Needs root; PLAIT_SKIP_E2E=1 skips explicitly.
 
 use plait_tests::fleet::{Fleet, skip_unless_available};
-use plait_tests::{repo_root, test_plugin_path};
+use plait_tests::test_plugin_path;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -350,20 +350,7 @@ fn two_runs_of_one_workflow_do_not_interleave() {
     let work = tempfile::tempdir().unwrap();
     let wf = kit_workflow(work.path(), "hang", "");
     let inv = fleet.inventory("root");
-    let first = std::process::Command::new(repo_root().join("tests/fleet/fleet"))
-        .args([
-            "ctl",
-            fleet.dir().to_str().unwrap(),
-            plait_tests::plait_bin().to_str().unwrap(),
-            "run",
-            wf.to_str().unwrap(),
-            "-i",
-            inv.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = fleet.spawn_plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap()]);
     // Wait until the first run holds the lock (its run folder exists).
     for _ in 0..100 {
         if work.path().join(".plait/runs").read_dir().map(|d| d.count() > 0).unwrap_or(false) {
@@ -387,27 +374,12 @@ fn a_host_whose_sshd_dies_mid_step_fails_alone_and_resume_finishes_it() {
     let work = tempfile::tempdir().unwrap();
     let wf = kit_workflow(work.path(), "sleep", "");
     let inv = fleet.inventory("root");
-    let run = std::process::Command::new(repo_root().join("tests/fleet/fleet"))
-        .args([
-            "ctl",
-            fleet.dir().to_str().unwrap(),
-            plait_tests::plait_bin().to_str().unwrap(),
-            "run",
-            wf.to_str().unwrap(),
-            "-i",
-            inv.to_str().unwrap(),
-            "--output",
-            "json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = fleet.spawn_plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
     // Wait until node1 is inside its three-second command, then kill its sshd
     // and every session: the connection drops mid-step.
     let mut started = false;
     for _ in 0..200 {
-        if fleet.exec("node1", "pgrep -x sleep || true").trim().len() > 0 {
+        if !fleet.exec("node1", "pgrep -x sleep || true").trim().is_empty() {
             started = true;
             break;
         }

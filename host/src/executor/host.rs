@@ -115,7 +115,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
         };
 
         // Plan, re-planning while a variable the plugin needs is still missing.
-        let (plan, facts_boot) = loop {
+        let plan = loop {
             let seen = shared.vars.version();
             let t = Instant::now();
             let (facts, probes) = match gather(&runner, s, &name).await {
@@ -127,7 +127,6 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 }
             };
             shared.reporter.emit(Event::Facts { host: name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
-            let boot = facts.boot_id.clone();
             let dry = shared.mode == Mode::DryRun;
             let mut vars = shared.vars.snapshot();
             if dry {
@@ -155,7 +154,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             let caps = s.caps.clone();
             let planned = tokio::task::spawn_blocking(move || plugin.plan(&ctx, &caps)).await;
             match planned {
-                Ok(Ok(p)) => break (p, boot),
+                Ok(Ok(p)) => break p,
                 Ok(Err(PluginError::Refused { kind: "missing variable", message, .. })) => {
                     if shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
                         let f = fail(
@@ -178,7 +177,6 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 }
             }
         };
-        let _ = facts_boot;
         shared.reporter.emit(Event::StepPlanned {
             host: name.clone(),
             step: s.step.number,

@@ -22,6 +22,7 @@ static PASSPHRASES: Mutex<BTreeMap<PathBuf, String>> = Mutex::new(BTreeMap::new(
 
 /// Load a private key; an encrypted one asks for its passphrase on the
 /// terminal (once per file per run), never echoing it.
+#[expect(clippy::result_large_err, reason = "one error per connection attempt; it carries the full context")]
 fn load_key(path: &Path) -> Result<russh::keys::PrivateKey, SshError> {
     let err = |detail: String| SshError::Key { path: path.display().to_string(), detail };
     match load_secret_key(path, None) {

@@ -69,7 +69,8 @@ mod tests {
     #[test]
     fn pins_exact_command_lines() {
         // (program, env, elevation, timeout, expected line)
-        let cases: Vec<(Program, Vec<(String, String)>, Elevation, Option<u32>, &str)> = vec![
+        type Case = (Program, Vec<(String, String)>, Elevation, Option<u32>, &'static str);
+        let cases: Vec<Case> = vec![
             (argv(&["systemctl", "stop", "firewalld"]), vec![], Elevation::None, None, "systemctl stop firewalld"),
             (
                 argv(&["hostnamectl", "set-hostname", "$(touch /tmp/pwned)"]),

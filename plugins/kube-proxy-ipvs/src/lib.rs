@@ -33,6 +33,18 @@ fn with_mode(config: &str, mode: &str) -> Option<String> {
     found.then(|| lines.join("\n") + if config.ends_with('\n') { "\n" } else { "" })
 }
 
+/// Merge-patch the kube-proxy ConfigMap with `patch` (JSON), as argv.
+fn patch_action(mode: &str, patch: &str) -> Action {
+    cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "patch", "configmap", "kube-proxy", "--type", "merge", "-p", patch])
+        .summary(format!("set mode: \"{mode}\" in the kube-proxy ConfigMap"))
+        .into()
+}
+
+/// Delete the kube-proxy pods; their DaemonSet starts them with the new config.
+fn restart_action(summary: &str) -> Action {
+    cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "delete", "pod", "-l", "k8s-app=kube-proxy"]).summary(summary).into()
+}
+
 fn current_mode(config: &str) -> Option<String> {
     config.lines().find_map(|l| l.strip_prefix("mode:")).map(|m| m.trim().trim_matches('"').to_string())
 }
@@ -56,24 +68,8 @@ impl Plugin for KubeProxyIpvs {
             // Planned from facts recorded before the cluster existed: show
             // what will happen once kubeadm has created the ConfigMap.
             return Ok(Plan::from(vec![
-                cmd::run([
-                    "kubectl",
-                    KUBECONFIG,
-                    "-n",
-                    "kube-system",
-                    "patch",
-                    "configmap",
-                    "kube-proxy",
-                    "--type",
-                    "merge",
-                    "-p",
-                    "<config.conf read at run time, with mode set>",
-                ])
-                .summary(format!("set mode: \"{}\" in the kube-proxy ConfigMap", p.mode))
-                .into(),
-                cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "delete", "pod", "-l", "k8s-app=kube-proxy"])
-                    .summary("restart the kube-proxy pods")
-                    .into(),
+                patch_action(&p.mode, "<config.conf read at run time, with mode set>"),
+                restart_action("restart the kube-proxy pods"),
             ]));
         }
         if config.exit_code != 0 {
@@ -87,38 +83,19 @@ impl Plugin for KubeProxyIpvs {
             let new = with_mode(&config.stdout, &p.mode)
                 .ok_or_else(|| PluginError::internal("the kube-proxy config has no top-level `mode:` line"))?;
             let patch = serde_json::json!({ "data": { "config.conf": new } }).to_string();
-            actions.push(
-                cmd::run([
-                    "kubectl",
-                    KUBECONFIG,
-                    "-n",
-                    "kube-system",
-                    "patch",
-                    "configmap",
-                    "kube-proxy",
-                    "--type",
-                    "merge",
-                    "-p",
-                    patch.as_str(),
-                ])
-                .summary(format!("set mode: \"{}\" in the kube-proxy ConfigMap", p.mode))
-                .into(),
-            );
+            actions.push(patch_action(&p.mode, &patch));
         }
         // kube-proxy logs "Using ipvs Proxier" (or iptables) when it starts.
         let want = format!("Using {} Proxier", p.mode);
         let logs = ctx.probe("logs")?;
         let stale = logs.stdout.lines().filter(|l| l.contains("Proxier") && !l.contains(&want)).count();
         if !cm_ok || stale > 0 {
-            actions.push(
-                cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "delete", "pod", "-l", "k8s-app=kube-proxy"])
-                    .summary(if cm_ok {
-                        format!("restart {stale} kube-proxy pod(s) still on another proxier")
-                    } else {
-                        "restart the kube-proxy pods".to_string()
-                    })
-                    .into(),
-            );
+            let why = if cm_ok {
+                format!("restart {stale} kube-proxy pod(s) still on another proxier")
+            } else {
+                "restart the kube-proxy pods".to_string()
+            };
+            actions.push(restart_action(&why));
         }
         let done = if actions.is_empty() { format!("kube-proxy runs in {} mode", p.mode) } else { String::new() };
         Ok(Plan::new(actions, done))
