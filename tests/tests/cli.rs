@@ -28,7 +28,7 @@ fn plan_from_converged_facts_has_nothing_to_do_and_says_why() {
     let o = plait(&["plan", "workflows/k8s-centos7.toml", "--facts", "tests/fixtures/facts/centos79-converged.toml"], cache.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
-    assert_eq!(out.matches(": nothing to do").count(), 21, "nine steps on master, six on each worker: {out}");
+    assert_eq!(out.matches(": nothing to do").count(), 23, "nine steps on master, seven on each worker: {out}");
     assert!(out.contains("swap is off and /etc/fstab has no active swap entry"), "{out}");
     assert!(out.contains("Plan: 0 actions on 0 of 3 hosts; 0 failures."), "{out}");
     check_golden(&repo_root().join("tests/snapshots/plan-k8s-centos7-converged.txt"), &redact(&out)).unwrap();
@@ -155,7 +155,7 @@ fn plugin_inspect_shows_parameters_probes_and_capabilities() {
         assert!(out.contains(expected), "missing {expected:?} in\n{out}");
     }
     let o = plait(&["plugins"], cache.path());
-    for name in ["bridge-net", "calico", "docker", "elrepo-kernel", "ipvs", "k8s-app", "kube-proxy-ipvs", "kubeadm", "os-prep"] {
+    for name in ["bridge-net", "calico", "docker", "elrepo-kernel", "flannel", "ipvs", "k8s-app", "kube-proxy-ipvs", "kubeadm", "os-prep"] {
         assert!(stdout(&o).contains(&format!("{name:<16} 0.1.0")), "{}", stdout(&o));
     }
 }

@@ -150,7 +150,7 @@ impl HostRunner<'_> {
                 ));
             }
         }
-        if self.mode == Mode::DryRun {
+        if self.mode == Mode::DryRun && !r.read_only {
             let cmd = build_command(&r.program, &r.env, self.elevation(r.sudo), r.timeout_secs);
             let mut o = Outcome::new(ActionStatus::Changed, "would run");
             o.command = Some(cmd.line);
@@ -178,7 +178,19 @@ impl HostRunner<'_> {
                     notes.push(format!("captured `{name}` = {shown}{}", if v.chars().count() > 80 { "…" } else { "" }));
                 }
                 let note = (!notes.is_empty()).then(|| notes.join("; "));
-                return Ok(hide_if_secret(r.secret, Outcome::from_exec(ActionStatus::Changed, note, &line, &out)));
+                let status = if r.read_only { ActionStatus::Ok } else { ActionStatus::Changed };
+                return Ok(hide_if_secret(r.secret, Outcome::from_exec(status, note, &line, &out)));
+            }
+            if self.mode == Mode::DryRun {
+                // A read-only check in a dry run sees the host before the
+                // earlier actions: its failure is information, not a failure.
+                let first = out.stderr_text().lines().next().unwrap_or("").to_string();
+                return Ok(Outcome::from_exec(
+                    ActionStatus::Skipped,
+                    Some(format!("fails before the earlier actions run: {first}")),
+                    &line,
+                    &out,
+                ));
             }
             if attempt >= r.retries {
                 let note = match (r.timeout_secs, out.exit_code) {

@@ -53,6 +53,9 @@ pub struct Run {
     /// Secret output.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
+    /// Only reads: never a change; runs in dry runs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -170,13 +170,19 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
             };
             let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps) {
                 Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
-                // Reads (fetch-file) change nothing: the host is converged.
-                Ok(out) if out.actions.iter().all(|a| matches!(a.kind, ActionKind::FetchFile(_))) => {
+                // Reads (fetch-file, read-only runs) change nothing: the host is converged.
+                Ok(out)
+                    if out
+                        .actions
+                        .iter()
+                        .all(|a| matches!(&a.kind, ActionKind::FetchFile(_)) || matches!(&a.kind, ActionKind::Run(r) if r.read_only)) =>
+                {
                     let reads: Vec<String> = out
                         .actions
                         .iter()
-                        .filter_map(|a| {
-                            if let ActionKind::FetchFile(f) = &a.kind { Some(format!("{} into `{}`", f.path, f.into)) } else { None }
+                        .map(|a| match &a.kind {
+                            ActionKind::FetchFile(f) => format!("{} into `{}`", f.path, f.into),
+                            _ => a.summary.clone(),
                         })
                         .collect();
                     let mut reason = out.reason.unwrap_or_default();

@@ -54,6 +54,9 @@ pub fn render_human(plan: &OfflinePlan) -> String {
                                 if !r.sudo {
                                     d.push_str("\n  as the SSH user");
                                 }
+                                if r.read_only {
+                                    d.push_str("\n  read-only (never a change)");
+                                }
                                 if let Some(c) = &r.capture {
                                     let _ = write!(d, "\n  capture stdout into `{c}`{}", if r.secret { " (secret)" } else { "" });
                                 }

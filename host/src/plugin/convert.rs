@@ -120,6 +120,7 @@ pub fn action(a: wit::Action) -> Action {
             unless: r.unless.map(program),
             capture: r.capture,
             secret: r.secret,
+            read_only: r.read_only,
         }),
         wit::ActionKind::PutFile(f) => {
             ActionKind::PutFile(PutFile { path: f.path, content: f.content, mode: f.mode, owner: f.owner, group: f.group })

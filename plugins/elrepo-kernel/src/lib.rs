@@ -84,7 +84,9 @@ impl Plugin for ElrepoKernel {
             shell::quote(&p.min_version),
             p.min_version.replace(['"', '$', '`', '\\'], "")
         );
-        actions.push(cmd::script(check).as_user().summary(format!("verify the running kernel is at least {}", p.min_version)).into());
+        actions.push(
+            cmd::script(check).as_user().read_only().summary(format!("verify the running kernel is at least {}", p.min_version)).into(),
+        );
         Ok(Plan::from(actions))
     }
 }

@@ -84,7 +84,7 @@ impl Plugin for Ipvs {
                     .into(),
             );
             let checks: Vec<String> = modules.iter().map(|m| format!("lsmod | grep -qw -- {}", shell::quote(m))).collect();
-            actions.push(cmd::script(checks.join(" && ")).summary("verify the modules with lsmod").into());
+            actions.push(cmd::script(checks.join(" && ")).read_only().summary("verify the modules with lsmod").into());
         }
         Ok(Plan::new(actions, done.join("; ")))
     }

@@ -67,6 +67,7 @@ impl Plugin for K8sApp {
             actions.push(
                 cmd::run(["kubectl", KUBECONFIG, "get", "service", p.name.as_str(), "-o", "jsonpath={.spec.ports[0].nodePort}"])
                     .capture("node_port")
+                    .read_only()
                     .summary(format!("report the NodePort of {}", p.name))
                     .into(),
             );

@@ -64,6 +64,7 @@ pub mod cmd {
                     unless: None,
                     capture: None,
                     secret: false,
+                    read_only: false,
                 },
             }
         }
@@ -108,9 +109,16 @@ pub mod cmd {
             self.run.capture = Some(name.into());
             self
         }
-        /// Mask the captured value and stdin everywhere.
+        /// Mask the captured value and stdin everywhere; keep the command
+        /// line and stdout out of every report.
         pub fn secret(mut self) -> Self {
             self.run.secret = true;
+            self
+        }
+        /// The command only reads (a check, a wait, a report): it counts as
+        /// ok, not as a change, and runs in dry runs too.
+        pub fn read_only(mut self) -> Self {
+            self.run.read_only = true;
             self
         }
     }

@@ -62,8 +62,8 @@ pub use describe::{info, param};
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Action, Context, ErrorKind, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info, log, param,
-        reboot, register_plugin, shell, version,
+        Action, ActionKind, Context, ErrorKind, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info,
+        log, param, reboot, register_plugin, shell, version,
     };
 }
 

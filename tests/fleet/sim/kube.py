@@ -414,14 +414,16 @@ def run_kubectl(s, f, rest):
                 die(f'Error from server (NotFound): configmaps "{name}" not found')
             if out.startswith("jsonpath="):
                 expr = out[len("jsonpath="):]
-                if expr == "{.data.config\\.conf}":
-                    sys.stdout.write(cm.get("config.conf", ""))
+                if expr.startswith("{.data.") and expr.endswith("}"):
+                    sys.stdout.write(cm.get(expr[len("{.data."):-1].replace("\\.", "."), ""))
                     return
                 die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
             print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": cm}, indent=2))
         elif kind in ("daemonset", "deployment", "service"):
             coll = {"daemonset": "daemonsets", "deployment": "deployments", "service": "services"}[kind]
             obj = s.get(coll, {}).get(f"{ns}/{name}")
+            if obj is None and f.get("ignore-not-found"):
+                return
             if obj is None:
                 die(f'Error from server (NotFound): {coll}.apps "{name}" not found' if kind != "service" else f'Error from server (NotFound): services "{name}" not found')
             if out == "name":
@@ -454,14 +456,32 @@ def run_kubectl(s, f, rest):
             created = s.get("cni") != "flannel"
             s["cni"] = "flannel"
             s.setdefault("daemonsets", {}).setdefault("kube-flannel/kube-flannel-ds", {"image": "rancher/mirrored-flannelcni-flannel:v0.17.0", "env": {}})
+            s.setdefault("configmaps", {}).setdefault("kube-flannel/kube-flannel-cfg", {"net-conf.json": '{\n  "Network": "10.244.0.0/16",\n  "Backend": {\n    "Type": "vxlan"\n  }\n}\n'})
             for obj in ("namespace/kube-flannel", "configmap/kube-flannel-cfg", "daemonset.apps/kube-flannel-ds"):
                 print(f"{obj} {'created' if created else 'unchanged'}")
         elif src.startswith("http"):
             die(f'error: unable to read URL "{src}", server reported 404 Not Found, status code=404')
         else:
             die(f'error: the path "{src}" does not exist')
-    elif verb == "delete" and args[:1] in (["manifest"],):
-        pass
+    elif verb == "delete" and f.get("filename"):
+        src = f["filename"]
+        if src in CALICO_URLS or src in FLANNEL_URLS:
+            name = "calico" if src in CALICO_URLS else "flannel"
+            objs = {"calico": ("daemonset.apps/calico-node", "deployment.apps/calico-kube-controllers", "configmap/calico-config"),
+                    "flannel": ("daemonset.apps/kube-flannel-ds", "configmap/kube-flannel-cfg", "namespace/kube-flannel")}[name]
+            present = s.get("cni") == name
+            if not present and not f.get("ignore-not-found"):
+                die(f'Error from server (NotFound): error when deleting "{src}": daemonsets.apps "{objs[0].split("/")[1]}" not found')
+            if present:
+                s["cni"] = None
+                s.get("daemonsets", {}).pop("kube-system/calico-node" if name == "calico" else "kube-flannel/kube-flannel-ds", None)
+                if name == "flannel":
+                    s.get("configmaps", {}).pop("kube-flannel/kube-flannel-cfg", None)
+                for o in objs:
+                    kind, name_ = o.split("/")
+                    print(f'{kind} "{name_}" deleted')
+        else:
+            die(f'error: the path "{src}" does not exist')
     elif verb == "delete":
         kind = args[0] if args else die("error: resource(s) were provided, but no name was specified")
         if kind in ("pod", "pods", "po"):
@@ -543,6 +563,35 @@ def run_kubectl(s, f, rest):
         die(f'error: unknown command "{verb}" for "kubectl" (or unsupported by the simulation)')
 
 
+CNI_NODE = {
+    "calico": (["10-calico.conflist", "calico-kubeconfig"], ["tunl0"]),
+    "flannel": (["10-flannel.conflist"], ["flannel.1", "cni0"]),
+}
+
+
+def sync(_args):
+    """On a joined node: the active CNI's files and devices (never removed here)."""
+    if not os.path.exists(KUBELET_CONF) or os.geteuid() != 0:
+        return
+    with Cluster() as s:
+        cni = s.get("cni")
+    if cni not in CNI_NODE:
+        return
+    files, links = CNI_NODE[cni]
+    os.makedirs("/etc/cni/net.d", exist_ok=True)
+    for f in files:
+        p = f"/etc/cni/net.d/{f}"
+        if not os.path.exists(p):
+            write(p, json.dumps({"name": cni, "cniVersion": "0.3.1"}) + "\n", 0o644)
+    if cni == "flannel":
+        write("/run/flannel/subnet.env", "FLANNEL_NETWORK=10.244.0.0/16\n", 0o644)
+    have = set(read(f"{R}/links").split())
+    with open(f"{R}/links", "a") as fh:
+        for l in links:
+            if l not in have:
+                fh.write(l + "\n")
+
+
 if __name__ == "__main__":
     tool, args = sys.argv[1], sys.argv[2:]
-    {"kubeadm": kubeadm, "kubectl": kubectl}[tool](args)
+    {"kubeadm": kubeadm, "kubectl": kubectl, "sync": sync}[tool](args)
