@@ -118,6 +118,15 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         workflow: Option<PathBuf>,
     },
+    /// Scaffold an out-of-tree plugin crate (SDK dependency, example plan,
+    /// unit tests, golden facts fixture, README).
+    NewPlugin {
+        /// Plugin name: lowercase letters, digits and '-'.
+        name: String,
+        /// Folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Work with one plugin.
     Plugin {
         /// What to do.

@@ -14,5 +14,6 @@ pub mod inventory;
 pub mod output;
 pub mod plan;
 pub mod plugin;
+pub mod scaffold;
 pub mod ssh;
 pub mod workflow;

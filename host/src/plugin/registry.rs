@@ -76,10 +76,11 @@ impl Registry {
     pub fn resolve(&self, source: &PluginSource, base: &Path) -> Result<PluginRef, PluginError> {
         match source {
             PluginSource::Name(name) => {
-                let file = format!("{name}.wasm");
+                // cargo names a `my-plugin` cdylib `my_plugin.wasm`: accept both.
+                let files = [format!("{name}.wasm"), format!("{}.wasm", name.replace('-', "_"))];
                 self.dirs
                     .iter()
-                    .map(|d| d.join(&file))
+                    .flat_map(|d| files.iter().map(move |f| d.join(f)))
                     .find(|p| p.is_file())
                     .map(|path| PluginRef { path, name: Some(name.clone()), sha256: None })
                     .ok_or_else(|| PluginError::NotFound { name: name.clone(), searched: self.searched() })

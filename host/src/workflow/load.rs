@@ -115,7 +115,7 @@ impl Workflow {
             };
             let name = s.name.clone().unwrap_or_else(|| match &plugin {
                 PluginSource::Name(n) => n.clone(),
-                PluginSource::Path { path, .. } => path.file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                PluginSource::Path { path, .. } => path.file_stem().map(|f| f.to_string_lossy().replace('_', "-")).unwrap_or_default(),
             });
 
             let targets: Vec<Spanned<String>> = match s.targets {

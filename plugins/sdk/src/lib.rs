@@ -38,6 +38,7 @@ mod describe;
 pub mod guard;
 mod plan;
 pub mod shell;
+pub mod testing;
 pub mod version;
 
 #[doc(hidden)]
@@ -52,7 +53,7 @@ pub mod bindings {
 }
 
 pub use action::{ActionBuilder, cmd, fetch, file, reboot};
-pub use bindings::plait::plugin::host::{Level, log};
+pub use bindings::plait::plugin::host::Level;
 pub use bindings::plait::plugin::types::{
     Action, ActionKind, Capabilities, Context, ErrorKind, FetchFile, HostFacts, InventoryHost, ParamSpec, ParamType, Plan, PluginError,
     PluginInfo, Probe, ProbeResult, Program, PutFile, Reboot, Run, ServiceState, Variable,
@@ -65,6 +66,15 @@ pub mod prelude {
         Action, ActionKind, Context, ErrorKind, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info,
         log, param, reboot, register_plugin, shell, version,
     };
+}
+
+/// Log a message; the host attributes it to this plugin and host. In native
+/// unit tests (not wasm) it goes to stderr instead.
+pub fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    bindings::plait::plugin::host::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("[{level:?}] {message}");
 }
 
 /// A plait plugin. Both functions are stateless: the host may call them in

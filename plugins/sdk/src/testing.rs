@@ -1,0 +1,86 @@
+//! Helpers for unit-testing a plugin natively (`cargo test`), without any
+//! host: build a [`Context`] from a few facts, probe results and parameters,
+//! call your [`Plugin::plan`](crate::Plugin::plan), assert on the actions.
+//!
+//! ```ignore
+//! let ctx = plait_sdk::testing::ContextBuilder::centos7("node1")
+//!     .probe("motd", 1, "")
+//!     .params(serde_json::json!({ "text": "hi" }))
+//!     .build::<MyPlugin>();
+//! let plan = MyPlugin::plan(&ctx).unwrap();
+//! ```
+
+use crate::{Context, HostFacts, InventoryHost, Plugin, ProbeResult, ServiceState, Variable};
+
+/// Builds a [`Context`] for tests.
+#[derive(Debug, Clone)]
+pub struct ContextBuilder {
+    ctx: Context,
+    params: serde_json::Value,
+}
+
+impl ContextBuilder {
+    /// A freshly installed CentOS 7.9 host named `host` (192.168.100.100).
+    pub fn centos7(host: &str) -> Self {
+        let me = InventoryHost { name: host.into(), address: "192.168.100.100".into(), groups: Vec::new(), vars: Vec::new() };
+        ContextBuilder {
+            ctx: Context {
+                host: me.clone(),
+                facts: HostFacts {
+                    hostname: "localhost.localdomain".into(),
+                    os_id: "centos".into(),
+                    os_version: "7".into(),
+                    os_release: "CentOS Linux release 7.9.2009 (Core)".into(),
+                    os_family: "rhel".into(),
+                    kernel_release: "3.10.0-1160.el7.x86_64".into(),
+                    arch: "x86_64".into(),
+                    cpus: 2,
+                    memory_mb: 3789,
+                    swap_total_mb: 2047,
+                    selinux: "enforcing".into(),
+                    firewalld: ServiceState { installed: true, active: true, enabled: true },
+                    modules: Vec::new(),
+                    sysctls: Vec::new(),
+                    primary_ipv4: Some("192.168.100.100".into()),
+                    boot_id: "00000000-0000-4000-8000-000000000000".into(),
+                },
+                probes: Vec::new(),
+                inventory: vec![me],
+                params: "{}".into(),
+                vars: Vec::new(),
+                offline: false,
+            },
+            params: serde_json::json!({}),
+        }
+    }
+
+    /// Change the facts.
+    pub fn facts(mut self, f: impl FnOnce(&mut HostFacts)) -> Self {
+        f(&mut self.ctx.facts);
+        self
+    }
+
+    /// Add a probe result.
+    pub fn probe(mut self, name: &str, exit_code: i32, stdout: &str) -> Self {
+        self.ctx.probes.push(ProbeResult { name: name.into(), exit_code, stdout: stdout.into() });
+        self
+    }
+
+    /// Set parameters (the rest take their defaults at [`ContextBuilder::build`]).
+    pub fn params(mut self, params: serde_json::Value) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Add a captured variable.
+    pub fn var(mut self, host: &str, name: &str, value: &str) -> Self {
+        self.ctx.vars.push(Variable { host: host.into(), name: name.into(), value: value.into() });
+        self
+    }
+
+    /// The context, with `P`'s parameter defaults filled in as the host would.
+    pub fn build<P: Plugin>(mut self) -> Context {
+        self.ctx.params = crate::describe::fill_defaults(&P::describe(), &self.params.to_string()).unwrap_or_else(|e| panic!("parameters: {}", e.message));
+        self.ctx
+    }
+}
