@@ -70,3 +70,45 @@ fn a_calico_cluster_migrates_to_flannel() {
     let again = run(&fleet, "workflows/migrate-calico-to-flannel.toml", state.path());
     assert_eq!(changed(&again), 0, "{}", text(&again));
 }
+
+#[test]
+fn a_bundled_manifest_installs_calico_only_when_assets_are_granted() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let work = tempfile::tempdir().unwrap();
+    // The plugin with its asset folder, beside a copy of the seed workflow
+    // whose pod-network step uses the bundled manifest.
+    let plugins = work.path().join("plugins");
+    std::fs::create_dir_all(plugins.join("calico.assets")).unwrap();
+    std::fs::copy(plait_tests::plugin_path("calico"), plugins.join("calico.wasm")).unwrap();
+    let manifest = "# test manifest\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: calico-node\n  namespace: kube-system\n";
+    std::fs::write(plugins.join("calico.assets/calico-v3.19.yaml"), manifest).unwrap();
+    let seed = std::fs::read_to_string(plait_tests::repo_root().join("workflows/k8s-centos7.toml")).unwrap();
+    let bundled = seed.replace(
+        "plugin = \"calico\"\nparams = { version = \"v3.19\", pod_cidr = \"10.244.0.0/16\" }",
+        "plugin = \"calico\"\nparams = { version = \"v3.19\", pod_cidr = \"10.244.0.0/16\", manifest = \"bundled\" }",
+    );
+    assert_ne!(seed, bundled);
+    let wf = work.path().join("k8s.toml");
+    std::fs::write(&wf, &bundled).unwrap();
+    let inv = fleet.inventory("root");
+    let state = work.path().join("state");
+
+    // Not granted: the plugin cannot see its assets, and says how to fix it.
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--state-dir", state.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("bundled manifest calico-v3.19.yaml is not readable"), "{}", text(&o));
+    assert!(text(&o).contains("grant the step `assets = true`"), "{}", text(&o));
+
+    // Granted: uploaded and applied from the file, no URL involved.
+    let granted = bundled.replace("manifest = \"bundled\" }", "manifest = \"bundled\" }\ngrants = { assets = true }");
+    std::fs::write(&wf, granted).unwrap();
+    let o = run(&fleet, wf.to_str().unwrap(), &state);
+    assert!(text(&o).contains("upload the bundled calico-v3.19.yaml"), "{}", text(&o));
+    assert_eq!(fleet.exec("master", "cat /etc/kubernetes/plait/calico-v3.19.yaml"), manifest);
+    assert_eq!(fleet.state("node1")["cluster"]["cni"], "calico");
+    let again = run(&fleet, wf.to_str().unwrap(), &state);
+    assert_eq!(changed(&again), 0, "{}", text(&again));
+}

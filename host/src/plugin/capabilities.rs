@@ -16,6 +16,8 @@ pub struct Capabilities {
     pub reads: Vec<String>,
     /// Whether the host may be rebooted.
     pub reboot: bool,
+    /// Whether the plugin reads its bundled assets (mounted only when granted).
+    pub assets: bool,
 }
 
 /// A workflow's narrowing of a step's capabilities. Absent fields keep what
@@ -33,6 +35,10 @@ pub struct Grants {
     pub reads: Option<Vec<String>>,
     /// Reboots allowed.
     pub reboot: Option<bool>,
+    /// Mount the plugin's `NAME.assets/` folder read-only at `/assets`.
+    /// Off unless granted: assets are the one thing a grant adds, and only
+    /// for a plugin that declares it reads them.
+    pub assets: Option<bool>,
 }
 
 /// Whether `path` is `prefix` itself or inside it (component-wise, so
@@ -63,6 +69,7 @@ impl Capabilities {
             writes: keep(&self.writes, &grants.writes, path_within),
             reads: keep(&self.reads, &grants.reads, path_within),
             reboot: self.reboot && grants.reboot.unwrap_or(true),
+            assets: self.assets && grants.assets.unwrap_or(false),
         }
     }
 
@@ -111,6 +118,7 @@ mod tests {
             writes: vec!["/etc/".into()],
             reads: vec![],
             reboot: true,
+            assets: true,
         };
         let g = Grants {
             programs: Some(vec!["sed".into(), "rm".into()]),
@@ -118,6 +126,7 @@ mod tests {
             writes: Some(vec!["/etc/hosts".into(), "/root/x".into()]),
             reads: None,
             reboot: None,
+            assets: None,
         };
         let n = declared.narrow(&g);
         // A grant can never add what the plugin did not declare (rm, /root/x).
@@ -127,5 +136,7 @@ mod tests {
         assert!(!n.allows_write("/etc/passwd"));
         assert!(!n.allows_write("/root/x"));
         assert!(n.reboot);
+        assert!(!n.assets, "assets need an explicit grant");
+        assert!(declared.narrow(&Grants { assets: Some(true), ..Grants::default() }).assets);
     }
 }

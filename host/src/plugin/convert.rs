@@ -43,6 +43,7 @@ pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
             writes: i.capabilities.writes,
             reads: i.capabilities.reads,
             reboot: i.capabilities.reboot,
+            assets: i.capabilities.assets,
         },
         produces: i.produces,
         consumes: i.consumes,

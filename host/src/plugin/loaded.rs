@@ -110,7 +110,7 @@ impl LoadedPlugin {
             detail: format!("{:#}", e.root_cause()),
         })?;
 
-        let mut sb = Sandbox::new(&rt.engine, &rt.limits);
+        let mut sb = Sandbox::new(&rt.engine, &rt.limits, None);
         let describe_err = |detail: String| PluginError::Describe { path: path.to_path_buf(), detail };
         let raw = pre.instantiate(&mut sb.store).and_then(|inst| inst.call_describe(&mut sb.store)).map_err(|e| match classify(&e) {
             CallFailure::Timeout => describe_err(format!("exceeded the time limit of {} ms", rt.limits.time.as_millis())),
@@ -136,6 +136,11 @@ impl LoadedPlugin {
         })
     }
 
+    /// The plugin's bundled read-only files: `NAME.assets/` beside its `.wasm`.
+    pub fn assets_dir(&self) -> PathBuf {
+        self.path.parent().unwrap_or(Path::new(".")).join(format!("{}.assets", self.info.name))
+    }
+
     /// `name version`.
     pub fn label(&self) -> String {
         self.info.label()
@@ -148,7 +153,8 @@ impl LoadedPlugin {
         let start = Instant::now();
         let plugin = self.label();
         let host = ctx.host.name.clone();
-        let mut sb = Sandbox::new(&self.engine, &self.limits);
+        let assets = if caps.assets { Some(self.assets_dir()).filter(|d| d.is_dir()) } else { None };
+        let mut sb = Sandbox::new(&self.engine, &self.limits, assets.as_deref());
         let wit_ctx = convert::context(ctx);
         let result = self.pre.instantiate(&mut sb.store).and_then(|inst| inst.call_plan(&mut sb.store, &wit_ctx));
         let elapsed = start.elapsed();

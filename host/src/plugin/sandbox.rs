@@ -9,7 +9,8 @@ use serde::Serialize;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use std::path::Path;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 /// Where a plugin message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,13 +90,22 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Deny-by-default WASI, memory cap, epoch deadline.
-    pub fn new(engine: &Engine, limits: &Limits) -> Self {
+    /// Deny-by-default WASI, memory cap, epoch deadline. `assets`, when
+    /// granted, is the one directory the plugin sees: read-only at `/assets`.
+    pub fn new(engine: &Engine, limits: &Limits, assets: Option<&Path>) -> Self {
         let stdout = MemoryOutputPipe::new(limits.stdio);
         let stderr = MemoryOutputPipe::new(limits.stdio);
         // WasiCtx::builder() starts with nothing: no preopens, env, args,
         // sockets or name lookups; stdin reads as closed.
-        let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let mut builder = WasiCtx::builder();
+        builder.stdout(stdout.clone()).stderr(stderr.clone());
+        if let Some(dir) = assets {
+            // Opened with cap-std by wasmtime-wasi: nothing outside `dir` is reachable.
+            if let Err(e) = builder.preopened_dir(dir, "/assets", FsPerms::ReadOnly) {
+                tracing::warn!("cannot mount plugin assets {}: {e:#}", dir.display());
+            }
+        }
+        let wasi = builder.build();
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(limits.memory)
             .table_elements(1 << 20)

@@ -10,7 +10,7 @@ pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
         summary: summary.into(),
         params: Vec::new(),
         probes: Vec::new(),
-        capabilities: Capabilities { programs: Vec::new(), shell: false, writes: Vec::new(), reads: Vec::new(), reboot: false },
+        capabilities: Capabilities { programs: Vec::new(), shell: false, writes: Vec::new(), reads: Vec::new(), reboot: false, assets: false },
         produces: Vec::new(),
         consumes: Vec::new(),
     }
@@ -59,6 +59,11 @@ impl PluginInfo {
     /// Path prefixes `fetch-file` may read.
     pub fn reads<I: IntoIterator<Item = S>, S: Into<String>>(mut self, p: I) -> Self {
         self.capabilities.reads.extend(strings(p));
+        self
+    }
+    /// Read the plugin's bundled assets at `/assets` (when the workflow grants it).
+    pub fn assets(mut self) -> Self {
+        self.capabilities.assets = true;
         self
     }
     /// Allow reboots.

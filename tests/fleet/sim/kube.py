@@ -343,6 +343,18 @@ def kubectl(argv):
         run_kubectl(s, f, rest)
 
 
+def manifest_kind(src):
+    """A local manifest file stands for the URL of the CNI it deploys."""
+    if src.startswith("/") and os.path.isfile(src):
+        text = read(src)
+        if "calico-node" in text:
+            return CALICO_URLS[0]
+        if "kube-flannel-ds" in text:
+            return FLANNEL_URLS[0]
+        die(f'error: unable to recognize "{src}": no matches for the objects in the simulation')
+    return src
+
+
 def ready(s):
     return s.get("cni") is not None
 
@@ -443,7 +455,7 @@ def run_kubectl(s, f, rest):
         else:
             die(f'error: the server doesn\'t have a resource type "{kind}"')
     elif verb == "apply":
-        src = f.get("filename") or die("error: must specify one of -f and -k")
+        src = manifest_kind(f.get("filename") or die("error: must specify one of -f and -k"))
         if src in CALICO_URLS:
             created = s.get("cni") != "calico"
             s["cni"] = "calico"
@@ -464,7 +476,7 @@ def run_kubectl(s, f, rest):
         else:
             die(f'error: the path "{src}" does not exist')
     elif verb == "delete" and f.get("filename"):
-        src = f["filename"]
+        src = manifest_kind(f["filename"])
         if src in CALICO_URLS or src in FLANNEL_URLS:
             name = "calico" if src in CALICO_URLS else "flannel"
             objs = {"calico": ("daemonset.apps/calico-node", "deployment.apps/calico-kube-controllers", "configmap/calico-config"),

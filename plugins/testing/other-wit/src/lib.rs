@@ -17,7 +17,7 @@ impl Guest for Future {
             summary: "built for plait:plugin@0.2.0".into(),
             params: vec![],
             probes: vec![],
-            capabilities: Capabilities { programs: vec![], shell: false, writes: vec![], reads: vec![], reboot: false },
+            capabilities: Capabilities { programs: vec![], shell: false, writes: vec![], reads: vec![], reboot: false, assets: false },
             produces: vec![],
             consumes: vec![],
         }
