@@ -120,7 +120,11 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
         }
         Command::NewPlugin { name, dir } => {
             let root = plait::scaffold::new_plugin(&name, &dir).map_err(|e| CommandError::Other(e.to_string()))?;
-            println!("created {}\n\nnext:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  PLAIT_PLUGIN_PATH=target/wasm32-wasip2/release plait plan golden/workflow.toml --facts golden/facts.toml", root.display(), root.display());
+            println!(
+                "created {}\n\nnext:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  PLAIT_PLUGIN_PATH=target/wasm32-wasip2/release plait plan golden/workflow.toml --facts golden/facts.toml",
+                root.display(),
+                root.display()
+            );
             Ok(exit_codes::OK)
         }
         Command::Plugins { workflow } => {

@@ -46,7 +46,7 @@ fn the_flannel_workflow_converges_a_fresh_cluster() {
 }
 
 #[test]
-fn a_calico_cluster_migrates_to_flannel() {
+fn a_calico_cluster_migrates_to_flannel_and_back() {
     if skip_unless_available() {
         return;
     }
@@ -68,6 +68,18 @@ fn a_calico_cluster_migrates_to_flannel() {
         assert_eq!(s["links"], json!(["cni0", "flannel.1"]), "tunl0 is gone on {h}");
     }
     let again = run(&fleet, "workflows/migrate-calico-to-flannel.toml", state.path());
+    assert_eq!(changed(&again), 0, "{}", text(&again));
+
+    // And back: flannel to calico.
+    run(&fleet, "workflows/migrate-flannel-to-calico.toml", state.path());
+    for h in ["master", "node1", "node2"] {
+        let s = fleet.state(h);
+        assert_eq!(s["cluster"]["cni"], "calico", "{h}");
+        assert_eq!(s["cluster"]["calico_pool_cidr"], "10.244.0.0/16");
+        assert_eq!(s["cni_files"], json!(["10-calico.conflist", "calico-kubeconfig"]), "flannel's files are gone on {h}");
+        assert_eq!(s["links"], json!(["tunl0"]), "flannel.1 and cni0 are gone on {h}");
+    }
+    let again = run(&fleet, "workflows/migrate-flannel-to-calico.toml", state.path());
     assert_eq!(changed(&again), 0, "{}", text(&again));
 }
 

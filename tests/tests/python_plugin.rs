@@ -40,7 +40,12 @@ fn a_python_plugin_runs_in_the_same_plait() {
     let second = run();
     eprintln!("python plugin: first plan (compiles) {cold:?}, second (cached) {:?}", t.elapsed());
     assert_eq!(first, second);
-    assert!(first.contains("step 1 python-motd [python-motd 0.1.0]: 1 action\n    1. write /etc/motd\n       write /etc/motd (19 bytes, mode 0644)"), "{first}");
+    assert!(
+        first.contains(
+            "step 1 python-motd [python-motd 0.1.0]: 1 action\n    1. write /etc/motd\n       write /etc/motd (19 bytes, mode 0644)"
+        ),
+        "{first}"
+    );
 
     // The same checks as any plugin: its description is validated and shown.
     let o = plait(&["plugin", "inspect", wasm.to_str().unwrap()], cache.path());

@@ -6,10 +6,10 @@ use super::bindings::plait::plugin::host::{Host as HostImport, Level};
 use super::bindings::plait::plugin::types::Host as TypesImport;
 use super::engine::{EPOCH_TICK, Limits};
 use serde::Serialize;
+use std::path::Path;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use std::path::Path;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 /// Where a plugin message came from.

@@ -39,10 +39,12 @@ pub enum ScaffoldError {
 }
 
 fn type_name(name: &str) -> String {
-    name.split('-').map(|w| {
-        let mut c = w.chars();
-        c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-    }).collect()
+    name.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Create `dir/name/` from the template; returns the crate's folder.

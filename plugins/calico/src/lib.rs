@@ -61,7 +61,8 @@ impl Plugin for Calico {
         match p.state.as_str() {
             "present" if control_plane => present(ctx, &p, &url).map(|plan| with_upload(plan, upload)),
             "present" => Ok(Plan::nothing("calico is applied from the control-plane host")),
-            "absent" => absent(ctx, &url, control_plane, &p.control_plane_group).map(|plan| if control_plane { with_upload(plan, upload) } else { plan }),
+            "absent" => absent(ctx, &url, control_plane, &p.control_plane_group)
+                .map(|plan| if control_plane { with_upload(plan, upload) } else { plan }),
             other => Err(PluginError::bad_params(format!("state must be \"present\" or \"absent\", not {other:?}"))),
         }
     }

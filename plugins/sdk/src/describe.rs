@@ -10,7 +10,14 @@ pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
         summary: summary.into(),
         params: Vec::new(),
         probes: Vec::new(),
-        capabilities: Capabilities { programs: Vec::new(), shell: false, writes: Vec::new(), reads: Vec::new(), reboot: false, assets: false },
+        capabilities: Capabilities {
+            programs: Vec::new(),
+            shell: false,
+            writes: Vec::new(),
+            reads: Vec::new(),
+            reboot: false,
+            assets: false,
+        },
         produces: Vec::new(),
         consumes: Vec::new(),
     }

@@ -32,6 +32,8 @@
 //! register_plugin!(Hello);
 //! ```
 
+#![warn(missing_docs)]
+
 mod action;
 mod context;
 mod describe;

@@ -80,7 +80,8 @@ impl ContextBuilder {
 
     /// The context, with `P`'s parameter defaults filled in as the host would.
     pub fn build<P: Plugin>(mut self) -> Context {
-        self.ctx.params = crate::describe::fill_defaults(&P::describe(), &self.params.to_string()).unwrap_or_else(|e| panic!("parameters: {}", e.message));
+        self.ctx.params = crate::describe::fill_defaults(&P::describe(), &self.params.to_string())
+            .unwrap_or_else(|e| panic!("parameters: {}", e.message));
         self.ctx
     }
 }
