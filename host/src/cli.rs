@@ -150,6 +150,9 @@ pub struct ConnArgs {
     /// Seconds allowed to connect and authenticate.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub connect_timeout: u64,
+    /// Seconds between SSH keepalives; a host silent for four is given up on.
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive: u64,
     /// Ask once for the sudo password of non-root users (never echoed, logged
     /// or put on a command line: it reaches sudo on stdin).
     #[arg(long)]

@@ -69,6 +69,7 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, output: Output, conn:
         become_pass_file: conn.become_pass_file,
         state_dir: None,
         connect_timeout: Duration::from_secs(conn.connect_timeout),
+        keepalive: Duration::from_secs(conn.keepalive),
     }
 }
 

@@ -134,6 +134,14 @@ impl Fleet {
         );
     }
 
+    /// How long `host` stays down when it reboots (seconds).
+    pub fn reboot_delay(&self, host: &str, secs: u64) {
+        check(
+            Command::new(script()).arg("reboot-delay").arg(&self.dir).arg(host).arg(secs.to_string()).output().expect("fleet reboot-delay"),
+            "fleet reboot-delay",
+        );
+    }
+
     /// Count successful SSH logins recorded by a host's sshd.
     pub fn logins(&self, host: &str) -> usize {
         self.exec(host, "grep -c 'Accepted publickey' /var/log/sshd.log || true").trim().parse().unwrap_or(0)

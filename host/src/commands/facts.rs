@@ -6,7 +6,7 @@ use super::CommandError;
 use crate::facts::{FactsFile, HostRecord, ProbeCommand, gather_script, parse_gathered, render_probe};
 use crate::plan::Program;
 use crate::plugin::{Registry, Runtime};
-use crate::ssh::{Elevation, HostKeyPolicy, Session, build_command, connect_options};
+use crate::ssh::{ConnectSettings, Elevation, HostKeyPolicy, Session, build_command, connect_options};
 use crate::workflow::{Workflow, bind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -71,8 +71,11 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
             .map(|h| {
                 let opts = connect_options(
                     h,
-                    &HostKeyPolicy { known_hosts: known_hosts.clone(), accept_new: args.accept_new_host_keys },
-                    args.connect_timeout,
+                    &ConnectSettings {
+                        host_keys: HostKeyPolicy { known_hosts: known_hosts.clone(), accept_new: args.accept_new_host_keys },
+                        connect_timeout: args.connect_timeout,
+                        keepalive: Duration::from_secs(15),
+                    },
                 );
                 let probes = probes.clone();
                 let elevation = if h.user == "root" { Elevation::None } else { Elevation::Sudo };

@@ -43,6 +43,8 @@ pub struct RunArgs {
     pub state_dir: Option<PathBuf>,
     /// Connection timeout.
     pub connect_timeout: Duration,
+    /// SSH keepalive interval.
+    pub keepalive: Duration,
 }
 
 fn default_known_hosts() -> PathBuf {
@@ -53,6 +55,7 @@ fn default_known_hosts() -> PathBuf {
 pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let workflow = Workflow::load(&args.workflow, args.inventory.as_deref())?;
     let registry = Registry::standard(Some(&args.workflow));
+    workflow.inventory.check_identity_files()?;
     let bound = Arc::new(bind(workflow, &registry, runtime)?);
     let known_hosts = args.known_hosts.clone().or_else(|| bound.workflow.inventory.known_hosts.clone()).unwrap_or_else(default_known_hosts);
     let become_password = if args.ask_become_pass {
@@ -69,6 +72,7 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
         forks: args.forks,
         host_keys: HostKeyPolicy { known_hosts, accept_new: args.accept_new_host_keys },
         connect_timeout: args.connect_timeout,
+        keepalive: args.keepalive,
         command_timeout: Duration::from_secs(2 * 3600),
         fail_fast: args.fail_fast,
         max_fail_percent: args.max_fail_percent,

@@ -62,7 +62,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
     }
 
     let _permit = shared.forks.acquire().await.ok();
-    let connect = connect_options(host, &shared.host_keys, shared.connect_timeout);
+    let connect = connect_options(host, &shared.connect);
     let start = Instant::now();
     let session = match Session::connect(&connect).await {
         Ok(s) => s,

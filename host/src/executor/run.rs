@@ -5,7 +5,7 @@ use super::host::run_host;
 use super::journal::{Journal, JournalError, RunState};
 use super::vars::VarStore;
 use crate::output::{Event, HostRecap, HostState, Reporter};
-use crate::ssh::HostKeyPolicy;
+use crate::ssh::{ConnectSettings, HostKeyPolicy};
 use crate::workflow::BoundWorkflow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub host_keys: HostKeyPolicy,
     /// Connection limit.
     pub connect_timeout: Duration,
+    /// SSH keepalive interval.
+    pub keepalive: Duration,
     /// Limit for commands without their own timeout.
     pub command_timeout: Duration,
     /// Stop every host at the first failure.
@@ -66,8 +68,7 @@ pub(crate) struct Shared {
     pub forks: Semaphore,
     pub stop: AtomicBool,
     pub mode: Mode,
-    pub host_keys: HostKeyPolicy,
-    pub connect_timeout: Duration,
+    pub connect: ConnectSettings,
     pub command_timeout: Duration,
     pub become_password: Option<String>,
     pub resume_from: BTreeMap<String, Vec<usize>>,
@@ -160,8 +161,7 @@ pub async fn run(
         forks: Semaphore::new(opts.forks.max(1)),
         stop: AtomicBool::new(false),
         mode: opts.mode,
-        host_keys: opts.host_keys.clone(),
-        connect_timeout: opts.connect_timeout,
+        connect: ConnectSettings { host_keys: opts.host_keys.clone(), connect_timeout: opts.connect_timeout, keepalive: opts.keepalive },
         command_timeout: opts.command_timeout,
         become_password: opts.become_password.clone(),
         resume_from,

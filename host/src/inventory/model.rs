@@ -196,6 +196,23 @@ impl Inventory {
         self.hosts.iter().position(|h| h.name == target).into_iter().collect()
     }
 
+    /// Every identity file the inventory names must exist before anything
+    /// connects (checked for runs, not for offline plans).
+    pub fn check_identity_files(&self) -> Result<(), Box<SourceError>> {
+        for h in &self.hosts {
+            if let Some(f) = &h.identity_file
+                && !f.is_file()
+            {
+                return Err(Box::new(
+                    self.source
+                        .error(h.span.clone(), format!("host `{}`: identity file {} does not exist", h.name, f.display()), "this host")
+                        .with_help("fix identity_file (in the host or in [defaults]), or remove it to use ~/.ssh keys or ssh-agent"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The inventory as plugins see it.
     pub fn for_plugins(&self) -> Vec<InventoryHost> {
         self.hosts.iter().map(Host::for_plugins).collect()

@@ -26,12 +26,27 @@ pub struct ConnectOptions {
     pub host_keys: HostKeyPolicy,
     /// TCP + handshake + auth limit.
     pub connect_timeout: Duration,
+    /// Interval of SSH keepalives; a host that misses four is given up on
+    /// (a cut network is noticed within about 4× this).
+    pub keepalive: Duration,
     /// Reach the host through this jump host (ProxyJump).
     pub jump: Option<Box<ConnectOptions>>,
 }
 
+/// Settings shared by every connection of a run.
+#[derive(Debug, Clone)]
+pub struct ConnectSettings {
+    /// Host key policy.
+    pub host_keys: HostKeyPolicy,
+    /// Connect + authenticate limit.
+    pub connect_timeout: Duration,
+    /// Keepalive interval.
+    pub keepalive: Duration,
+}
+
 /// How to reach an inventory host (with its jump host, if any).
-pub fn connect_options(h: &crate::inventory::Host, host_keys: &HostKeyPolicy, connect_timeout: Duration) -> ConnectOptions {
+pub fn connect_options(h: &crate::inventory::Host, s: &ConnectSettings) -> ConnectOptions {
+    let (host_keys, connect_timeout, keepalive) = (&s.host_keys, s.connect_timeout, s.keepalive);
     ConnectOptions {
         host: h.name.clone(),
         address: h.address.clone(),
@@ -40,6 +55,7 @@ pub fn connect_options(h: &crate::inventory::Host, host_keys: &HostKeyPolicy, co
         identity: h.identity_file.clone(),
         host_keys: host_keys.clone(),
         connect_timeout,
+        keepalive,
         jump: h.proxy_jump.as_ref().map(|j| {
             Box::new(ConnectOptions {
                 host: format!("{} (jump host for {})", j.address, h.name),
@@ -49,6 +65,7 @@ pub fn connect_options(h: &crate::inventory::Host, host_keys: &HostKeyPolicy, co
                 identity: j.identity_file.clone().or_else(|| h.identity_file.clone()),
                 host_keys: host_keys.clone(),
                 connect_timeout,
+                keepalive,
                 jump: None,
             })
         }),
@@ -123,7 +140,7 @@ impl Session {
         };
         let config = Arc::new(client::Config {
             inactivity_timeout: None,
-            keepalive_interval: Some(Duration::from_secs(15)),
+            keepalive_interval: Some(o.keepalive),
             keepalive_max: 4,
             nodelay: true,
             ..Default::default()

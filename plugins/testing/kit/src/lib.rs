@@ -9,6 +9,8 @@ use serde::Deserialize;
 struct Params {
     mode: String,
     target: String,
+    reboot_timeout: i64,
+    text: String,
 }
 
 struct Kit;
@@ -16,8 +18,11 @@ struct Kit;
 impl Plugin for Kit {
     fn describe() -> PluginInfo {
         info("kit", env!("CARGO_PKG_VERSION"), "configurable behaviour for end-to-end tests")
-            .param(param::string("mode", "ok", "fail-on, hang, secret, reboot, put, ok"))
+            .param(param::string("mode", "ok", "fail-on, hang, sleep, secret, reboot, put, put-always, echo, ok"))
             .param(param::string("target", "", "the host some modes single out"))
+            .param(param::integer("reboot_timeout", 60, "seconds to wait for a reboot"))
+            .param(param::string("text", "hello", "what mode echo prints"))
+            .probe("echo_text", "echo {text}")
             .probe("kit_file", "cat /var/tmp/plait-kit/file")
             .programs(["true", "false", "echo", "sleep"])
             .writes(["/var/tmp/plait-kit/"])
@@ -42,7 +47,15 @@ impl Plugin for Kit {
                 Some(t) => vec![cmd::run(["echo", t]).summary("use the secret").into()],
                 None => return Err(PluginError::missing_variable(format!("token from {} not captured yet", p.target))),
             },
-            "reboot" => vec![reboot::host(60), cmd::run(["true"]).summary("after the reboot").into()],
+            "reboot" => vec![reboot::host(p.reboot_timeout as u32), cmd::run(["true"]).summary("after the reboot").into()],
+            "echo" => {
+                // The probe echoed `text` through the host's quoting: it must come back verbatim.
+                let probe = ctx.probe("echo_text")?;
+                if probe.stdout != format!("{}\n", p.text) {
+                    return Err(PluginError::internal(format!("probe echoed {:?}", probe.stdout)));
+                }
+                vec![cmd::run(["echo", p.text.as_str()]).summary("echo the text").into()]
+            }
             "put-always" => vec![file::put("/var/tmp/plait-kit/file", "hello\n").mode(0o640).summary("write the kit file").into()],
             "put" => {
                 let probe = ctx.probe("kit_file")?;
