@@ -88,7 +88,14 @@ proptest! {
 }
 
 fn caps() -> Capabilities {
-    Capabilities { programs: vec!["true".into(), "echo".into()], shell: true, writes: vec!["/etc/".into()], reads: vec!["/etc/".into()], reboot: true, assets: false }
+    Capabilities {
+        programs: vec!["true".into(), "echo".into()],
+        shell: true,
+        writes: vec!["/etc/".into()],
+        reads: vec!["/etc/".into()],
+        reboot: true,
+        assets: false,
+    }
 }
 
 fn path() -> impl Strategy<Value = String> {
@@ -104,7 +111,14 @@ fn program() -> impl Strategy<Value = Program> {
 
 fn action() -> impl Strategy<Value = Action> {
     let kind = prop_oneof![
-        (program(), proptest::option::of(program()), any::<bool>(), proptest::option::of(0u32..100_000), 0u32..200, proptest::option::of("[a-z_]{0,6}"))
+        (
+            program(),
+            proptest::option::of(program()),
+            any::<bool>(),
+            proptest::option::of(0u32..100_000),
+            0u32..200,
+            proptest::option::of("[a-z_]{0,6}")
+        )
             .prop_map(|(program, unless, secret, timeout_secs, retries, capture)| ActionKind::Run(Run {
                 program,
                 sudo: true,

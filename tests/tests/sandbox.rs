@@ -57,6 +57,8 @@ fn trap_is_reported_with_plugin_and_host() {
     let err = plan(&rt, "trap").expect_err("index out of bounds traps");
     assert!(matches!(err, PluginError::Trap { .. }), "{err}");
     assert!(err.to_string().starts_with("plugin hostile 0.1.0 on host master: crashed:"), "{err}");
+    // What the plugin printed last explains the crash (here, Rust's panic message).
+    assert!(err.to_string().contains("plugin stderr:") && err.to_string().contains("index out of bounds"), "{err}");
 }
 
 #[test]

@@ -112,11 +112,18 @@ impl LoadedPlugin {
 
         let mut sb = Sandbox::new(&rt.engine, &rt.limits, None);
         let describe_err = |detail: String| PluginError::Describe { path: path.to_path_buf(), detail };
-        let raw = pre.instantiate(&mut sb.store).and_then(|inst| inst.call_describe(&mut sb.store)).map_err(|e| match classify(&e) {
-            CallFailure::Timeout => describe_err(format!("exceeded the time limit of {} ms", rt.limits.time.as_millis())),
-            CallFailure::OutOfMemory => describe_err(format!("exceeded the memory limit of {} MiB", rt.limits.memory >> 20)),
-            CallFailure::Other(d) => describe_err(d),
-        })?;
+        let called = pre.instantiate(&mut sb.store).and_then(|inst| inst.call_describe(&mut sb.store));
+        let raw = match called {
+            Ok(raw) => raw,
+            Err(e) => {
+                let detail = match classify(&e) {
+                    CallFailure::Timeout => format!("exceeded the time limit of {} ms", rt.limits.time.as_millis()),
+                    CallFailure::OutOfMemory => format!("exceeded the memory limit of {} MiB", rt.limits.memory >> 20),
+                    CallFailure::Other(d) => d,
+                };
+                return Err(describe_err(detail + &stderr_tail(sb.into_logs())));
+            }
+        };
         let info = convert::plugin_info(raw).map_err(describe_err)?;
         validate_info(&info).map_err(describe_err)?;
         let how = match cache {
@@ -167,7 +174,15 @@ impl LoadedPlugin {
             }
             CallFailure::Other(detail) => PluginError::Trap { plugin: plugin.clone(), host: host.clone(), detail },
         });
-        let logs: Vec<PluginLog> = sb.into_logs().into_iter().map(|(source, message)| PluginLog { source, message }).collect();
+        let raw_logs = sb.into_logs();
+        // A crash is explained best by what the plugin printed last (a Python traceback, a Rust panic).
+        let result = result.map_err(|e| match e {
+            PluginError::Trap { plugin, host, detail } => {
+                PluginError::Trap { plugin, host, detail: detail + &stderr_tail(raw_logs.clone()) }
+            }
+            other => other,
+        });
+        let logs: Vec<PluginLog> = raw_logs.into_iter().map(|(source, message)| PluginLog { source, message }).collect();
         for l in &logs {
             tracing::debug!(plugin = %plugin, host = %host, source = ?l.source, "{}", l.message);
         }
@@ -188,6 +203,16 @@ impl LoadedPlugin {
         })?;
         Ok(PlanOutput { actions, reason: raw.reason, logs, elapsed })
     }
+}
+
+/// The last lines the plugin wrote to stderr, as a suffix for an error.
+fn stderr_tail(logs: Vec<(LogSource, String)>) -> String {
+    let lines: Vec<String> = logs.into_iter().filter(|(s, _)| *s == LogSource::Stderr).map(|(_, m)| m).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(5)..];
+    format!(" (plugin stderr: {})", tail.join(" | "))
 }
 
 /// Reject components built against another version of our WIT package
