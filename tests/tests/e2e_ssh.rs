@@ -144,3 +144,32 @@ fn sudo_with_a_password_converges_and_the_password_never_shows() {
     assert_eq!(s["kernel"], "5.19.3-1.el7.elrepo.x86_64");
     assert_eq!(s["cluster"]["kube_proxy_configmap_mode"], "ipvs");
 }
+
+#[test]
+fn ecdsa_and_rsa_identity_files_authenticate() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let d = fleet.dir().display();
+    for (kind, bits) in [("ecdsa", "256"), ("rsa", "3072")] {
+        let key = work.path().join(format!("id_{kind}"));
+        let made =
+            std::process::Command::new("ssh-keygen").args(["-q", "-t", kind, "-b", bits, "-N", "", "-f"]).arg(&key).output().unwrap();
+        assert!(made.status.success(), "{}", text(&made));
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        fleet.exec("master", &format!("echo '{}' >> /root/.ssh/authorized_keys", public.trim()));
+        let (wf, inv) = workflow(
+            work.path(),
+            &format!(
+                "[defaults]\nidentity_file = \"{}\"\nknown_hosts = \"{d}/known_hosts\"\n\n[hosts.master]\naddress = \"192.168.100.100\"\n",
+                key.display()
+            ),
+        );
+        let o = fleet.plait(&["run", &wf, "-i", &inv]);
+        assert_eq!(o.status.code(), Some(0), "{kind}: {}", text(&o));
+        let last = fleet.login_lines("master").pop().unwrap_or_default();
+        assert!(last.to_ascii_lowercase().contains(kind), "{kind} key used: {last}");
+    }
+}

@@ -41,3 +41,20 @@ fn bad_workflows_fail_with_located_errors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn a_consumed_variable_without_a_producer_is_refused_at_the_step() {
+    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
+    let wasm = plait_tests::test_plugin_path("consumer");
+    let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("wf.toml");
+    std::fs::write(
+        &wf,
+        format!("[workflow]\nname = \"x\"\n\n[inventory.hosts.master]\naddress = \"192.168.100.100\"\n\n[[steps]]\nname = \"needs orphan\"\nplugin = {{ path = {:?}, sha256 = \"{sha}\" }}\n", wasm.display().to_string()),
+    )
+    .unwrap();
+    let err = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect_err("orphan has no producer");
+    assert_eq!(err.message, "step 1 (needs orphan) consumes variable `orphan`, but no step before it produces it");
+    assert!(err.location.ends_with("wf.toml:9:10"), "{}", err.location);
+}
