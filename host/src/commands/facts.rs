@@ -81,7 +81,7 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 let elevation = if h.user == "root" { Elevation::None } else { Elevation::Sudo };
                 tokio::spawn(async move {
                     let session = Session::connect(&opts).await.map_err(|e| e.to_string())?;
-                    let g = gather_script(&probes, elevation, None);
+                    let g = gather_script(&probes, elevation, None, true);
                     let cmd = build_command(&Program::Argv(vec!["sh".into(), "-s".into()]), &[], Elevation::None, None);
                     let out =
                         session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;

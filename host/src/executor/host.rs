@@ -5,7 +5,7 @@ use super::Mode;
 use super::action::{HostRunner, Outcome};
 use super::run::Shared;
 use super::vars::WaitOutcome;
-use crate::facts::{ProbeCommand, gather_script, parse_gathered, render_probe};
+use crate::facts::{ProbeCommand, gather_script, parse_gathered, parse_probes_only, render_probe};
 use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plan::{PlanContext, Program};
@@ -93,6 +93,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
         default_timeout: shared.command_timeout,
     };
 
+    let mut facts_cache: Option<crate::facts::HostFacts> = None;
     for (pos, s) in pending.iter().enumerate() {
         let fail = |counts: &mut Counts, failure: Failure| {
             shared.reporter.emit(Event::HostFailed { host: name.clone(), failure: failure.clone() });
@@ -118,7 +119,9 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
         let plan = loop {
             let seen = shared.vars.version();
             let t = Instant::now();
-            let (facts, probes) = match gather(&runner, s, &name).await {
+            // Facts are re-read before a step unless nothing changed on this
+            // host since they were read (then they cannot differ).
+            let (facts, probes) = match gather(&runner, s, &name, facts_cache.as_ref()).await {
                 Ok(x) => x,
                 Err(e) => {
                     let f = fail(&mut counts, step_failure(e));
@@ -127,6 +130,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 }
             };
             shared.reporter.emit(Event::Facts { host: name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
+            facts_cache = Some(facts.clone());
             let dry = shared.mode == Mode::DryRun;
             let mut vars = shared.vars.snapshot();
             if dry {
@@ -211,6 +215,9 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 },
             };
             let ms = t.elapsed().as_millis() as u64;
+            if outcome.status != ActionStatus::Ok {
+                facts_cache = None;
+            }
             match outcome.status {
                 ActionStatus::Ok => counts.ok += 1,
                 ActionStatus::Changed => counts.changed += 1,
@@ -256,23 +263,28 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
     recap(HostState::Converged, &counts, None)
 }
 
-/// Facts and this step's probes, in one round trip.
+/// Facts and this step's probes, in one round trip. With `cached` facts
+/// (nothing changed on the host since they were read), only the probes run.
 async fn gather(
     runner: &HostRunner<'_>,
     s: &BoundStep,
     host: &str,
+    cached: Option<&crate::facts::HostFacts>,
 ) -> Result<(crate::facts::HostFacts, std::collections::BTreeMap<String, crate::facts::ProbeResult>), String> {
     let mut probes = Vec::with_capacity(s.plugin.info.probes.len());
     for p in &s.plugin.info.probes {
         let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
         probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo });
     }
-    let g = gather_script(&probes, runner.elevation, runner.password.as_deref());
+    let g = gather_script(&probes, runner.elevation, runner.password.as_deref(), cached.is_none());
     let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
     let cmd = build_command(&sh, &[], Elevation::None, None);
     let out = runner.session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
     if out.exit_code != 0 && out.stdout.is_empty() {
         return Err(format!("gathering facts failed with exit code {}: {}", out.exit_code, out.stderr_text().trim()));
     }
-    parse_gathered(host, &out.stdout_text(), &g).map_err(|e| e.to_string())
+    match cached {
+        Some(facts) => Ok((facts.clone(), parse_probes_only(host, &out.stdout_text(), &g).map_err(|e| e.to_string())?)),
+        None => parse_gathered(host, &out.stdout_text(), &g).map_err(|e| e.to_string()),
+    }
 }

@@ -31,11 +31,14 @@ pub struct GatherScript {
 /// Build the script for the core facts plus `probes`.
 /// With `Elevation::SudoPassword`, `password` reaches each root probe's sudo
 /// through a pipe from the shell builtin `printf`: never on a command line.
-pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>) -> GatherScript {
+/// Without `core`, only the probes run (the caller still has the facts).
+pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>, core: bool) -> GatherScript {
     let boundary = format!("@@plait-{}@@", uuid::Uuid::new_v4().simple());
     let mut s = String::with_capacity(CORE.len() + 256);
     s.push_str(&format!("B={}\n", quote(&boundary)));
-    s.push_str(CORE);
+    if core {
+        s.push_str(CORE);
+    }
     for p in probes {
         let cmd = match (p.sudo, elevation) {
             (true, Elevation::Sudo) => format!("sudo -n -- sh -c {}", quote(&p.command)),
@@ -78,12 +81,25 @@ fn os_family(id: &str, like: &str) -> String {
     }
 }
 
-/// Parse the output of [`script`].
+/// Parse the output of [`script`] (with the core facts).
 pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTreeMap<String, ProbeResult>), GatherError> {
-    let (core, rest) = match out.find(&format!("{} probe ", g.boundary)) {
+    let (core, rest) = split(out, g);
+    Ok((parse_core(host, core, out)?, parse_probes(host, rest, g)?))
+}
+
+/// Parse the output of a probes-only [`script`].
+pub fn parse_probes_only(host: &str, out: &str, g: &GatherScript) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
+    parse_probes(host, split(out, g).1, g)
+}
+
+fn split<'a>(out: &'a str, g: &GatherScript) -> (&'a str, &'a str) {
+    match out.find(&format!("{} probe ", g.boundary)) {
         Some(i) => (&out[..i], &out[i..]),
         None => (out, ""),
-    };
+    }
+}
+
+fn parse_core(host: &str, core: &str, out: &str) -> Result<HostFacts, GatherError> {
     let mut kv: BTreeMap<&str, &str> = BTreeMap::new();
     for line in core.lines() {
         if let Some((k, v)) = line.split_once('=') {
@@ -118,7 +134,10 @@ pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTre
         primary_ipv4: Some(get("primary_ipv4")).filter(|s| !s.is_empty()),
         boot_id: get("boot_id"),
     };
+    Ok(facts)
+}
 
+fn parse_probes(host: &str, rest: &str, g: &GatherScript) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
     let mut probes = BTreeMap::new();
     let start_marker = format!("{} probe ", g.boundary);
     let end_marker = format!("\n{} exit ", g.boundary);
@@ -136,7 +155,7 @@ pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTre
         probes.insert(name.to_string(), ProbeResult { exit_code, stdout });
         rest = next;
     }
-    Ok((facts, probes))
+    Ok(probes)
 }
 
 /// Replace `{param}` in a probe command with the quoted parameter value

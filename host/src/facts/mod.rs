@@ -6,5 +6,5 @@ mod gather;
 mod model;
 
 pub use file::{FactsFile, FactsFileError, HostRecord};
-pub use gather::{GatherError, GatherScript, ProbeCommand, parse as parse_gathered, render_probe, script as gather_script};
+pub use gather::{GatherError, GatherScript, ProbeCommand, parse as parse_gathered, parse_probes_only, render_probe, script as gather_script};
 pub use model::{HostFacts, ProbeResult, ServiceState};

@@ -35,6 +35,7 @@ struct Params {
     pod_network_cidr: String,
     token_ttl: String,
     kubectl_on_workers: bool,
+    cluster: bool,
 }
 
 struct Kubeadm;
@@ -124,6 +125,7 @@ impl Plugin for Kubeadm {
             .param(param::string("pod_network_cidr", "10.244.0.0/16", "--pod-network-cidr"))
             .param(param::string("token_ttl", "0", "join token lifetime (0: never expires)"))
             .param(param::boolean("kubectl_on_workers", true, "copy admin.conf to root's kubeconfig on workers"))
+            .param(param::boolean("cluster", true, "init and join; false stops after packages, kubelet config and images"))
             .probe("repo_file", "cat {repo_file}")
             .probe("packages", "rpm -q kubelet kubeadm kubectl")
             .probe("sysconfig", "cat /etc/sysconfig/kubelet")
@@ -217,7 +219,9 @@ impl Plugin for Kubeadm {
             done.push("control-plane images present".into());
         }
 
-        if is_cp {
+        if !p.cluster {
+            done.push("cluster = false: no init or join".into());
+        } else if is_cp {
             let addr = if p.advertise_address.is_empty() { cp.address.clone() } else { p.advertise_address.clone() };
             if ctx.probe_ok("initialized")? {
                 done.push("the control plane is initialised".into());

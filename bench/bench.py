@@ -1,0 +1,163 @@
+"""plait against Ansible, pyinfra and the raw-SSH lower bound on the simulated
+fleet. For each fleet size and each run: a fresh fleet per contender, the
+workload on fresh hosts (first run), then again on the converged hosts
+(second run). Reports wall time (min / median), the controller's CPU seconds
+(user + sys of the tool's process tree) and peak RSS (largest process), as a
+markdown table, JSON, and a PNG chart in the run folder.
+
+Usage (as root, from the repository root; bench/run sets everything up):
+    python3 bench/bench.py --hosts 1,10 --runs 3 [--contenders plait,lower-bound,pyinfra,ansible] [--out DIR]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLEET = ROOT / "tests/fleet/fleet"
+VENV = ROOT / "target/benchvenv/bin"
+
+
+def fleet_hosts(fleet_dir):
+    env = {}
+    for line in (fleet_dir / "fleet.env").read_text().splitlines():
+        k, _, v = line.partition("=")
+        env[k] = v.strip('"')
+    return [(h, (fleet_dir / "hosts" / h / "address").read_text().strip()) for h in env["HOSTS"].split()]
+
+
+def timed(cmd, env=None, cwd=ROOT):
+    """Run cmd; wall seconds, user+sys of its process tree, peak RSS (MiB), output."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024, "code": code, "output": out}
+
+
+def contender_cmd(name, fleet_dir, hosts, work):
+    ctl = [str(FLEET), "ctl", str(fleet_dir)]
+    spec = [f"{n}={a}" for n, a in hosts]
+    env = dict(os.environ)
+    if name == "plait":
+        return ctl + [str(ROOT / "target/release/plait"), "run", "workflows/bench-prep.toml", "-i", str(fleet_dir / "inventory.toml"),
+                      "--state-dir", str(work / "plait-state"), "--forks", str(max(len(hosts), 1))], env
+    if name == "lower-bound":
+        return ctl + [sys.executable, str(ROOT / "bench/lowerbound.py"), str(fleet_dir)] + spec, env
+    if name == "pyinfra":
+        env.update({"PLAIT_BENCH_DIR": str(ROOT / "bench"), "PLAIT_BENCH_FLEET": str(fleet_dir), "PLAIT_BENCH_HOSTS": " ".join(spec)})
+        return ctl + [str(VENV / "pyinfra"), "-y", str(ROOT / "bench/pyinfra_inventory.py"), str(ROOT / "bench/pyinfra_deploy.py")], env
+    if name == "ansible":
+        adir = work / "ansible"
+        subprocess.run([sys.executable, str(ROOT / "bench/ansible_gen.py"), str(fleet_dir), str(adir)] + spec, check=True)
+        env["ANSIBLE_CONFIG"] = str(adir / "ansible.cfg")
+        env["ANSIBLE_LOCAL_TEMP"] = str(work / "ansible-tmp")
+        env["ANSIBLE_HOME"] = str(work / "ansible-home")
+        return ctl + [str(VENV / "ansible-playbook"), str(adir / "prep.yml")], env
+    raise SystemExit(f"unknown contender {name}")
+
+
+def one(name, n, work):
+    fleet_dir = work / f"fleet-{name}"
+    subprocess.run([str(FLEET), "down", str(fleet_dir)], capture_output=True)
+    subprocess.run([str(FLEET), "up", str(fleet_dir), str(n)], check=True, capture_output=True)
+    try:
+        hosts = fleet_hosts(fleet_dir)
+        result = {}
+        for phase in ("first", "second"):
+            cmd, env = contender_cmd(name, fleet_dir, hosts, work)
+            r = timed(cmd, env)
+            if r["code"] != 0:
+                raise SystemExit(f"{name} ({n} hosts, {phase} run) failed with exit code {r['code']}:\n{r['output'][-3000:]}")
+            result[phase] = {k: r[k] for k in ("wall", "cpu", "rss_mib")}
+        # The fleet must be converged the same way by every contender.
+        state = subprocess.run([str(FLEET), "state", str(fleet_dir), hosts[-1][0]], capture_output=True, text=True, check=True).stdout
+        s = json.loads(state)
+        result["converged"] = s["swap_mb"] == 0 and s["services"].get("docker", {}).get("active") is True and any(p.startswith("kubelet-1.21.10") for p in s["packages"])
+        return result
+    finally:
+        subprocess.run([str(FLEET), "down", str(fleet_dir)], capture_output=True)
+
+
+def table(results, contenders, sizes):
+    lines = ["| hosts | contender | first run wall min / median (s) | second run wall min / median (s) | controller CPU first / second (s) | peak RSS (MiB) | first / second vs lower bound |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    for n in sizes:
+        lb = results.get(f"{n}/lower-bound")
+        for c in contenders:
+            runs = results.get(f"{n}/{c}")
+            if not runs:
+                continue
+            f = [r["first"]["wall"] for r in runs]
+            s = [r["second"]["wall"] for r in runs]
+            cpu_f = statistics.median(r["first"]["cpu"] for r in runs)
+            cpu_s = statistics.median(r["second"]["cpu"] for r in runs)
+            rss = max(max(r["first"]["rss_mib"], r["second"]["rss_mib"]) for r in runs)
+            ratio = "—"
+            if lb:
+                lf = statistics.median(r["first"]["wall"] for r in lb)
+                ls = statistics.median(r["second"]["wall"] for r in lb)
+                ratio = f"{statistics.median(f) / lf:.2f}× / {statistics.median(s) / ls:.2f}×"
+            lines.append(f"| {n} | {c} | {min(f):.2f} / {statistics.median(f):.2f} | {min(s):.2f} / {statistics.median(s):.2f} | {cpu_f:.2f} / {cpu_s:.2f} | {rss:.0f} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results, contenders, sizes, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart (bench/run installs it)", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, phase in zip(axes, ("first", "second")):
+        for c in contenders:
+            xs = [n for n in sizes if results.get(f"{n}/{c}")]
+            ys = [statistics.median(r[phase]["wall"] for r in results[f"{n}/{c}"]) for n in xs]
+            if xs:
+                ax.plot(xs, ys, marker="o", label=c)
+        ax.set_title(f"{phase} run (median wall time)")
+        ax.set_xlabel("hosts")
+        ax.set_ylabel("seconds")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hosts", default="1,10", help="fleet sizes, comma-separated (issue: 1,10,30,50)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--contenders", default="plait,lower-bound,pyinfra,ansible")
+    ap.add_argument("--out", default=None, help="run folder (default target/bench/<timestamp>)")
+    a = ap.parse_args()
+    sizes = [int(x) for x in a.hosts.split(",")]
+    contenders = a.contenders.split(",")
+    out = Path(a.out) if a.out else ROOT / "target/bench" / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for n in sizes:
+        for run in range(a.runs):
+            for c in contenders:
+                r = one(c, n, out)
+                results.setdefault(f"{n}/{c}", []).append(r)
+                print(f"{n:>3} hosts  run {run + 1}  {c:<12} first {r['first']['wall']:6.2f} s  second {r['second']['wall']:6.2f} s  "
+                      f"cpu {r['first']['cpu']:.2f}/{r['second']['cpu']:.2f} s  rss {max(r['first']['rss_mib'], r['second']['rss_mib']):.0f} MiB  converged={r['converged']}", flush=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    md = table(results, contenders, sizes)
+    (out / "table.md").write_text(md)
+    chart(results, contenders, sizes, out / "chart.png")
+    print()
+    print(md)
+    print(f"results in {out}")
+
+
+if __name__ == "__main__":
+    main()
