@@ -83,34 +83,31 @@ impl Fleet {
 
     /// Like [`Fleet::plait`], with extra environment variables.
     pub fn plait_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        Command::new(script())
-            .envs(env.iter().copied())
-            .arg("ctl")
-            .arg(&self.dir)
-            .arg(plait_bin())
-            .args(args)
-            .current_dir(repo_root())
-            .env("PLAIT_CACHE_DIR", repo_root().join("target/test-cache"))
-            .env_remove("PLAIT_PLUGIN_PATH")
-            .output()
-            .expect("running plait in the fleet")
+        self.plait_command(args).envs(env.iter().copied()).output().expect("running plait in the fleet")
     }
 
     /// Start `plait` in the controller namespace without waiting (stdout and
     /// stderr piped).
     pub fn spawn_plait(&self, args: &[&str]) -> std::process::Child {
-        Command::new(script())
-            .arg("ctl")
+        self.plait_command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting plait in the fleet")
+    }
+
+    /// `plait ARGS` in the controller namespace, from the repository root,
+    /// with the tests' plugin cache and no inherited plugin path.
+    fn plait_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(script());
+        c.arg("ctl")
             .arg(&self.dir)
             .arg(plait_bin())
             .args(args)
             .current_dir(repo_root())
             .env("PLAIT_CACHE_DIR", repo_root().join("target/test-cache"))
-            .env_remove("PLAIT_PLUGIN_PATH")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starting plait in the fleet")
+            .env_remove("PLAIT_PLUGIN_PATH");
+        c
     }
 
     /// Run a command inside a host, as root.

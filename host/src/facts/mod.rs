@@ -6,5 +6,7 @@ mod gather;
 mod model;
 
 pub use file::{FactsFile, FactsFileError, HostRecord};
-pub use gather::{GatherError, GatherScript, ProbeCommand, parse as parse_gathered, parse_probes_only, render_probe, script as gather_script};
+pub use gather::{
+    GatherError, GatherScript, ProbeCommand, parse as parse_gathered, parse_probes_only, render_probe, script as gather_script,
+};
 pub use model::{HostFacts, ProbeResult, ServiceState};

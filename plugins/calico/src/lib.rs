@@ -56,13 +56,15 @@ impl Plugin for Calico {
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
         let p: Params = ctx.params()?;
-        let (url, upload) = manifest_source(&p, ctx.offline)?;
+        let src = manifest::source("calico", &p.manifest, &p.version, &p.manifest_url, ctx.offline)?;
+        let url = src.location.as_str();
         let control_plane = ctx.in_group(&p.control_plane_group);
         match p.state.as_str() {
-            "present" if control_plane => present(ctx, &p, &url).map(|plan| with_upload(plan, upload)),
+            "present" if control_plane => present(ctx, &p, url).map(|plan| src.before(plan)),
             "present" => Ok(Plan::nothing("calico is applied from the control-plane host")),
-            "absent" => absent(ctx, &url, control_plane, &p.control_plane_group)
-                .map(|plan| if control_plane { with_upload(plan, upload) } else { plan }),
+            "absent" => {
+                absent(ctx, &url, control_plane, &p.control_plane_group).map(|plan| if control_plane { src.before(plan) } else { plan })
+            }
             other => Err(PluginError::bad_params(format!("state must be \"present\" or \"absent\", not {other:?}"))),
         }
     }
@@ -162,50 +164,6 @@ fn absent(ctx: &Context, url: &str, control_plane: bool, group: &str) -> Result<
         _ => "",
     };
     Ok(Plan::new(actions, done))
-}
-
-/// Where kubectl reads the manifest: the URL, or (bundled) a copy of the
-/// plugin's asset uploaded to the host first.
-fn manifest_source(p: &Params, offline: bool) -> Result<(String, Option<Action>), PluginError> {
-    match p.manifest.as_str() {
-        "url" => {
-            let url = p.manifest_url.replace("{version}", &p.version);
-            if !url.starts_with("https://") && !url.starts_with("http://") {
-                return Err(PluginError::bad_params(format!("manifest_url {url:?} is not an http(s) URL")));
-            }
-            Ok((url, None))
-        }
-        "bundled" => {
-            let file = format!("calico-{}.yaml", p.version);
-            if file.contains('/') || file.contains("..") {
-                return Err(PluginError::bad_params(format!("invalid version {:?}", p.version)));
-            }
-            let remote = format!("/etc/kubernetes/plait/{file}");
-            let content = match std::fs::read(format!("/assets/{file}")) {
-                Ok(c) => c,
-                Err(_) if offline => b"<bundled manifest>".to_vec(),
-                Err(e) => {
-                    return Err(PluginError::unsupported(format!(
-                        "bundled manifest {file} is not readable ({e}): put it in the plugin's calico.assets/ folder and grant the step `assets = true`"
-                    )));
-                }
-            };
-            let upload = file::put(remote.as_str(), content).mode(0o644).summary(format!("upload the bundled {file}")).into();
-            Ok((remote, Some(upload)))
-        }
-        other => Err(PluginError::bad_params(format!("manifest must be \"url\" or \"bundled\", not {other:?}"))),
-    }
-}
-
-/// The upload goes first; an up-to-date file is left alone by the host.
-fn with_upload(mut plan: Plan, upload: Option<Action>) -> Plan {
-    if let Some(u) = upload {
-        if !plan.actions.is_empty() {
-            plan.actions.insert(0, u);
-            plan.reason = None;
-        }
-    }
-    plan
 }
 
 register_plugin!(Calico);

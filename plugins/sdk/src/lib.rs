@@ -38,6 +38,7 @@ mod action;
 mod context;
 mod describe;
 pub mod guard;
+pub mod manifest;
 mod plan;
 pub mod shell;
 pub mod testing;
@@ -66,7 +67,7 @@ pub use describe::{info, param};
 pub mod prelude {
     pub use crate::{
         Action, ActionKind, Context, ErrorKind, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info,
-        log, param, reboot, register_plugin, shell, version,
+        log, manifest, param, reboot, register_plugin, shell, version,
     };
 }
 
