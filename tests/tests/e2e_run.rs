@@ -402,3 +402,32 @@ fn a_host_whose_sshd_dies_mid_step_fails_alone_and_resume_finishes_it() {
         events(&o).iter().filter(|e| e["event"] == "action").map(|e| e["host"].as_str().unwrap().to_string()).collect();
     assert_eq!(acted, vec!["node1"]);
 }
+
+#[test]
+fn a_batch_of_commands_reports_each_and_stops_at_the_first_failure() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "batch", "node1");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", fleet.inventory("root").to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let ev = events(&o);
+    let on = |h: &str| -> Vec<(String, String)> {
+        ev.iter()
+            .filter(|e| e["event"] == "action" && e["host"] == h)
+            .map(|e| (e["summary"].as_str().unwrap().to_string(), e["status"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+    assert_eq!(on("master"), pairs(&[("first", "changed"), ("guarded", "ok"), ("maybe fail", "changed"), ("last", "changed")]));
+    assert_eq!(on("node1"), pairs(&[("first", "changed"), ("guarded", "ok"), ("maybe fail", "failed")]));
+    let first = ev.iter().find(|e| e["event"] == "action" && e["host"] == "master" && e["summary"] == "first").unwrap();
+    assert_eq!(first["stdout_tail"], "one", "each command's own output");
+    let r = recap(&o);
+    let n1 = host(&r, "node1");
+    assert_eq!(n1["skipped"], 1, "the command after the failure never ran: {n1}");
+    assert_eq!(n1["failure"]["command"], "false");
+    assert_eq!(n1["failure"]["exit_code"], 1);
+}

@@ -190,67 +190,78 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             reason: plan.reason.clone(),
         });
 
-        for (i, action) in plan.actions.iter().enumerate() {
+        let mut i = 0;
+        while i < plan.actions.len() {
             if shared.stop.load(Ordering::SeqCst) {
                 counts.skipped += plan.actions.len() - i + (pending.len() - pos - 1);
                 runner.session.close().await;
                 return recap(HostState::Interrupted, &counts, None);
             }
+            // Consecutive plain commands go in one round trip when applying.
+            let end = if shared.mode == Mode::Apply { runner.batch_end(&plan.actions, i) } else { i + 1 };
             shared.reporter.emit(Event::ActionStart {
                 host: name.clone(),
                 step: s.step.number,
                 index: i + 1,
-                summary: action.summary.clone(),
+                summary: plan.actions[i].summary.clone(),
             });
             let t = Instant::now();
-            let outcome = match runner.execute(&name, action).await {
-                Ok(o) => o,
-                Err(e) => Outcome {
-                    status: ActionStatus::Failed,
-                    note: Some(e.to_string()),
-                    command: None,
-                    exit_code: None,
-                    stdout: String::new(),
-                    stderr: String::new(),
-                },
+            let lost = |e: crate::ssh::SshError| Outcome {
+                status: ActionStatus::Failed,
+                note: Some(e.to_string()),
+                command: None,
+                exit_code: None,
+                stdout: String::new(),
+                stderr: String::new(),
             };
-            let ms = t.elapsed().as_millis() as u64;
-            if outcome.status != ActionStatus::Ok {
-                facts_cache = None;
-            }
-            match outcome.status {
-                ActionStatus::Ok => counts.ok += 1,
-                ActionStatus::Changed => counts.changed += 1,
-                ActionStatus::Skipped => counts.skipped += 1,
-                ActionStatus::Failed => counts.failed += 1,
-            }
-            shared.reporter.emit(Event::Action {
-                host: name.clone(),
-                step: s.step.number,
-                index: i + 1,
-                summary: action.summary.clone(),
-                status: outcome.status,
-                note: outcome.note.clone(),
-                command: outcome.command.clone(),
-                exit_code: outcome.exit_code,
-                ms,
-                stdout_tail: tail(&outcome.stdout, 10),
-                stderr_tail: tail(&outcome.stderr, 10),
-            });
-            if outcome.status == ActionStatus::Failed {
-                counts.skipped += plan.actions.len() - i - 1;
-                let failure = Failure {
-                    step: Some(s.step.number),
-                    step_name: Some(s.step.name.clone()),
+            let outcomes: Vec<Outcome> = if end - i > 1 {
+                runner.execute_batch(&plan.actions[i..end]).await.unwrap_or_else(|e| vec![lost(e)])
+            } else {
+                vec![runner.execute(&name, &plan.actions[i]).await.unwrap_or_else(lost)]
+            };
+            // A batch's time is shared by its actions.
+            let ms = t.elapsed().as_millis() as u64 / outcomes.len().max(1) as u64;
+            for (k, outcome) in outcomes.into_iter().enumerate() {
+                let idx = i + k;
+                let action = &plan.actions[idx];
+                if outcome.status != ActionStatus::Ok {
+                    facts_cache = None;
+                }
+                match outcome.status {
+                    ActionStatus::Ok => counts.ok += 1,
+                    ActionStatus::Changed => counts.changed += 1,
+                    ActionStatus::Skipped => counts.skipped += 1,
+                    ActionStatus::Failed => counts.failed += 1,
+                }
+                shared.reporter.emit(Event::Action {
+                    host: name.clone(),
+                    step: s.step.number,
+                    index: idx + 1,
+                    summary: action.summary.clone(),
+                    status: outcome.status,
+                    note: outcome.note.clone(),
                     command: outcome.command.clone(),
                     exit_code: outcome.exit_code,
-                    error: format!("action {} ({}) failed: {}", i + 1, action.summary, outcome.note.clone().unwrap_or_default()),
-                    stderr_tail: tail(&outcome.stderr, 5),
-                };
-                let f = fail(&mut counts, failure);
-                runner.session.close().await;
-                return recap(HostState::Failed, &counts, Some(f));
+                    ms,
+                    stdout_tail: tail(&outcome.stdout, 10),
+                    stderr_tail: tail(&outcome.stderr, 10),
+                });
+                if outcome.status == ActionStatus::Failed {
+                    counts.skipped += plan.actions.len() - idx - 1;
+                    let failure = Failure {
+                        step: Some(s.step.number),
+                        step_name: Some(s.step.name.clone()),
+                        command: outcome.command.clone(),
+                        exit_code: outcome.exit_code,
+                        error: format!("action {} ({}) failed: {}", idx + 1, action.summary, outcome.note.clone().unwrap_or_default()),
+                        stderr_tail: tail(&outcome.stderr, 5),
+                    };
+                    let f = fail(&mut counts, failure);
+                    runner.session.close().await;
+                    return recap(HostState::Failed, &counts, Some(f));
+                }
             }
+            i = end;
         }
         if shared.mode == Mode::Apply {
             shared.mark_step_done(&name, s.step.number);

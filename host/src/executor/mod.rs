@@ -4,6 +4,7 @@
 //! between doing and only reporting), a journal for `--resume`.
 
 mod action;
+mod batch;
 mod host;
 mod journal;
 mod run;

@@ -38,6 +38,13 @@ impl Plugin for Kit {
             "ok" => vec![cmd::run(["true"]).summary("nothing much").into()],
             "fail-on" if me == p.target => vec![cmd::run(["false"]).summary("fail on purpose").into()],
             "fail-on" => vec![cmd::run(["true"]).summary("succeed").into()],
+            // Four plain commands: sent as one batch by the executor.
+            "batch" => vec![
+                cmd::run(["echo", "one"]).summary("first").into(),
+                cmd::run(["true"]).unless(cmd::argv(["true"])).summary("guarded").into(),
+                cmd::run([if me == p.target { "false" } else { "true" }]).summary("maybe fail").into(),
+                cmd::run(["echo", "four"]).summary("last").into(),
+            ],
             "sleep" => vec![cmd::run(["sleep", "3"]).timeout_secs(60).summary("work for three seconds").into()],
             "hang" => vec![cmd::run(["sleep", "300"]).timeout_secs(2).summary("hang past the timeout").into()],
             "secret" if me == p.target => {
