@@ -9,12 +9,18 @@
 //! plane, and on every host remove what calico-node left behind (its CNI
 //! config in /etc/cni/net.d and the tunl0 device), so another CNI can take over.
 
+use cni_common::{Cni, KUBECONFIG};
 use plait_sdk::prelude::*;
 use serde::Deserialize;
 
-const KUBECONFIG: &str = "--kubeconfig=/etc/kubernetes/admin.conf";
-const CNI_FILES: [&str; 2] = ["10-calico.conflist", "calico-kubeconfig"];
-const DEVICE: &str = "tunl0";
+/// What `state = "absent"` removes.
+const CNI: Cni = Cni {
+    name: "calico",
+    namespace: "kube-system",
+    daemonset: "calico-node",
+    removed_var: "calico_removed",
+    cni_files: &["10-calico.conflist", "calico-kubeconfig"],
+};
 
 #[derive(Deserialize)]
 struct Params {
@@ -31,6 +37,7 @@ struct Calico;
 
 impl Plugin for Calico {
     fn describe() -> PluginInfo {
+        let probes = cni_common::probe_commands(&[], &["tunl0"]);
         info("calico", env!("CARGO_PKG_VERSION"), "the calico CNI from its manifest, with the cluster's pod CIDR; or its removal")
             .param(param::string("state", "present", "present, or absent to remove calico from the cluster and its nodes"))
             .param(param::string("version", "v3.19", "calico version (the manifest URL's {version})"))
@@ -45,8 +52,9 @@ impl Plugin for Calico {
                 "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get daemonset calico-node -o 'jsonpath={{.spec.template.spec.containers[0].env[?(@.name==\"CALICO_IPV4POOL_CIDR\")].value}}'",
             )
             .probe_sudo("rolled_out", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system rollout status daemonset/calico-node --timeout=1s")
-            .probe("cni_files", "ls /etc/cni/net.d")
-            .probe("device", "ip link show tunl0")
+            .probe(probes[0].0, &probes[0].1)
+            .probe(probes[1].0, &probes[1].1)
+            .probe(probes[2].0, &probes[2].1)
             .programs(["kubectl", "rm", "ip"])
             .writes(["/etc/kubernetes/plait/"])
             .assets()
@@ -62,9 +70,8 @@ impl Plugin for Calico {
         match p.state.as_str() {
             "present" if control_plane => present(ctx, &p, url).map(|plan| src.before(plan)),
             "present" => Ok(Plan::nothing("calico is applied from the control-plane host")),
-            "absent" => {
-                absent(ctx, &url, control_plane, &p.control_plane_group).map(|plan| if control_plane { src.before(plan) } else { plan })
-            }
+            "absent" => cni_common::absent(ctx, &CNI, url, control_plane, &p.control_plane_group)
+                .map(|plan| if control_plane { src.before(plan) } else { plan }),
             other => Err(PluginError::bad_params(format!("state must be \"present\" or \"absent\", not {other:?}"))),
         }
     }
@@ -106,63 +113,6 @@ fn present(ctx: &Context, p: &Params, url: &str) -> Result<Plan, PluginError> {
         );
     }
     let done = if actions.is_empty() { format!("calico is applied with pool {} and rolled out", p.pod_cidr) } else { String::new() };
-    Ok(Plan::new(actions, done))
-}
-
-fn absent(ctx: &Context, url: &str, control_plane: bool, group: &str) -> Result<Plan, PluginError> {
-    let mut actions: Vec<Action> = Vec::new();
-    if control_plane {
-        if ctx.probe_ok("applied")? {
-            actions.push(
-                cmd::run(["kubectl", KUBECONFIG, "delete", "-f", url, "--ignore-not-found"])
-                    .timeout_secs(300)
-                    .summary("delete calico's resources")
-                    .into(),
-            );
-        }
-        // Every run tells the other hosts (variable `calico_removed`) that the
-        // DaemonSet is gone: it prints nothing once it is.
-        actions.push(
-            cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "get", "daemonset", "calico-node", "--ignore-not-found", "-o", "name"])
-                .read_only()
-                .capture("calico_removed")
-                .summary("confirm calico-node is gone")
-                .into(),
-        );
-    } else {
-        // Clean this node only once the control plane removed the DaemonSet,
-        // or its pods could write the files again.
-        let confirmed =
-            ctx.vars.iter().find(|v| v.name == "calico_removed" && (v.host.is_empty() || ctx.hosts_in(group).any(|h| h.name == v.host)));
-        match confirmed {
-            None => return Err(PluginError::missing_variable("waiting for the control plane to remove calico (calico_removed)")),
-            Some(v) if !ctx.offline && !v.value.trim().is_empty() => {
-                return Err(PluginError::internal(format!("the control plane still lists {} after deleting it", v.value.trim())));
-            }
-            Some(_) => {}
-        }
-    }
-    let listed = ctx.probe("cni_files")?;
-    let leftovers: Vec<String> = CNI_FILES
-        .iter()
-        .filter(|f| listed.exit_code == 0 && listed.stdout.lines().any(|l| l.trim() == **f))
-        .map(|f| format!("/etc/cni/net.d/{f}"))
-        .collect();
-    if !leftovers.is_empty() {
-        let mut argv = vec!["rm".to_string(), "-f".into(), "--".into()];
-        argv.extend(leftovers.iter().cloned());
-        actions.push(cmd::run(argv).summary(format!("remove calico's CNI config ({})", leftovers.len())).into());
-    }
-    if ctx.probe_ok("device")? {
-        actions.push(cmd::run(["ip", "link", "delete", DEVICE]).summary("remove the tunl0 device").into());
-    }
-    // Only the read-only confirmation left: nothing to change.
-    let changes = actions.iter().filter(|a| !matches!(&a.kind, ActionKind::Run(r) if r.read_only)).count();
-    let done = match (changes, control_plane) {
-        (0, true) => "calico is not installed, and nothing of it is left on this host",
-        (0, false) => "nothing of calico is left on this host",
-        _ => "",
-    };
     Ok(Plan::new(actions, done))
 }
 

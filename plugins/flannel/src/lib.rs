@@ -6,12 +6,18 @@
 //! for the DaemonSet. `state = "absent"`: delete it, and on every host
 //! remove its CNI config, /run/flannel and the flannel.1 and cni0 devices.
 
+use cni_common::{Cni, KUBECONFIG};
 use plait_sdk::prelude::*;
 use serde::Deserialize;
 
-const KUBECONFIG: &str = "--kubeconfig=/etc/kubernetes/admin.conf";
-const CNI_FILES: [&str; 1] = ["10-flannel.conflist"];
-const DEVICES: [&str; 2] = ["flannel.1", "cni0"];
+/// What `state = "absent"` removes.
+const CNI: Cni = Cni {
+    name: "flannel",
+    namespace: "kube-flannel",
+    daemonset: "kube-flannel-ds",
+    removed_var: "flannel_removed",
+    cni_files: &["10-flannel.conflist"],
+};
 
 #[derive(Deserialize)]
 struct Params {
@@ -34,6 +40,7 @@ fn net_conf(cidr: &str, backend: &str) -> String {
 
 impl Plugin for Flannel {
     fn describe() -> PluginInfo {
+        let probes = cni_common::probe_commands(&["/run/flannel"], &["flannel.1", "cni0"]);
         info("flannel", env!("CARGO_PKG_VERSION"), "the flannel CNI from kube-flannel.yml; or its removal")
             .param(param::string("state", "present", "present, or absent to remove flannel from the cluster and its nodes"))
             .param(param::string("version", "v0.17.0", "flannel version (the manifest URL's {version})"))
@@ -46,9 +53,9 @@ impl Plugin for Flannel {
             .probe_sudo("applied", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-flannel get daemonset kube-flannel-ds -o name")
             .probe_sudo("net_conf", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-flannel get configmap kube-flannel-cfg -o 'jsonpath={{.data.net-conf\\.json}}'")
             .probe_sudo("rolled_out", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-flannel rollout status daemonset/kube-flannel-ds --timeout=1s")
-            .probe("cni_files", "ls /etc/cni/net.d")
-            .probe("run_dir", "test -d /run/flannel")
-            .probe("devices", "for d in flannel.1 cni0; do ip link show \"$d\" >/dev/null 2>&1 && echo \"$d\"; done")
+            .probe(probes[0].0, &probes[0].1)
+            .probe(probes[1].0, &probes[1].1)
+            .probe(probes[2].0, &probes[2].1)
             .programs(["kubectl", "rm", "ip"])
             .writes(["/etc/kubernetes/plait/"])
             .assets()
@@ -69,9 +76,8 @@ impl Plugin for Flannel {
         match p.state.as_str() {
             "present" if control_plane => present(ctx, &p, url).map(|plan| src.before(plan)),
             "present" => Ok(Plan::nothing("flannel is applied from the control-plane host")),
-            "absent" => {
-                absent(ctx, &url, control_plane, &p.control_plane_group).map(|plan| if control_plane { src.before(plan) } else { plan })
-            }
+            "absent" => cni_common::absent(ctx, &CNI, url, control_plane, &p.control_plane_group)
+                .map(|plan| if control_plane { src.before(plan) } else { plan }),
             other => Err(PluginError::bad_params(format!("state must be \"present\" or \"absent\", not {other:?}"))),
         }
     }
@@ -127,78 +133,6 @@ fn present(ctx: &Context, p: &Params, url: &str) -> Result<Plan, PluginError> {
         );
     }
     let done = if actions.is_empty() { format!("flannel is applied with network {} and rolled out", p.pod_cidr) } else { String::new() };
-    Ok(Plan::new(actions, done))
-}
-
-fn absent(ctx: &Context, url: &str, control_plane: bool, group: &str) -> Result<Plan, PluginError> {
-    let mut actions: Vec<Action> = Vec::new();
-    if control_plane {
-        if ctx.probe_ok("applied")? {
-            actions.push(
-                cmd::run(["kubectl", KUBECONFIG, "delete", "-f", url, "--ignore-not-found"])
-                    .timeout_secs(300)
-                    .summary("delete flannel's resources")
-                    .into(),
-            );
-        }
-        // Every run tells the other hosts (variable `flannel_removed`) that the
-        // DaemonSet is gone: it prints nothing once it is.
-        actions.push(
-            cmd::run([
-                "kubectl",
-                KUBECONFIG,
-                "-n",
-                "kube-flannel",
-                "get",
-                "daemonset",
-                "kube-flannel-ds",
-                "--ignore-not-found",
-                "-o",
-                "name",
-            ])
-            .read_only()
-            .capture("flannel_removed")
-            .summary("confirm kube-flannel-ds is gone")
-            .into(),
-        );
-    } else {
-        // Clean this node only once the control plane removed the DaemonSet,
-        // or its pods could write the files again.
-        let confirmed =
-            ctx.vars.iter().find(|v| v.name == "flannel_removed" && (v.host.is_empty() || ctx.hosts_in(group).any(|h| h.name == v.host)));
-        match confirmed {
-            None => return Err(PluginError::missing_variable("waiting for the control plane to remove flannel (flannel_removed)")),
-            Some(v) if !ctx.offline && !v.value.trim().is_empty() => {
-                return Err(PluginError::internal(format!("the control plane still lists {} after deleting it", v.value.trim())));
-            }
-            Some(_) => {}
-        }
-    }
-    let listed = ctx.probe("cni_files")?;
-    let mut leftovers: Vec<String> = CNI_FILES
-        .iter()
-        .filter(|f| listed.exit_code == 0 && listed.stdout.lines().any(|l| l.trim() == **f))
-        .map(|f| format!("/etc/cni/net.d/{f}"))
-        .collect();
-    if ctx.probe_ok("run_dir")? {
-        leftovers.push("/run/flannel".into());
-    }
-    if !leftovers.is_empty() {
-        let mut argv = vec!["rm".to_string(), "-rf".into(), "--".into()];
-        argv.extend(leftovers.iter().cloned());
-        actions.push(cmd::run(argv).summary(format!("remove flannel's CNI config ({})", leftovers.len())).into());
-    }
-    let present = ctx.probe("devices")?.stdout.clone();
-    for d in DEVICES.iter().filter(|d| present.lines().any(|l| l.trim() == **d)) {
-        actions.push(cmd::run(["ip", "link", "delete", *d]).summary(format!("remove the {d} device")).into());
-    }
-    // Only the read-only confirmation left: nothing to change.
-    let changes = actions.iter().filter(|a| !matches!(&a.kind, ActionKind::Run(r) if r.read_only)).count();
-    let done = match (changes, control_plane) {
-        (0, true) => "flannel is not installed, and nothing of it is left on this host",
-        (0, false) => "nothing of flannel is left on this host",
-        _ => "",
-    };
     Ok(Plan::new(actions, done))
 }
 

@@ -1,0 +1,105 @@
+//! What the calico and flannel plugins share: `state = "absent"`.
+//!
+//! The control-plane host deletes the manifest's resources, then, on every
+//! run, confirms through a read-only captured variable that the DaemonSet is
+//! gone. Every other host waits for that confirmation (its pods could
+//! otherwise write their files again) before removing what the CNI left on
+//! the node: its config in /etc/cni/net.d, runtime directories, devices.
+
+use plait_sdk::prelude::*;
+
+/// Kubeconfig flag of every kubectl command (run on the control plane).
+pub const KUBECONFIG: &str = "--kubeconfig=/etc/kubernetes/admin.conf";
+
+/// One CNI's footprint.
+#[derive(Debug, Clone, Copy)]
+pub struct Cni<'a> {
+    /// Plugin and CNI name (`calico`).
+    pub name: &'a str,
+    /// Namespace of its DaemonSet.
+    pub namespace: &'a str,
+    /// Its DaemonSet.
+    pub daemonset: &'a str,
+    /// Variable confirming the DaemonSet is gone.
+    pub removed_var: &'a str,
+    /// Its files in /etc/cni/net.d.
+    pub cni_files: &'a [&'a str],
+}
+
+/// Probes a CNI plugin declares for `absent` (`ls` of /etc/cni/net.d,
+/// existing runtime dirs and devices among the candidates).
+pub fn probe_commands(run_dirs: &[&str], devices: &[&str]) -> [(&'static str, String); 3] {
+    [
+        ("cni_files", "ls /etc/cni/net.d".to_string()),
+        (
+            "run_dirs",
+            format!(
+                "for d in {}; do [ -d \"$d\" ] && echo \"$d\"; done; true",
+                if run_dirs.is_empty() { "''".to_string() } else { run_dirs.join(" ") }
+            ),
+        ),
+        ("devices", format!("for d in {}; do ip link show \"$d\" >/dev/null 2>&1 && echo \"$d\"; done; true", devices.join(" "))),
+    ]
+}
+
+/// The plan for `state = "absent"` on this host.
+pub fn absent(ctx: &Context, cni: &Cni, url: &str, control_plane: bool, group: &str) -> Result<Plan, PluginError> {
+    let mut actions: Vec<Action> = Vec::new();
+    if control_plane {
+        if ctx.probe_ok("applied")? {
+            actions.push(
+                cmd::run(["kubectl", KUBECONFIG, "delete", "-f", url, "--ignore-not-found"])
+                    .timeout_secs(300)
+                    .summary(format!("delete {}'s resources", cni.name))
+                    .into(),
+            );
+        }
+        // Prints nothing once the DaemonSet is gone; captured every run for the others.
+        actions.push(
+            cmd::run(["kubectl", KUBECONFIG, "-n", cni.namespace, "get", "daemonset", cni.daemonset, "--ignore-not-found", "-o", "name"])
+                .read_only()
+                .capture(cni.removed_var)
+                .summary(format!("confirm {} is gone", cni.daemonset))
+                .into(),
+        );
+    } else {
+        let confirmed =
+            ctx.vars.iter().find(|v| v.name == cni.removed_var && (v.host.is_empty() || ctx.hosts_in(group).any(|h| h.name == v.host)));
+        match confirmed {
+            None => {
+                return Err(PluginError::missing_variable(format!(
+                    "waiting for the control plane to remove {} ({})",
+                    cni.name, cni.removed_var
+                )));
+            }
+            Some(v) if !ctx.offline && !v.value.trim().is_empty() => {
+                return Err(PluginError::internal(format!("the control plane still lists {} after deleting it", v.value.trim())));
+            }
+            Some(_) => {}
+        }
+    }
+    let listed = ctx.probe("cni_files")?;
+    let mut leftovers: Vec<String> = cni
+        .cni_files
+        .iter()
+        .filter(|f| listed.exit_code == 0 && listed.stdout.lines().any(|l| l.trim() == **f))
+        .map(|f| format!("/etc/cni/net.d/{f}"))
+        .collect();
+    leftovers.extend(ctx.probe("run_dirs")?.stdout.lines().map(str::trim).filter(|l| l.starts_with('/')).map(String::from));
+    if !leftovers.is_empty() {
+        let mut argv = vec!["rm".to_string(), "-rf".into(), "--".into()];
+        argv.extend(leftovers.iter().cloned());
+        actions.push(cmd::run(argv).summary(format!("remove {}'s CNI config ({})", cni.name, leftovers.len())).into());
+    }
+    for d in ctx.probe("devices")?.stdout.lines().map(str::trim).filter(|d| !d.is_empty()) {
+        actions.push(cmd::run(["ip", "link", "delete", d]).summary(format!("remove the {d} device")).into());
+    }
+    // Only the read-only confirmation left: nothing to change.
+    let changes = actions.iter().filter(|a| !matches!(&a.kind, ActionKind::Run(r) if r.read_only)).count();
+    let done = match (changes, control_plane) {
+        (0, true) => format!("{} is not installed, and nothing of it is left on this host", cni.name),
+        (0, false) => format!("nothing of {} is left on this host", cni.name),
+        _ => String::new(),
+    };
+    Ok(Plan::new(actions, done))
+}
