@@ -78,20 +78,11 @@ impl Plugin for Calico {
 }
 
 fn present(ctx: &Context, p: &Params, url: &str) -> Result<Plan, PluginError> {
-    let wait = u32::try_from(p.wait_secs)
-        .ok()
-        .filter(|w| (1..=3600).contains(w))
-        .ok_or_else(|| PluginError::bad_params("wait_secs must be 1..=3600"))?;
+    let wait = cni_common::wait_secs(p.wait_secs)?;
     let mut actions: Vec<Action> = Vec::new();
     let applied = ctx.probe_ok("applied")?;
     if !applied {
-        actions.push(
-            cmd::run(["kubectl", KUBECONFIG, "apply", "-f", url])
-                .retries(2, 5)
-                .timeout_secs(300)
-                .summary(format!("apply calico {}", p.version))
-                .into(),
-        );
+        actions.push(cni_common::apply(&CNI, url, &p.version));
     }
     let cidr_ok = applied && ctx.probe("pool_cidr")?.stdout.trim() == p.pod_cidr;
     if !cidr_ok {
@@ -103,14 +94,7 @@ fn present(ctx: &Context, p: &Params, url: &str) -> Result<Plan, PluginError> {
         );
     }
     if !actions.is_empty() || !ctx.probe_ok("rolled_out")? {
-        let timeout = format!("--timeout={wait}s");
-        actions.push(
-            cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "rollout", "status", "daemonset/calico-node", timeout.as_str()])
-                .timeout_secs(wait + 30)
-                .read_only()
-                .summary("wait until calico-node is ready")
-                .into(),
-        );
+        actions.push(cni_common::wait_rolled_out(&CNI, wait));
     }
     let done = if actions.is_empty() { format!("calico is applied with pool {} and rolled out", p.pod_cidr) } else { String::new() };
     Ok(Plan::new(actions, done))

@@ -26,6 +26,31 @@ pub struct Cni<'a> {
     pub cni_files: &'a [&'a str],
 }
 
+/// `wait_secs` as a bounded number of seconds.
+pub fn wait_secs(wait: i64) -> Result<u32, PluginError> {
+    u32::try_from(wait).ok().filter(|w| (1..=3600).contains(w)).ok_or_else(|| PluginError::bad_params("wait_secs must be 1..=3600"))
+}
+
+/// Apply the manifest at `url` (retried: mirrors are flaky).
+pub fn apply(cni: &Cni, url: &str, version: &str) -> Action {
+    cmd::run(["kubectl", KUBECONFIG, "apply", "-f", url])
+        .retries(2, 5)
+        .timeout_secs(300)
+        .summary(format!("apply {} {version}", cni.name))
+        .into()
+}
+
+/// Wait, bounded and read-only, until the DaemonSet is rolled out.
+pub fn wait_rolled_out(cni: &Cni, wait: u32) -> Action {
+    let daemonset = format!("daemonset/{}", cni.daemonset);
+    let timeout = format!("--timeout={wait}s");
+    cmd::run(["kubectl", KUBECONFIG, "-n", cni.namespace, "rollout", "status", daemonset.as_str(), timeout.as_str()])
+        .timeout_secs(wait + 30)
+        .read_only()
+        .summary(format!("wait until {} is ready", cni.daemonset))
+        .into()
+}
+
 /// Probes a CNI plugin declares for `absent` (`ls` of /etc/cni/net.d,
 /// existing runtime dirs and devices among the candidates).
 pub fn probe_commands(run_dirs: &[&str], devices: &[&str]) -> [(&'static str, String); 3] {

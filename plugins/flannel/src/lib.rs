@@ -84,20 +84,11 @@ impl Plugin for Flannel {
 }
 
 fn present(ctx: &Context, p: &Params, url: &str) -> Result<Plan, PluginError> {
-    let wait = u32::try_from(p.wait_secs)
-        .ok()
-        .filter(|w| (1..=3600).contains(w))
-        .ok_or_else(|| PluginError::bad_params("wait_secs must be 1..=3600"))?;
+    let wait = cni_common::wait_secs(p.wait_secs)?;
     let mut actions: Vec<Action> = Vec::new();
     let applied = ctx.probe_ok("applied")?;
     if !applied {
-        actions.push(
-            cmd::run(["kubectl", KUBECONFIG, "apply", "-f", url])
-                .retries(2, 5)
-                .timeout_secs(300)
-                .summary(format!("apply flannel {}", p.version))
-                .into(),
-        );
+        actions.push(cni_common::apply(&CNI, url, &p.version));
     }
     let want = net_conf(&p.pod_cidr, &p.backend);
     // The stock manifest's network is 10.244.0.0/16 with vxlan: compare once applied.
@@ -123,14 +114,7 @@ fn present(ctx: &Context, p: &Params, url: &str) -> Result<Plan, PluginError> {
         );
     }
     if !actions.is_empty() || !ctx.probe_ok("rolled_out")? {
-        let timeout = format!("--timeout={wait}s");
-        actions.push(
-            cmd::run(["kubectl", KUBECONFIG, "-n", "kube-flannel", "rollout", "status", "daemonset/kube-flannel-ds", timeout.as_str()])
-                .timeout_secs(wait + 30)
-                .read_only()
-                .summary("wait until kube-flannel-ds is ready")
-                .into(),
-        );
+        actions.push(cni_common::wait_rolled_out(&CNI, wait));
     }
     let done = if actions.is_empty() { format!("flannel is applied with network {} and rolled out", p.pod_cidr) } else { String::new() };
     Ok(Plan::new(actions, done))
