@@ -8,7 +8,7 @@
 use super::action::{Action, ActionKind};
 use super::context::{PlanContext, Variable};
 use crate::facts::FactsFile;
-use crate::plugin::{PluginError, PluginLog};
+use crate::plugin::PluginLog;
 use crate::workflow::BoundWorkflow;
 use serde::Serialize;
 
@@ -192,7 +192,7 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
                 Ok(out) => (StepOutcome::Changes { actions: out.actions }, out.logs),
                 Err(e) => {
                     failed = true;
-                    (StepOutcome::Failed { error: error_text(&e) }, Vec::new())
+                    (StepOutcome::Failed { error: e.to_string() }, Vec::new())
                 }
             };
             cells.push(HostStepPlan { step: s.step.number, step_name: s.step.name.clone(), plugin, outcome, logs });
@@ -200,8 +200,4 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
         hosts.push(HostPlan { host: h.name.clone(), address: h.address.clone(), steps: cells });
     }
     Ok(OfflinePlan { workflow: bound.workflow.name.clone(), hosts })
-}
-
-fn error_text(e: &PluginError) -> String {
-    e.to_string()
 }

@@ -70,9 +70,4 @@ impl Runtime {
             .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host: {e:#}")))?;
         Ok(Runtime { engine, linker, cache, limits })
     }
-
-    /// The limits applied to each call.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
 }

@@ -80,10 +80,3 @@ pub enum SshError {
         secs: u64,
     },
 }
-
-impl SshError {
-    /// Whether the host itself is unreachable or refused (as opposed to a command failing).
-    pub fn is_connection(&self) -> bool {
-        !matches!(self, SshError::Timeout { .. })
-    }
-}

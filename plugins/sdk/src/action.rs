@@ -195,7 +195,3 @@ pub mod fetch {
         Action { summary: format!("read {path}"), kind: ActionKind::FetchFile(FetchFile { path, into: into.into(), secret }) }
     }
 }
-
-/// Anything that becomes an [`Action`].
-pub trait ActionBuilder: Into<Action> {}
-impl<T: Into<Action>> ActionBuilder for T {}

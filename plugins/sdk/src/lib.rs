@@ -55,7 +55,7 @@ pub mod bindings {
     });
 }
 
-pub use action::{ActionBuilder, cmd, fetch, file, reboot};
+pub use action::{cmd, fetch, file, reboot};
 pub use bindings::plait::plugin::host::Level;
 pub use bindings::plait::plugin::types::{
     Action, ActionKind, Capabilities, Context, ErrorKind, FetchFile, HostFacts, InventoryHost, ParamSpec, ParamType, Plan, PluginError,
