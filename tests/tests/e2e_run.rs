@@ -171,7 +171,10 @@ fn unknown_and_changed_host_keys_are_refused_and_nothing_runs() {
     let inv = inv.to_str().unwrap();
     let empty = fleet.dir().join("empty_known_hosts");
     std::fs::write(&empty, "").unwrap();
-    let o = fleet.plait(&["run", "workflows/k8s-centos7.toml", "-i", inv, "--known-hosts", empty.to_str().unwrap()]);
+    // The journal goes to the fleet's folder, never into the repository.
+    let state = fleet.dir().join("state");
+    let sd = state.to_str().unwrap();
+    let o = fleet.plait(&["run", "workflows/k8s-centos7.toml", "-i", inv, "--known-hosts", empty.to_str().unwrap(), "--state-dir", sd]);
     assert_eq!(o.status.code(), Some(1));
     let out = text(&o);
     assert!(out.contains("host key of master (192.168.100.100:22) is unknown: SHA256:"), "{out}");
@@ -197,6 +200,8 @@ fn unknown_and_changed_host_keys_are_refused_and_nothing_runs() {
         "--known-hosts",
         changed.to_str().unwrap(),
         "--accept-new-host-keys",
+        "--state-dir",
+        sd,
     ]);
     assert_eq!(o.status.code(), Some(1));
     let out = text(&o);
