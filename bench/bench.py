@@ -41,21 +41,23 @@ def timed(cmd, env=None, cwd=ROOT):
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024, "code": code, "output": out}
 
 
-def contender_cmd(name, fleet_dir, hosts, work):
+def contender_cmd(name, fleet_dir, access, hosts, work):
+    """The command line of one contender. `access` holds the key, known_hosts
+    and inventory.toml to reach `hosts` (the fleet itself, or its proxied view)."""
     ctl = [str(FLEET), "ctl", str(fleet_dir)]
     spec = [f"{n}={a}" for n, a in hosts]
     env = dict(os.environ)
     if name == "plait":
-        return ctl + [str(ROOT / "target/release/plait"), "run", "workflows/bench-prep.toml", "-i", str(fleet_dir / "inventory.toml"),
+        return ctl + [str(ROOT / "target/release/plait"), "run", "workflows/bench-prep.toml", "-i", str(access / "inventory.toml"),
                       "--state-dir", str(work / "plait-state"), "--forks", str(max(len(hosts), 1))], env
     if name == "lower-bound":
-        return ctl + [sys.executable, str(ROOT / "bench/lowerbound.py"), str(fleet_dir)] + spec, env
+        return ctl + [sys.executable, str(ROOT / "bench/lowerbound.py"), str(access)] + spec, env
     if name == "pyinfra":
-        env.update({"PLAIT_BENCH_DIR": str(ROOT / "bench"), "PLAIT_BENCH_FLEET": str(fleet_dir), "PLAIT_BENCH_HOSTS": " ".join(spec)})
+        env.update({"PLAIT_BENCH_DIR": str(ROOT / "bench"), "PLAIT_BENCH_FLEET": str(access), "PLAIT_BENCH_HOSTS": " ".join(spec)})
         return ctl + [str(VENV / "pyinfra"), "-y", str(ROOT / "bench/pyinfra_inventory.py"), str(ROOT / "bench/pyinfra_deploy.py")], env
     if name == "ansible":
         adir = work / "ansible"
-        subprocess.run([sys.executable, str(ROOT / "bench/ansible_gen.py"), str(fleet_dir), str(adir)] + spec, check=True)
+        subprocess.run([sys.executable, str(ROOT / "bench/ansible_gen.py"), str(access), str(adir)] + spec, check=True)
         env["ANSIBLE_CONFIG"] = str(adir / "ansible.cfg")
         env["ANSIBLE_LOCAL_TEMP"] = str(work / "ansible-tmp")
         env["ANSIBLE_HOME"] = str(work / "ansible-home")
@@ -63,15 +65,48 @@ def contender_cmd(name, fleet_dir, hosts, work):
     raise SystemExit(f"unknown contender {name}")
 
 
-def one(name, n, work):
+def proxied(fleet_dir, hosts, latency_ms, work):
+    """Start the delay proxy in the fleet's controller namespace, one loopback
+    address per host (127.0.1.i:22 -> host:22, half the added round trip each
+    way), and write the files to reach the hosts through it. Returns the
+    proxy process, the access folder and the proxied host list."""
+    access = work / "proxied"
+    access.mkdir(exist_ok=True)
+    via = [(n, f"127.0.1.{i + 1}") for i, (n, _) in enumerate(hosts)]
+    pairs = [f"{p}:22={a}:22" for (_, a), (_, p) in zip(hosts, via)]
+    proxy = subprocess.Popen([str(FLEET), "ctl", str(fleet_dir), str(ROOT / "target/release/delay-proxy"), str(latency_ms / 2)] + pairs,
+                             stdout=subprocess.PIPE, text=True)
+    if proxy.stdout.readline().strip() != "ready":
+        raise SystemExit("delay-proxy did not start")
+    real = dict(hosts)
+    keys = [line.split(" ", 1) for line in (fleet_dir / "known_hosts").read_text().splitlines() if line.strip()]
+    by_addr = {}
+    for addr, key in keys:
+        by_addr.setdefault(addr, []).append(key)
+    (access / "known_hosts").write_text("".join(f"{p} {k}\n" for n, p in via for k in by_addr[real[n]]))
+    inv = (fleet_dir / "inventory.toml").read_text().replace(str(fleet_dir / "known_hosts"), str(access / "known_hosts"))
+    for (n, a), (_, p) in zip(hosts, via):
+        inv = inv.replace(f'address = "{a}"', f'address = "{p}"')
+    (access / "inventory.toml").write_text(inv)
+    key = access / "id_ed25519"
+    key.unlink(missing_ok=True)
+    key.symlink_to(fleet_dir / "id_ed25519")
+    return proxy, access, via
+
+
+def one(name, n, work, latency_ms):
     fleet_dir = work / f"fleet-{name}"
     subprocess.run([str(FLEET), "down", str(fleet_dir)], capture_output=True)
     subprocess.run([str(FLEET), "up", str(fleet_dir), str(n)], check=True, capture_output=True)
+    proxy = None
     try:
         hosts = fleet_hosts(fleet_dir)
+        access, reach = fleet_dir, hosts
+        if latency_ms:
+            proxy, access, reach = proxied(fleet_dir, hosts, latency_ms, work)
         result = {}
         for phase in ("first", "second"):
-            cmd, env = contender_cmd(name, fleet_dir, hosts, work)
+            cmd, env = contender_cmd(name, fleet_dir, access, reach, work)
             r = timed(cmd, env)
             if r["code"] != 0:
                 raise SystemExit(f"{name} ({n} hosts, {phase} run) failed with exit code {r['code']}:\n{r['output'][-3000:]}")
@@ -82,6 +117,9 @@ def one(name, n, work):
         result["converged"] = s["swap_mb"] == 0 and s["services"].get("docker", {}).get("active") is True and any(p.startswith("kubelet-1.21.10") for p in s["packages"])
         return result
     finally:
+        if proxy:
+            proxy.terminate()
+            proxy.wait()
         subprocess.run([str(FLEET), "down", str(fleet_dir)], capture_output=True)
 
 
@@ -136,6 +174,7 @@ def main():
     ap.add_argument("--hosts", default="1,10", help="fleet sizes, comma-separated (issue: 1,10,30,50)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--contenders", default="plait,lower-bound,pyinfra,ansible")
+    ap.add_argument("--latency-ms", type=int, default=0, help="added round-trip time on every SSH connection (through bench/delay-proxy)")
     ap.add_argument("--out", default=None, help="run folder (default target/bench/<timestamp>)")
     a = ap.parse_args()
     sizes = [int(x) for x in a.hosts.split(",")]
@@ -146,7 +185,7 @@ def main():
     for n in sizes:
         for run in range(a.runs):
             for c in contenders:
-                r = one(c, n, out)
+                r = one(c, n, out, a.latency_ms)
                 results.setdefault(f"{n}/{c}", []).append(r)
                 print(f"{n:>3} hosts  run {run + 1}  {c:<12} first {r['first']['wall']:6.2f} s  second {r['second']['wall']:6.2f} s  "
                       f"cpu {r['first']['cpu']:.2f}/{r['second']['cpu']:.2f} s  rss {max(r['first']['rss_mib'], r['second']['rss_mib']):.0f} MiB  converged={r['converged']}", flush=True)

@@ -346,6 +346,55 @@ fn an_unchanged_file_is_not_uploaded_again() {
     assert_eq!(fleet.exec("master", "stat -c '%a' /var/tmp/plait-kit/file").trim(), "640");
 }
 
+/// Steps `kit none` (plans nothing), `kit put-always` (one upload, which then
+/// travels in a batch with the next step's facts and probes) and `kit put`
+/// (writes only when its probe does not find the file).
+fn three_step_workflow(dir: &Path) -> PathBuf {
+    kit_workflow(dir, "ok", "");
+    let wf = dir.join("three.toml");
+    let step = |mode: &str| format!("[[steps]]\nname = \"kit {mode}\"\nplugin = \"kit\"\nparams = {{ mode = \"{mode}\" }}\n\n");
+    std::fs::write(&wf, format!("[workflow]\nname = \"three\"\n\n{}{}{}", step("none"), step("put-always"), step("put"))).unwrap();
+    wf
+}
+
+#[test]
+fn a_batched_upload_is_idempotent_and_later_steps_see_it() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = three_step_workflow(work.path());
+    let inv = fleet.inventory("root");
+    let run = || fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    let step_actions = |o: &std::process::Output, step: u64| -> Vec<Value> {
+        events(o).into_iter().filter(|e| e["event"] == "action" && e["step"] == step).collect()
+    };
+    // Step 1 changes nothing, so step 3's probe may be read ahead with step
+    // 2's; step 2 then writes the file, and step 3 must see it written.
+    let o = run();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(host(&recap(&o), "master")["changed"], 1, "{}", text(&o));
+    assert_eq!(step_actions(&o, 2)[0]["note"], "wrote 6 bytes (new file)");
+    assert!(step_actions(&o, 3).is_empty(), "step 3 acted on a stale probe: {}", text(&o));
+    assert_eq!(fleet.exec("master", "stat -c '%a %s' /var/tmp/plait-kit/file").trim(), "640 6");
+    assert_eq!(fleet.exec("master", "ls /var/tmp/plait-kit").trim(), "file", "a temporary file was left behind");
+    // Up to date: nothing written.
+    let o = run();
+    assert_eq!(host(&recap(&o), "master")["changed"], 0, "{}", text(&o));
+    assert_eq!(step_actions(&o, 2)[0]["note"], "up to date");
+    // A changed mode alone is repaired; a changed content is replaced.
+    fleet.exec("master", "chmod 600 /var/tmp/plait-kit/file");
+    let o = run();
+    assert_eq!(host(&recap(&o), "master")["changed"], 1, "{}", text(&o));
+    assert_eq!(step_actions(&o, 2)[0]["note"], "wrote 6 bytes (mode or owner differs)");
+    assert_eq!(fleet.exec("master", "stat -c '%a' /var/tmp/plait-kit/file").trim(), "640");
+    fleet.exec("master", "echo changed > /var/tmp/plait-kit/file");
+    let o = run();
+    assert_eq!(step_actions(&o, 2)[0]["note"], "wrote 6 bytes (content differs)");
+    assert_eq!(fleet.exec("master", "cat /var/tmp/plait-kit/file"), "hello\n");
+}
+
 #[test]
 fn two_runs_of_one_workflow_do_not_interleave() {
     if skip_unless_available() {

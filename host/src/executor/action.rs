@@ -79,6 +79,46 @@ if [ -n "$5" ]; then chgrp "$5" "$t"; fi
 mv -f "$t" "$p"
 trap - EXIT"#;
 
+/// Upload inside a batch (see `batch.rs`): the content comes on stdin from a
+/// here-document; nothing is written when the file is already as wanted
+/// (prints `up to date`), else prints why it wrote. Arguments: path, sha256,
+/// mode, owner, group, parent folder, umask (set when the mode can be had
+/// at creation, which saves a `chmod`). Spawns as few processes as it can:
+/// `sha256sum` (+ `stat` with a mode or owner) for an existing file, `cat`
+/// and `mv` (+ `mkdir` for a new folder) to write.
+pub const PUT_BATCHED: &str = r#"p=$1 want=$2 mode=$3 owner=$4 group=$5 dir=$6 um=$7
+why="new file"
+if [ -e "$p" ]; then
+  set -- $(sha256sum -- "$p" 2>/dev/null)
+  if [ "${1:-}" = "$want" ]; then
+    why=
+    if [ -n "$mode$owner$group" ]; then
+      set -- $(stat -c '%a %U %G' -- "$p" 2>/dev/null)
+      { [ -z "$mode" ] || [ "${1:-}" = "$mode" ]; } && { [ -z "$owner" ] || [ "${2:-}" = "$owner" ]; } && { [ -z "$group" ] || [ "${3:-}" = "$group" ]; } || why="mode or owner differs"
+    fi
+    [ -n "$why" ] || { echo "up to date"; exit 0; }
+  else
+    why="content differs"
+  fi
+fi
+[ -d "$dir" ] || mkdir -p -- "$dir" || exit 1
+t="$p.plait-tmp.$$"
+trap 'rm -f "$t"' EXIT
+if [ -n "$um" ]; then umask "$um"; else umask 077; fi
+cat > "$t" || exit 1
+if [ -n "$um" ]; then :; elif [ -n "$mode" ]; then chmod "$mode" "$t"; elif [ -e "$p" ]; then chmod --reference="$p" "$t"; else chmod 644 "$t"; fi || exit 1
+if [ -n "$owner" ]; then chown "$owner" "$t"; elif [ -e "$p" ]; then chown --reference="$p" "$t"; fi || exit 1
+if [ -n "$group" ]; then chgrp "$group" "$t" || exit 1; fi
+mv -f "$t" "$p" || exit 1
+trap - EXIT
+echo "$why""#;
+
+/// The umask that creates a file with exactly `mode`, when one can (no
+/// execute or special bits: a new file starts from 0666).
+pub fn file_mode_umask(mode: u32) -> Option<u32> {
+    (mode & !0o666 == 0).then_some(0o777 & !mode)
+}
+
 /// Remote state of a file: sha256, then `mode owner group`.
 const FILE_STATE: &str = r#"sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1; stat -c '%a %U %G' -- "$1" 2>/dev/null; true"#;
 
@@ -318,5 +358,19 @@ impl HostRunner<'_> {
         let mut o = Outcome::from_exec(ActionStatus::Ok, Some(format!("read {} bytes into `{}`", out.stdout.len(), f.into)), &line, &out);
         o.stdout = String::new();
         Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_mode_umask;
+
+    #[test]
+    fn umask_gives_the_mode_at_creation_or_nothing() {
+        assert_eq!(file_mode_umask(0o644), Some(0o133));
+        assert_eq!(0o666 & !file_mode_umask(0o644).unwrap(), 0o644);
+        assert_eq!(file_mode_umask(0o600), Some(0o177));
+        assert_eq!(file_mode_umask(0o755), None);
+        assert_eq!(file_mode_umask(0o4644), None);
     }
 }

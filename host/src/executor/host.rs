@@ -5,13 +5,14 @@ use super::Mode;
 use super::action::{HostRunner, Outcome};
 use super::run::Shared;
 use super::vars::WaitOutcome;
-use crate::facts::{ProbeCommand, gather_script, parse_gathered, parse_probes_only, render_probe};
+use crate::facts::{GatherScript, ProbeCommand, gather_script, parse_gathered, parse_probes_only, render_probe};
 use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plan::{PlanContext, Program};
 use crate::plugin::PluginError;
 use crate::ssh::{Elevation, Session, build_command, connect_options};
 use crate::workflow::BoundStep;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -94,6 +95,12 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
     };
 
     let mut facts_cache: Option<crate::facts::HostFacts> = None;
+    // Facts and probes for the next step, read at the end of this step's
+    // last batch (one round trip fewer per step).
+    let mut prefetched: Option<Gathered> = None;
+    // Probes of later steps read ahead while nothing changes on the host
+    // (valid until something does): a converged host needs two round trips.
+    let mut ahead: BTreeMap<usize, Probes> = BTreeMap::new();
     for (pos, s) in pending.iter().enumerate() {
         let fail = |counts: &mut Counts, failure: Failure| {
             shared.reporter.emit(Event::HostFailed { host: name.clone(), failure: failure.clone() });
@@ -121,7 +128,16 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             let t = Instant::now();
             // Facts are re-read before a step unless nothing changed on this
             // host since they were read (then they cannot differ).
-            let (facts, probes) = match gather(&runner, s, &name, facts_cache.as_ref()).await {
+            let gathered = match (prefetched.take(), ahead.remove(&s.step.number), &facts_cache) {
+                (Some(g), _, _) => Ok(g),
+                (None, Some(probes), Some(facts)) => Ok((facts.clone(), probes)),
+                (None, _, Some(facts)) => gather_ahead(&runner, &pending[pos..], &name, facts).await.map(|(g, later)| {
+                    ahead = later;
+                    g
+                }),
+                (None, _, None) => gather(&runner, s, &name).await,
+            };
+            let (facts, probes) = match gathered {
                 Ok(x) => x,
                 Err(e) => {
                     let f = fail(&mut counts, step_failure(e));
@@ -160,6 +176,9 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             match planned {
                 Ok(Ok(p)) => break p,
                 Ok(Err(PluginError::Refused { kind: "missing variable", message, .. })) => {
+                    // Probes read ahead must not outlive a wait: other hosts
+                    // may change what they read (the cluster) meanwhile.
+                    ahead.clear();
                     if shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
                         let f = fail(
                             &mut counts,
@@ -214,8 +233,31 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 stdout: String::new(),
                 stderr: String::new(),
             };
-            let outcomes: Vec<Outcome> = if end - i > 1 {
-                runner.execute_batch(&plan.actions[i..end]).await.unwrap_or_else(|e| vec![lost(e)])
+            // The step's last batch also reads the facts and probes of the
+            // host's next step, once every action of this one succeeded.
+            let next = pending
+                .get(pos + 1)
+                .filter(|_| shared.mode == Mode::Apply && end == plan.actions.len() && runner.batchable(&plan.actions[i]));
+            let next_gather = match next.map(|n| gather_script_for(&runner, n, true)).transpose() {
+                Ok(g) => g,
+                Err(e) => {
+                    let f = fail(&mut counts, step_failure(e));
+                    runner.session.close().await;
+                    return recap(HostState::Failed, &counts, Some(f));
+                }
+            };
+            let outcomes: Vec<Outcome> = if end - i > 1 || next_gather.is_some() {
+                match runner.execute_batch(&name, &plan.actions[i..end], next_gather.as_ref()).await {
+                    Ok((outcomes, gather_out)) => {
+                        if let (Some(g), Some(out)) = (&next_gather, gather_out) {
+                            // Unparsable output is not fatal here: the next
+                            // step then gathers on its own.
+                            prefetched = parse_gathered(&name, &out, g).ok();
+                        }
+                        outcomes
+                    }
+                    Err(e) => vec![lost(e)],
+                }
             } else {
                 vec![runner.execute(&name, &plan.actions[i]).await.unwrap_or_else(lost)]
             };
@@ -226,6 +268,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 let action = &plan.actions[idx];
                 if outcome.status != ActionStatus::Ok {
                     facts_cache = None;
+                    ahead.clear();
                 }
                 match outcome.status {
                     ActionStatus::Ok => counts.ok += 1,
@@ -274,28 +317,63 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
     recap(HostState::Converged, &counts, None)
 }
 
-/// Facts and this step's probes, in one round trip. With `cached` facts
-/// (nothing changed on the host since they were read), only the probes run.
-async fn gather(
+type Probes = BTreeMap<String, crate::facts::ProbeResult>;
+type Gathered = (crate::facts::HostFacts, Probes);
+
+/// With valid `facts` (nothing changed since they were read): the probes of
+/// `steps[0]` and, in the same round trip, of every later step; those are
+/// returned by step number, to use while the host still changes nothing.
+async fn gather_ahead(
     runner: &HostRunner<'_>,
-    s: &BoundStep,
+    steps: &[&BoundStep],
     host: &str,
-    cached: Option<&crate::facts::HostFacts>,
-) -> Result<(crate::facts::HostFacts, std::collections::BTreeMap<String, crate::facts::ProbeResult>), String> {
-    let mut probes = Vec::with_capacity(s.plugin.info.probes.len());
-    for p in &s.plugin.info.probes {
-        let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
-        probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo });
+    facts: &crate::facts::HostFacts,
+) -> Result<(Gathered, BTreeMap<usize, Probes>), String> {
+    let mut probes = Vec::new();
+    for s in steps {
+        for p in &s.plugin.info.probes {
+            let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
+            probes.push(ProbeCommand { name: format!("{}/{}", s.step.number, p.name), command, sudo: p.sudo });
+        }
     }
-    let g = gather_script(&probes, runner.elevation, runner.password.as_deref(), cached.is_none());
+    let g = gather_script(&probes, runner.elevation, runner.password.as_deref(), false);
+    let out = run_gather(runner, &g).await?;
+    let mut by_step: BTreeMap<usize, Probes> = steps.iter().map(|s| (s.step.number, Probes::new())).collect();
+    for (key, result) in parse_probes_only(host, &out, &g).map_err(|e| e.to_string())? {
+        if let Some((n, name)) = key.split_once('/')
+            && let Some(m) = n.parse().ok().and_then(|n: usize| by_step.get_mut(&n))
+        {
+            m.insert(name.to_string(), result);
+        }
+    }
+    let first = by_step.remove(&steps[0].step.number).unwrap_or_default();
+    Ok(((facts.clone(), first), by_step))
+}
+
+async fn run_gather(runner: &HostRunner<'_>, g: &GatherScript) -> Result<String, String> {
     let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
     let cmd = build_command(&sh, &[], Elevation::None, None);
     let out = runner.session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
     if out.exit_code != 0 && out.stdout.is_empty() {
         return Err(format!("gathering facts failed with exit code {}: {}", out.exit_code, out.stderr_text().trim()));
     }
-    match cached {
-        Some(facts) => Ok((facts.clone(), parse_probes_only(host, &out.stdout_text(), &g).map_err(|e| e.to_string())?)),
-        None => parse_gathered(host, &out.stdout_text(), &g).map_err(|e| e.to_string()),
+    Ok(out.stdout_text())
+}
+
+/// The gather script for step `s`: this step's probes, plus the core facts
+/// when `core` (the caller has no valid copy of them).
+fn gather_script_for(runner: &HostRunner<'_>, s: &BoundStep, core: bool) -> Result<GatherScript, String> {
+    let mut probes = Vec::with_capacity(s.plugin.info.probes.len());
+    for p in &s.plugin.info.probes {
+        let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
+        probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo });
     }
+    Ok(gather_script(&probes, runner.elevation, runner.password.as_deref(), core))
+}
+
+/// Facts and this step's probes, in one round trip.
+async fn gather(runner: &HostRunner<'_>, s: &BoundStep, host: &str) -> Result<Gathered, String> {
+    let g = gather_script_for(runner, s, true)?;
+    let out = run_gather(runner, &g).await?;
+    parse_gathered(host, &out, &g).map_err(|e| e.to_string())
 }

@@ -84,7 +84,7 @@ fn os_family(id: &str, like: &str) -> String {
 /// Parse the output of [`script`] (with the core facts).
 pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTreeMap<String, ProbeResult>), GatherError> {
     let (core, rest) = split(out, g);
-    Ok((parse_core(host, core, out)?, parse_probes(host, rest, g)?))
+    Ok((parse_core(host, core, out, &g.boundary)?, parse_probes(host, rest, g)?))
 }
 
 /// Parse the output of a probes-only [`script`].
@@ -99,39 +99,77 @@ fn split<'a>(out: &'a str, g: &GatherScript) -> (&'a str, &'a str) {
     }
 }
 
-fn parse_core(host: &str, core: &str, out: &str) -> Result<HostFacts, GatherError> {
+/// `"0-3,6"` (the kernel's CPU list format) → 5.
+fn count_cpus(list: &str) -> u32 {
+    let n: u32 = list
+        .split(',')
+        .filter_map(|r| match r.trim().split_once('-') {
+            Some((a, b)) => Some(b.parse::<u32>().ok()?.checked_sub(a.parse().ok()?)? + 1),
+            None => r.trim().parse::<u32>().ok().map(|_| 1),
+        })
+        .sum();
+    n.max(1)
+}
+
+fn parse_core(host: &str, core: &str, out: &str, boundary: &str) -> Result<HostFacts, GatherError> {
+    let core = core.replace('\r', "");
+    let marker = format!("\n{boundary} core ");
+    let mut parts = core.split(marker.as_str());
     let mut kv: BTreeMap<&str, &str> = BTreeMap::new();
-    for line in core.lines() {
+    for line in parts.next().unwrap_or("").lines() {
         if let Some((k, v)) = line.split_once('=') {
-            kv.insert(k, v);
+            kv.insert(k, v.trim());
         }
     }
-    let get = |k: &str| kv.get(k).copied().unwrap_or("").trim().to_string();
-    if !kv.contains_key("kernel_release") {
+    // Each section: its name on the first line, then the tool's raw output.
+    let sections: BTreeMap<&str, &str> = parts.map(|p| p.split_once('\n').unwrap_or((p, ""))).map(|(n, b)| (n.trim(), b)).collect();
+    if !sections.contains_key("end") {
         return Err(GatherError { host: host.into(), detail: format!("no facts in {:?}", out.chars().take(200).collect::<String>()) });
     }
-    let kb = |k: &str| get(k).parse::<u64>().unwrap_or(0);
-    let fw_enabled = get("firewalld_enabled");
+    let get = |k: &str| kv.get(k).copied().unwrap_or("").to_string();
+    let section = |k: &str| sections.get(k).copied().unwrap_or("");
+    let mut uname = section("uname").split_whitespace();
+    let kernel_release = uname.next().unwrap_or("").to_string();
+    if kernel_release.is_empty() {
+        return Err(GatherError { host: host.into(), detail: "`uname -r -m` printed nothing".into() });
+    }
+    let arch = uname.next().unwrap_or("").to_string();
+    let free_kb = |label: &str| {
+        section("free")
+            .lines()
+            .find_map(|l| l.strip_prefix(label).and_then(|r| r.split_whitespace().next()).and_then(|v| v.parse::<u64>().ok()))
+            .unwrap_or(0)
+    };
+    let unit: BTreeMap<&str, &str> = section("firewalld").lines().filter_map(|l| l.split_once('=')).collect();
+    let os_release = Some(get("redhat_release")).filter(|r| !r.is_empty()).unwrap_or_else(|| get("pretty_name"));
+    // `ip -4 route get`: "1.0.0.0 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0".
+    let route: Vec<&str> = section("route").split_whitespace().collect();
+    let primary_ipv4 = route.windows(2).find(|w| w[0] == "src").map(|w| w[1].to_string());
+    let selinux = section("selinux").trim();
     let facts = HostFacts {
         hostname: get("hostname"),
         os_id: get("os_id"),
         os_version: get("os_version"),
-        os_release: get("os_release"),
+        os_release,
         os_family: os_family(&get("os_id"), &get("os_like")),
-        kernel_release: get("kernel_release"),
-        arch: get("arch"),
-        cpus: get("cpus").parse().unwrap_or(1),
-        memory_mb: kb("memory_kb") / 1024,
-        swap_total_mb: kb("swap_kb") / 1024,
-        selinux: get("selinux").to_ascii_lowercase(),
+        kernel_release,
+        arch,
+        cpus: count_cpus(&get("cpus_online")),
+        memory_mb: free_kb("Mem:") / 1024,
+        swap_total_mb: free_kb("Swap:") / 1024,
+        selinux: if selinux.is_empty() { "disabled".into() } else { selinux.to_ascii_lowercase() },
         firewalld: ServiceState {
-            installed: !fw_enabled.is_empty(),
-            active: get("firewalld_active") == "active",
-            enabled: fw_enabled == "enabled",
+            installed: unit.get("LoadState").is_some_and(|s| *s == "loaded"),
+            active: unit.get("ActiveState").is_some_and(|s| *s == "active"),
+            enabled: unit.get("UnitFileState").is_some_and(|s| *s == "enabled"),
         },
-        modules: get("modules").split_whitespace().map(String::from).collect(),
-        sysctls: kv.iter().filter_map(|(k, v)| k.strip_prefix("sysctl.").map(|k| (k.to_string(), v.trim().to_string()))).collect(),
-        primary_ipv4: Some(get("primary_ipv4")).filter(|s| !s.is_empty()),
+        modules: section("lsmod").lines().skip(1).filter_map(|l| l.split_whitespace().next()).map(String::from).collect(),
+        sysctls: section("sysctl")
+            .lines()
+            .filter_map(|l| l.split_once(" = "))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect(),
+        primary_ipv4,
         boot_id: get("boot_id"),
     };
     Ok(facts)
@@ -215,7 +253,19 @@ mod tests {
     #[test]
     fn parses_facts_and_probes() {
         let g = GatherScript { script: String::new(), boundary: "@@B@@".into() };
-        let out = "hostname=master\nos_id=centos\nos_version=7\nos_like=rhel fedora\nos_release=CentOS Linux release 7.9.2009 (Core)\nkernel_release=3.10.0-1160.el7.x86_64\narch=x86_64\ncpus=2\nmemory_kb=3879936\nswap_kb=2097148\nselinux=Enforcing\nfirewalld_active=active\nfirewalld_enabled=enabled\nmodules=ip_tables xfs \nsysctl.net.ipv4.ip_forward=0\nprimary_ipv4=192.168.100.100\nboot_id=abc\n@@B@@ probe one\nline 1\nline 2\n\n@@B@@ exit 0\n@@B@@ probe two\n\n@@B@@ exit 1\n";
+        let out = concat!(
+            "hostname=master\nboot_id=abc\ncpus_online=0-1\nos_id=centos\nos_version=7\nos_like=rhel fedora\npretty_name=CentOS Linux 7 (Core)\n",
+            "redhat_release=CentOS Linux release 7.9.2009 (Core)\r\n",
+            "\n@@B@@ core uname\n3.10.0-1160.el7.x86_64 x86_64\n",
+            "\n@@B@@ core free\n              total        used\nMem:        3879936      250880\nSwap:       2097148           0\n",
+            "\n@@B@@ core selinux\nEnforcing\n",
+            "\n@@B@@ core firewalld\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n",
+            "\n@@B@@ core lsmod\nModule                  Size  Used by\nip_tables  16384  0\nxfs 16384 0\n",
+            "\n@@B@@ core sysctl\nnet.ipv4.ip_forward = 0\n",
+            "\n@@B@@ core route\n1.0.0.0 via 192.168.100.1 dev eth0 src 192.168.100.100 uid 0 \n    cache \n",
+            "\n@@B@@ core end\n",
+            "@@B@@ probe one\nline 1\nline 2\n\n@@B@@ exit 0\n@@B@@ probe two\n\n@@B@@ exit 1\n"
+        );
         let (f, p) = parse("master", out, &g).unwrap();
         assert_eq!(f.os_family, "rhel");
         assert_eq!(f.swap_total_mb, 2047);
@@ -223,7 +273,27 @@ mod tests {
         assert!(f.firewalld.installed && f.firewalld.active && f.firewalld.enabled);
         assert_eq!(f.modules, vec!["ip_tables", "xfs"]);
         assert_eq!(f.sysctls["net.ipv4.ip_forward"], "0");
+        assert_eq!(f.cpus, 2);
+        assert_eq!(f.kernel_release, "3.10.0-1160.el7.x86_64");
+        assert_eq!(f.arch, "x86_64");
+        assert_eq!(f.os_release, "CentOS Linux release 7.9.2009 (Core)");
+        assert_eq!(f.primary_ipv4.as_deref(), Some("192.168.100.100"));
         assert_eq!(p["one"], ProbeResult { exit_code: 0, stdout: "line 1\nline 2\n".into() });
         assert_eq!(p["two"], ProbeResult { exit_code: 1, stdout: String::new() });
+    }
+
+    #[test]
+    fn counts_cpu_lists() {
+        assert_eq!(count_cpus("0"), 1);
+        assert_eq!(count_cpus("0-3,6"), 5);
+        assert_eq!(count_cpus("0-1,4-5\n"), 4);
+        assert_eq!(count_cpus(""), 1);
+    }
+
+    #[test]
+    fn a_truncated_gather_is_an_error() {
+        let g = GatherScript { script: String::new(), boundary: "@@B@@".into() };
+        let e = parse("web1", "hostname=web1\n\n@@B@@ core uname\n3.10.0 x86_64\n", &g).unwrap_err();
+        assert!(e.to_string().contains("web1"), "{e}");
     }
 }

@@ -18,7 +18,7 @@ struct Kit;
 impl Plugin for Kit {
     fn describe() -> PluginInfo {
         info("kit", env!("CARGO_PKG_VERSION"), "configurable behaviour for end-to-end tests")
-            .param(param::string("mode", "ok", "fail-on, hang, sleep, secret, reboot, put, put-always, echo, ok"))
+            .param(param::string("mode", "ok", "fail-on, hang, sleep, secret, reboot, put, put-always, echo, ok, none"))
             .param(param::string("target", "", "the host some modes single out"))
             .param(param::integer("reboot_timeout", 60, "seconds to wait for a reboot"))
             .param(param::string("text", "hello", "what mode echo prints"))
@@ -36,6 +36,7 @@ impl Plugin for Kit {
         let me = ctx.host.name.as_str();
         let actions: Vec<Action> = match p.mode.as_str() {
             "ok" => vec![cmd::run(["true"]).summary("nothing much").into()],
+            "none" => return Ok(Plan::nothing("nothing to do")),
             "fail-on" if me == p.target => vec![cmd::run(["false"]).summary("fail on purpose").into()],
             "fail-on" => vec![cmd::run(["true"]).summary("succeed").into()],
             // Four plain commands: sent as one batch by the executor.
