@@ -74,7 +74,7 @@ def proxied(fleet_dir, hosts, latency_ms, work):
     access.mkdir(exist_ok=True)
     via = [(n, f"127.0.1.{i + 1}") for i, (n, _) in enumerate(hosts)]
     pairs = [f"{p}:22={a}:22" for (_, a), (_, p) in zip(hosts, via)]
-    proxy = subprocess.Popen([str(FLEET), "ctl", str(fleet_dir), str(ROOT / "target/release/delay-proxy"), str(latency_ms / 2)] + pairs,
+    proxy = subprocess.Popen([str(FLEET), "ctl", str(fleet_dir), str(ROOT / "target/release/delay-proxy"), str(latency_ms // 2)] + pairs,
                              stdout=subprocess.PIPE, text=True)
     if proxy.stdout.readline().strip() != "ready":
         raise SystemExit("delay-proxy did not start")

@@ -98,6 +98,9 @@ impl ExecOutput {
 pub struct Session {
     handle: Handle<Verifier>,
     host: String,
+    /// A session channel opened while the previous command ran, so the
+    /// next command does not wait a round trip for one.
+    spare: tokio::sync::Mutex<Option<russh::Channel<client::Msg>>>,
     /// The jump host's connection, kept open as long as this one.
     _jump: Option<Box<Session>>,
 }
@@ -182,7 +185,7 @@ impl Session {
             addr: addr.clone(),
             detail: format!("timed out after {} s", o.connect_timeout.as_secs()),
         })??;
-        Ok(Session { handle, host: o.host.clone(), _jump: jump })
+        Ok(Session { handle, host: o.host.clone(), spare: tokio::sync::Mutex::new(None), _jump: jump })
     }
 
     /// Whether the connection is gone.
@@ -196,33 +199,55 @@ impl Session {
     pub async fn exec(&self, line: &str, stdin: Option<&[u8]>, limit: Duration) -> Result<ExecOutput, SshError> {
         let lost = |e: russh::Error| SshError::Lost { host: self.host.clone(), detail: e.to_string() };
         let work = async {
-            let mut ch = self.handle.channel_open_session().await.map_err(lost)?;
-            ch.exec(true, line.as_bytes()).await.map_err(lost)?;
-            if let Some(input) = stdin {
-                ch.data(input).await.map_err(lost)?;
-            }
-            ch.eof().await.map_err(lost)?;
-            let mut out = ExecOutput { exit_code: -1, ..Default::default() };
-            let mut got_status = false;
-            while let Some(msg) = ch.wait().await {
-                match msg {
-                    ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
-                    ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
-                    ChannelMsg::ExitStatus { exit_status } => {
-                        out.exit_code = exit_status as i32;
-                        got_status = true;
+            let spare = self.spare.lock().await.take();
+            let mut ch = match spare {
+                Some(ch) => ch,
+                None => self.handle.channel_open_session().await.map_err(lost)?,
+            };
+            // Open the next command's channel while this one runs; given up
+            // if this command ends first (a plain open then happens next time).
+            let refill = async {
+                if let Ok(next) = self.handle.channel_open_session().await {
+                    *self.spare.lock().await = Some(next);
+                }
+            };
+            let run = async move {
+                ch.exec(true, line.as_bytes()).await.map_err(lost)?;
+                if let Some(input) = stdin {
+                    ch.data(input).await.map_err(lost)?;
+                }
+                ch.eof().await.map_err(lost)?;
+                let mut out = ExecOutput { exit_code: -1, ..Default::default() };
+                let mut got_status = false;
+                while let Some(msg) = ch.wait().await {
+                    match msg {
+                        ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
+                        ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+                        ChannelMsg::ExitStatus { exit_status } => {
+                            out.exit_code = exit_status as i32;
+                            got_status = true;
+                        }
+                        ChannelMsg::ExitSignal { signal_name, .. } => {
+                            out.exit_code = signal_code(&signal_name);
+                            got_status = true;
+                        }
+                        _ => {}
                     }
-                    ChannelMsg::ExitSignal { signal_name, .. } => {
-                        out.exit_code = signal_code(&signal_name);
-                        got_status = true;
-                    }
-                    _ => {}
+                }
+                if !got_status {
+                    return Err(SshError::Lost { host: self.host.clone(), detail: "the channel closed without an exit status".into() });
+                }
+                Ok(out)
+            };
+            let mut run = std::pin::pin!(run);
+            let mut refill = std::pin::pin!(refill);
+            let mut refilled = false;
+            loop {
+                tokio::select! {
+                    r = &mut run => break r,
+                    () = &mut refill, if !refilled => refilled = true,
                 }
             }
-            if !got_status {
-                return Err(SshError::Lost { host: self.host.clone(), detail: "the channel closed without an exit status".into() });
-            }
-            Ok(out)
         };
         tokio::time::timeout(limit, work).await.map_err(|_| SshError::Timeout { host: self.host.clone(), secs: limit.as_secs() })?
     }
