@@ -114,7 +114,7 @@ impl HostRunner<'_> {
             };
             script.push_str(&format!("printf '%s action {k}\\n' \"$B\"\n"));
             let report = format!(
-                "printf '\\n%s exit {k} %s %s\\n' \"$B\" \"$rc\" \"$a\"; cat \"$t\"; printf '\\n%s stderr-end {k}\\n' \"$B\"\n[ \"$rc\" -eq 0 ] || exit 0\n"
+                "printf '\\n%s exit {k} %s %s\\n' \"$B\" \"$rc\" \"$a\"; [ -s \"$t\" ] && cat \"$t\"; printf '\\n%s stderr-end {k}\\n' \"$B\"\n[ \"$rc\" -eq 0 ] || exit 0\n"
             );
             match guard {
                 Some(g) => script.push_str(&format!(

@@ -1,6 +1,9 @@
 //! The run journal under the state directory (default: `.plait/` beside the
 //! workflow): a lock per workflow, one folder per run holding every event
-//! as JSON lines and the per-host progress used by `--resume`.
+//! as JSON lines and the per-host progress used by `--resume`: each step
+//! done is one line appended to `progress.jsonl` (one write, durable as soon
+//! as it returns; no file rewritten per step), and `state.json` is written
+//! whole at the start and the end of the run.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -51,6 +54,43 @@ pub struct RunState {
     pub converged: Vec<String>,
 }
 
+/// One line of `progress.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "done", rename_all = "snake_case")]
+pub enum Progress {
+    /// A host finished a step.
+    Step {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+    },
+    /// A host converged.
+    Host {
+        /// Host.
+        host: String,
+    },
+}
+
+impl RunState {
+    /// Apply one progress record.
+    pub fn apply(&mut self, p: &Progress) {
+        match p {
+            Progress::Step { host, step } => {
+                let v = self.completed.entry(host.clone()).or_default();
+                if !v.contains(step) {
+                    v.push(*step);
+                }
+            }
+            Progress::Host { host } => {
+                if !self.converged.contains(host) {
+                    self.converged.push(host.clone());
+                }
+            }
+        }
+    }
+}
+
 /// An open journal: the lock is held while this lives.
 #[derive(Debug)]
 pub struct Journal {
@@ -60,6 +100,8 @@ pub struct Journal {
     /// Run id.
     pub run_id: String,
     state_path: PathBuf,
+    progress_path: PathBuf,
+    progress: std::sync::Mutex<File>,
 }
 
 impl Journal {
@@ -78,7 +120,9 @@ impl Journal {
         let dir = state_dir.join("runs").join(&run_id);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let state_path = dir.join("state.json");
-        Ok(Journal { _lock: lock, dir, run_id, state_path })
+        let progress_path = dir.join("progress.jsonl");
+        let progress = File::options().create(true).append(true).open(&progress_path).map_err(io(&progress_path))?;
+        Ok(Journal { _lock: lock, dir, run_id, state_path, progress_path, progress: std::sync::Mutex::new(progress) })
     }
 
     /// The events file, for the reporter.
@@ -95,6 +139,15 @@ impl Journal {
         std::fs::rename(&tmp, &self.state_path).map_err(io(&self.state_path))
     }
 
+    /// Append one progress record (one `write`: a line is whole or absent).
+    pub fn record(&self, p: &Progress) -> Result<(), JournalError> {
+        use std::io::Write;
+        let mut line = serde_json::to_string(p).unwrap_or_default();
+        line.push('\n');
+        let mut f = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        f.write_all(line.as_bytes()).map_err(io(&self.progress_path))
+    }
+
     /// Progress of the latest earlier run of `workflow` (for `--resume`).
     pub fn latest(state_dir: &Path, workflow: &str, exclude: &Path) -> Result<RunState, JournalError> {
         let runs = state_dir.join("runs");
@@ -106,13 +159,45 @@ impl Journal {
             p.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('-').next()).and_then(|t| t.parse::<u128>().ok()).unwrap_or(0)
         });
         for dir in candidates.iter().rev() {
-            let p = dir.join("state.json");
-            if let Ok(text) = std::fs::read_to_string(&p)
-                && let Ok(state) = serde_json::from_str::<RunState>(&text)
-            {
-                return Ok(state);
+            // state.json as last written, plus what progress.jsonl adds (all
+            // of the run's progress when it was killed before its end).
+            let Ok(text) = std::fs::read_to_string(dir.join("state.json")) else { continue };
+            let Ok(mut state) = serde_json::from_str::<RunState>(&text) else { continue };
+            if let Ok(lines) = std::fs::read_to_string(dir.join("progress.jsonl")) {
+                for p in lines.lines().filter_map(|l| serde_json::from_str::<Progress>(l).ok()) {
+                    state.apply(&p);
+                }
             }
+            return Ok(state);
         }
         Err(JournalError::NothingToResume { workflow: workflow.into(), dir: state_dir.to_path_buf() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_killed_before_its_end_resumes_from_its_progress_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), "wf").unwrap();
+        let mut state = RunState { workflow: "wf".into(), ..Default::default() };
+        state.apply(&Progress::Step { host: "a".into(), step: 1 });
+        j.save(&state).unwrap();
+        j.record(&Progress::Step { host: "a".into(), step: 2 }).unwrap();
+        j.record(&Progress::Step { host: "b".into(), step: 1 }).unwrap();
+        j.record(&Progress::Host { host: "a".into() }).unwrap();
+        // Killed here: state.json still says only a/1.
+        let run_dir = j.dir.clone();
+        drop(j);
+        let resumed = Journal::latest(dir.path(), "wf", Path::new("/nonexistent")).unwrap();
+        assert_eq!(resumed.completed["a"], vec![1, 2]);
+        assert_eq!(resumed.completed["b"], vec![1]);
+        assert_eq!(resumed.converged, vec!["a".to_string()]);
+        // A torn last line (killed mid-write) is ignored, not fatal.
+        std::fs::write(run_dir.join("progress.jsonl"), "{\"done\":\"step\",\"host\":\"c\",\"step\":3}\n{\"done\":\"st").unwrap();
+        let resumed = Journal::latest(dir.path(), "wf", Path::new("/nonexistent")).unwrap();
+        assert_eq!(resumed.completed["c"], vec![3]);
     }
 }

@@ -2,7 +2,7 @@
 
 use super::Mode;
 use super::host::run_host;
-use super::journal::{Journal, JournalError, RunState};
+use super::journal::{Journal, JournalError, Progress, RunState};
 use super::vars::VarStore;
 use crate::output::{Event, HostRecap, HostState, Reporter};
 use crate::ssh::{ConnectSettings, HostKeyPolicy};
@@ -97,23 +97,23 @@ impl Shared {
         }
     }
 
-    pub fn mark_step_done(&self, host: &str, step: usize) {
+    fn progress(&self, p: Progress) {
         if let Ok(mut s) = self.state.lock() {
-            let v = s.completed.entry(host.to_string()).or_default();
-            if !v.contains(&step) {
-                v.push(step);
-            }
+            s.apply(&p);
         }
-        self.save();
+        if let Some(j) = &self.journal
+            && let Err(e) = j.record(&p)
+        {
+            tracing::warn!("{e}");
+        }
+    }
+
+    pub fn mark_step_done(&self, host: &str, step: usize) {
+        self.progress(Progress::Step { host: host.to_string(), step });
     }
 
     pub fn mark_converged(&self, host: &str) {
-        if let Ok(mut s) = self.state.lock()
-            && !s.converged.iter().any(|h| h == host)
-        {
-            s.converged.push(host.to_string());
-        }
-        self.save();
+        self.progress(Progress::Host { host: host.to_string() });
     }
 }
 
