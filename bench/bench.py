@@ -190,7 +190,12 @@ def main():
                 print(f"{n:>3} hosts  run {run + 1}  {c:<12} first {r['first']['wall']:6.2f} s  second {r['second']['wall']:6.2f} s  "
                       f"cpu {r['first']['cpu']:.2f}/{r['second']['cpu']:.2f} s  rss {max(r['first']['rss_mib'], r['second']['rss_mib']):.0f} MiB  converged={r['converged']}", flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    md = table(results, contenders, sizes)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    header = (f"Machine: {os.cpu_count()} × {cpu}, {mem_gib:.0f} GiB; the simulated hosts share these cores with the controller.\n"
+              f"Added round-trip time: {a.latency_ms} ms{' (bench/delay-proxy on every SSH connection)' if a.latency_ms else ''}. "
+              f"Runs per row: {a.runs}. Wall min / median over the runs; CPU is the median.\n\n")
+    md = header + table(results, contenders, sizes)
     (out / "table.md").write_text(md)
     chart(results, contenders, sizes, out / "chart.png")
     print()
