@@ -146,6 +146,23 @@ def table(results, contenders, sizes):
     return "\n".join(lines) + "\n"
 
 
+def peers_table(results, contenders, sizes):
+    """Every contender against every other: median wall and CPU ratios."""
+    med = lambda runs, phase, k: statistics.median(r[phase][k] for r in runs)
+    lines = ["| hosts | A vs B | wall B/A first | wall B/A second | controller CPU B/A first | controller CPU B/A second |",
+             "|---:|---|---:|---:|---:|---:|"]
+    for n in sizes:
+        for i, a in enumerate(contenders):
+            for b in contenders[i + 1:]:
+                ra, rb = results.get(f"{n}/{a}"), results.get(f"{n}/{b}")
+                if not ra or not rb:
+                    continue
+                cells = [f"{med(rb, p, 'wall') / med(ra, p, 'wall'):.2f}×" for p in ("first", "second")]
+                cells += [f"{med(rb, p, 'cpu') / max(med(ra, p, 'cpu'), 1e-3):.1f}×" for p in ("first", "second")]
+                lines.append(f"| {n} | {a} vs {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def chart(results, contenders, sizes, path):
     try:
         import matplotlib
@@ -175,27 +192,31 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--contenders", default="plait,lower-bound,pyinfra,ansible")
     ap.add_argument("--latency-ms", type=int, default=0, help="added round-trip time on every SSH connection (through bench/delay-proxy)")
+    ap.add_argument("--from-json", default=None, help="only render table.md and chart.png again from this results.json (into its folder)")
     ap.add_argument("--out", default=None, help="run folder (default target/bench/<timestamp>)")
     a = ap.parse_args()
     sizes = [int(x) for x in a.hosts.split(",")]
     contenders = a.contenders.split(",")
     out = Path(a.out) if a.out else ROOT / "target/bench" / time.strftime("%Y%m%d-%H%M%S")
+    if a.from_json:
+        out = Path(a.from_json).parent
     out.mkdir(parents=True, exist_ok=True)
-    results = {}
-    for n in sizes:
+    results = json.loads(Path(a.from_json).read_text()) if a.from_json else {}
+    for n in ([] if a.from_json else sizes):
         for run in range(a.runs):
             for c in contenders:
                 r = one(c, n, out, a.latency_ms)
                 results.setdefault(f"{n}/{c}", []).append(r)
+                # Written after every contender: a long matrix cut short keeps what it measured.
+                (out / "results.json").write_text(json.dumps(results, indent=1))
                 print(f"{n:>3} hosts  run {run + 1}  {c:<12} first {r['first']['wall']:6.2f} s  second {r['second']['wall']:6.2f} s  "
                       f"cpu {r['first']['cpu']:.2f}/{r['second']['cpu']:.2f} s  rss {max(r['first']['rss_mib'], r['second']['rss_mib']):.0f} MiB  converged={r['converged']}", flush=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     header = (f"Machine: {os.cpu_count()} × {cpu}, {mem_gib:.0f} GiB; the simulated hosts share these cores with the controller.\n"
               f"Added round-trip time: {a.latency_ms} ms{' (bench/delay-proxy on every SSH connection)' if a.latency_ms else ''}. "
-              f"Runs per row: {a.runs}. Wall min / median over the runs; CPU is the median.\n\n")
-    md = header + table(results, contenders, sizes)
+              f"Runs per row: {max((len(v) for v in results.values()), default=0)}. Wall min / median over the runs; CPU is the median.\n\n")
+    md = header + table(results, contenders, sizes) + "\nB/A: how many times more B takes than A (above 1: A is faster / cheaper).\n\n" + peers_table(results, contenders, sizes)
     (out / "table.md").write_text(md)
     chart(results, contenders, sizes, out / "chart.png")
     print()
