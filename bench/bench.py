@@ -115,6 +115,8 @@ def one(name, n, work, latency_ms):
         state = subprocess.run([str(FLEET), "state", str(fleet_dir), hosts[-1][0]], capture_output=True, text=True, check=True).stdout
         s = json.loads(state)
         result["converged"] = s["swap_mb"] == 0 and s["services"].get("docker", {}).get("active") is True and any(p.startswith("kubelet-1.21.10") for p in s["packages"])
+        if not result["converged"]:
+            raise SystemExit(f"{name} ({n} hosts) exited 0 but did not converge {hosts[-1][0]}: its numbers would mean nothing")
         return result
     finally:
         if proxy:
@@ -197,7 +199,7 @@ def main():
     a = ap.parse_args()
     sizes = [int(x) for x in a.hosts.split(",")]
     contenders = a.contenders.split(",")
-    out = Path(a.out) if a.out else ROOT / "target/bench" / time.strftime("%Y%m%d-%H%M%S")
+    out = (Path(a.out) if a.out else ROOT / "target/bench" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     if a.from_json:
         out = Path(a.from_json).parent
     out.mkdir(parents=True, exist_ok=True)
