@@ -62,7 +62,7 @@ impl HostRunner<'_> {
         // Retries as the single-action path does them: same delay, the last
         // attempt's stderr kept, `a` = attempts made before the last.
         let code = format!(
-            "a=0\nwhile :; do\n{{ {line}\n}} </dev/null 2>\"$t\"; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge {retries} ] && break\na=$((a + 1)); sleep {delay}\ndone\n",
+            "a=0\nwhile :; do\n{{ {line}\n}} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge {retries} ] && break\na=$((a + 1)); sleep {delay}\ndone\n",
             retries = r.retries,
             delay = r.retry_delay_secs,
         );
@@ -79,7 +79,7 @@ impl HostRunner<'_> {
         let line = build_command(&program, &[], self.elevation, None).line;
         let delim = format!("PLAIT_EOF_{boundary}_{k}");
         let content = String::from_utf8_lossy(&f.content);
-        let code = format!("a=0\n{{ {line}\n}} 2>\"$t\" <<'{delim}'\n{content}{delim}\nrc=$?\n");
+        let code = format!("a=0\n{{ {line}\n}} 2>\"$t\" 3>&- <<'{delim}'\n{content}{delim}\nrc=$?\n");
         Item { shown: format!("upload {} ({} bytes, sha256 {})", f.path, f.content.len(), &sha[..12]), code }
     }
 
@@ -95,7 +95,14 @@ impl HostRunner<'_> {
     ) -> Result<(Vec<Outcome>, Option<String>), SshError> {
         let boundary = format!("@@plait-{}@@", uuid::Uuid::new_v4().simple());
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let mut script = format!("B={}\nt=$(mktemp) || exit 97\ntrap 'rm -f \"$t\"' EXIT\n", quote(&boundary));
+        // The batch's output goes to a file and back in one piece at the end
+        // (one `cat`), instead of a packet per line: far fewer packets for
+        // sshd to send and for plait to read. Actions run without fd 3 (the
+        // channel), so nothing they leave running can hold the channel open.
+        let mut script = format!(
+            "B={}\nd=$(mktemp -d) || exit 97\nt=\"$d/err\"\ntrap 'exec >&3; cat \"$d/out\"; rm -rf \"$d\"' EXIT\nexec 3>&1 >\"$d/out\"\n",
+            quote(&boundary)
+        );
         let mut limit = Duration::from_secs(30);
         let mut items = Vec::with_capacity(actions.len());
         for (k, a) in actions.iter().enumerate() {
@@ -118,7 +125,7 @@ impl HostRunner<'_> {
             );
             match guard {
                 Some(g) => script.push_str(&format!(
-                    "if {{ {g}\n}} >/dev/null 2>&1 </dev/null; then printf '\\n%s ok {k}\\n' \"$B\"; else\n{}{report}fi\n",
+                    "if {{ {g}\n}} >/dev/null 2>&1 </dev/null 3>&-; then printf '\\n%s ok {k}\\n' \"$B\"; else\n{}{report}fi\n",
                     item.code
                 )),
                 None => {
