@@ -8,7 +8,7 @@
 //! `scripts/build-plugins` and `cargo build --release -p plait`).
 
 use plait::facts::FactsFile;
-use plait::plan::{PlanContext, Variable, plan_offline};
+use plait::plan::{offline_context, plan_offline};
 use plait::plugin::{ComponentCache, Limits, Registry, Runtime};
 use plait::workflow::{Workflow, bind};
 use plait_tests::{plait, repo_root};
@@ -41,24 +41,7 @@ fn main() {
         for s in &bound.steps {
             for &hi in &s.step.hosts {
                 let h = &inv.hosts[hi];
-                let rec = &facts.hosts[&h.name];
-                let probes = rec.probes.get(&s.plugin.info.name).cloned().unwrap_or_default().into_iter().collect();
-                let vars = s
-                    .plugin
-                    .info
-                    .consumes
-                    .iter()
-                    .map(|v| Variable { host: String::new(), name: v.clone(), value: format!("<{v}>") })
-                    .collect();
-                let ctx = PlanContext {
-                    host: h.for_plugins(),
-                    facts: rec.facts.clone(),
-                    probes,
-                    inventory: inv.for_plugins(),
-                    params: s.params.clone(),
-                    vars,
-                    offline: true,
-                };
+                let ctx = offline_context(s, h, &facts.hosts[&h.name], &inv.for_plugins());
                 cells.push((s, ctx));
             }
         }

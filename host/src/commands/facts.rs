@@ -3,10 +3,9 @@
 //! or write a facts file for `plait plan --facts`.
 
 use super::CommandError;
-use crate::facts::{FactsFile, HostRecord, ProbeCommand, gather_script, parse_gathered, render_probe};
-use crate::plan::Program;
+use crate::facts::{FactsFile, HostRecord, ProbeCommand, exec_gather, gather_script, parse_gathered};
 use crate::plugin::{Registry, Runtime};
-use crate::ssh::{ConnectSettings, Elevation, HostKeyPolicy, Session, build_command, connect_options};
+use crate::ssh::{ConnectSettings, Elevation, HostKeyPolicy, Session, connect_options};
 use crate::workflow::{Workflow, bind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -51,14 +50,10 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     // names carry the plugin as `plugin/probe` through the gather script.
     let mut probes: Vec<ProbeCommand> = Vec::new();
     for s in &bound.steps {
-        for p in &s.plugin.info.probes {
-            let name = format!("{}/{}", s.plugin.info.name, p.name);
-            if probes.iter().any(|q| q.name == name) {
-                continue;
+        for p in s.probe_commands(&format!("{}/", s.plugin.info.name)).map_err(CommandError::Other)? {
+            if !probes.iter().any(|q| q.name == p.name) {
+                probes.push(p);
             }
-            let command =
-                render_probe(&p.command, &s.params).map_err(|e| CommandError::Other(format!("plugin {}: {e}", s.plugin.label())))?;
-            probes.push(ProbeCommand { name, command, sudo: p.sudo });
         }
     }
 
@@ -82,11 +77,9 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 tokio::spawn(async move {
                     let session = Session::connect(&opts).await.map_err(|e| e.to_string())?;
                     let g = gather_script(&probes, elevation, None, true);
-                    let cmd = build_command(&Program::Argv(vec!["sh".into(), "-s".into()]), &[], Elevation::None, None);
-                    let out =
-                        session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
+                    let out = exec_gather(&session, &g).await;
                     session.close().await;
-                    parse_gathered(&opts.host, &out.stdout_text(), &g).map_err(|e| e.to_string())
+                    parse_gathered(&opts.host, &out?, &g).map_err(|e| e.to_string())
                 })
             })
             .collect();

@@ -199,29 +199,7 @@ impl HostRunner<'_> {
         let mut attempt = 0;
         loop {
             let (line, out) = self.exec(&r.program, &r.env, r.sudo, r.timeout_secs, r.stdin.as_deref().map(str::as_bytes)).await?;
-            if out.exit_code == 0 {
-                if let Some(name) = &r.capture {
-                    let value = out.stdout_text().trim().to_string();
-                    if r.secret {
-                        self.secrets.add(&value);
-                    }
-                    self.vars.set(host, name, value);
-                }
-                let mut notes = Vec::new();
-                if attempt > 0 {
-                    notes.push(format!("succeeded on attempt {}", attempt + 1));
-                }
-                if let (Some(name), false) = (&r.capture, r.secret) {
-                    let v = out.stdout_text();
-                    let v = v.trim();
-                    let shown: String = v.chars().take(80).collect();
-                    notes.push(format!("captured `{name}` = {shown}{}", if v.chars().count() > 80 { "…" } else { "" }));
-                }
-                let note = (!notes.is_empty()).then(|| notes.join("; "));
-                let status = if r.read_only { ActionStatus::Ok } else { ActionStatus::Changed };
-                return Ok(hide_if_secret(r.secret, Outcome::from_exec(status, note, &line, &out)));
-            }
-            if self.mode == Mode::DryRun {
+            if out.exit_code != 0 && self.mode == Mode::DryRun {
                 // A read-only check in a dry run sees the host before the
                 // earlier actions: its failure is information, not a failure.
                 let first = out.stderr_text().lines().next().unwrap_or("").to_string();
@@ -232,17 +210,55 @@ impl HostRunner<'_> {
                     &out,
                 ));
             }
-            if attempt >= r.retries {
-                let note = match (r.timeout_secs, out.exit_code) {
-                    (Some(t), 124 | 137) => format!("timed out after {t} s; the remote command was killed"),
-                    _ if r.retries > 0 => format!("failed after {} attempts", attempt + 1),
-                    _ => "command failed".to_string(),
-                };
-                return Ok(hide_if_secret(r.secret, Outcome::from_exec(ActionStatus::Failed, Some(note), &line, &out)));
+            if out.exit_code == 0 || attempt >= r.retries {
+                return Ok(self.run_outcome(host, r, out.exit_code, attempt, out.stdout_text(), out.stderr_text(), &line));
             }
             attempt += 1;
             tokio::time::sleep(Duration::from_secs(u64::from(r.retry_delay_secs))).await;
         }
+    }
+
+    /// The outcome of a `run` that ended (success, or failure on its last
+    /// attempt after `retried` retries): notes, the captured variable,
+    /// secrets kept out. Shared by the single-action and the batched paths.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_outcome(&self, host: &str, r: &Run, code: i32, retried: u32, stdout: String, stderr: String, line: &str) -> Outcome {
+        let mut notes = Vec::new();
+        let status = match (code, r.read_only) {
+            (0, true) => ActionStatus::Ok,
+            (0, false) => ActionStatus::Changed,
+            _ => ActionStatus::Failed,
+        };
+        if status != ActionStatus::Failed {
+            if retried > 0 {
+                notes.push(format!("succeeded on attempt {}", retried + 1));
+            }
+            if let Some(name) = &r.capture {
+                let value = stdout.trim().to_string();
+                if r.secret {
+                    self.secrets.add(&value);
+                } else {
+                    let shown: String = value.chars().take(80).collect();
+                    notes.push(format!("captured `{name}` = {shown}{}", if value.chars().count() > 80 { "…" } else { "" }));
+                }
+                self.vars.set(host, name, value);
+            }
+        } else {
+            notes.push(match (r.timeout_secs, code) {
+                (Some(t), 124 | 137) => format!("timed out after {t} s; the remote command was killed"),
+                _ if r.retries > 0 => format!("failed after {} attempts", retried + 1),
+                _ => "command failed".to_string(),
+            });
+        }
+        let o = Outcome {
+            status,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+            command: Some(line.to_string()),
+            exit_code: Some(code),
+            stdout,
+            stderr,
+        };
+        hide_if_secret(r.secret, o)
     }
 
     async fn put_file(&self, f: &PutFile) -> Result<Outcome, SshError> {

@@ -214,51 +214,6 @@ impl HostRunner<'_> {
         }
         Ok((outcomes, gathered))
     }
-
-    /// A batched run's outcome, as [`HostRunner::execute`] would report it.
-    #[allow(clippy::too_many_arguments)]
-    fn run_outcome(&self, host: &str, r: &Run, code: i32, retried: u32, stdout: String, stderr: String, line: &str) -> Outcome {
-        let mut notes = Vec::new();
-        let status = match (code, r.read_only) {
-            (0, true) => ActionStatus::Ok,
-            (0, false) => ActionStatus::Changed,
-            _ => ActionStatus::Failed,
-        };
-        if status != ActionStatus::Failed {
-            if retried > 0 {
-                notes.push(format!("succeeded on attempt {}", retried + 1));
-            }
-            if let Some(name) = &r.capture {
-                let value = stdout.trim().to_string();
-                if r.secret {
-                    self.secrets.add(&value);
-                } else {
-                    let shown: String = value.chars().take(80).collect();
-                    notes.push(format!("captured `{name}` = {shown}{}", if value.chars().count() > 80 { "…" } else { "" }));
-                }
-                self.vars.set(host, name, value);
-            }
-        } else {
-            notes.push(match (r.timeout_secs, code) {
-                (Some(t), 124 | 137) => format!("timed out after {t} s; the remote command was killed"),
-                _ if r.retries > 0 => format!("failed after {} attempts", retried + 1),
-                _ => "command failed".to_string(),
-            });
-        }
-        let mut o = Outcome {
-            status,
-            note: (!notes.is_empty()).then(|| notes.join("; ")),
-            command: Some(line.to_string()),
-            exit_code: Some(code),
-            stdout,
-            stderr,
-        };
-        if r.secret {
-            o.command = Some("(secret command line hidden)".into());
-            o.stdout = String::new();
-        }
-        o
-    }
 }
 
 /// The batched upload prints `up to date` or why it wrote the file.

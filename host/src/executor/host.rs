@@ -5,17 +5,17 @@ use super::Mode;
 use super::action::{HostRunner, Outcome};
 use super::run::Shared;
 use super::vars::WaitOutcome;
-use crate::facts::{GatherScript, ProbeCommand, gather_script, parse_gathered, parse_probes_only, render_probe};
+use crate::facts::{GatherScript, exec_gather, gather_script, parse_gathered, parse_probes_only};
 use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
-use crate::plan::{PlanContext, Program};
+use crate::plan::PlanContext;
 use crate::plugin::PluginError;
-use crate::ssh::{Elevation, Session, build_command, connect_options};
+use crate::ssh::{Elevation, Session, connect_options};
 use crate::workflow::BoundStep;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn tail(s: &str, lines: usize) -> Option<String> {
     let v: Vec<&str> = s.lines().collect();
@@ -153,11 +153,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
                 // Nothing ran, so nothing will be captured: placeholders, as offline.
                 for v in &s.plugin.info.consumes {
                     if !vars.iter().any(|x| x.name == *v) {
-                        vars.push(crate::plan::Variable {
-                            host: String::new(),
-                            name: v.clone(),
-                            value: format!("<{v}: captured at run time>"),
-                        });
+                        vars.push(crate::plan::placeholder(v));
                     }
                 }
             }
@@ -238,7 +234,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             let next = pending
                 .get(pos + 1)
                 .filter(|_| shared.mode == Mode::Apply && end == plan.actions.len() && runner.batchable(&plan.actions[i]));
-            let next_gather = match next.map(|n| gather_script_for(&runner, n, true)).transpose() {
+            let next_gather = match next.map(|n| gather_script_for(&runner, n)).transpose() {
                 Ok(g) => g,
                 Err(e) => {
                     let f = fail(&mut counts, step_failure(e));
@@ -331,13 +327,10 @@ async fn gather_ahead(
 ) -> Result<(Gathered, BTreeMap<usize, Probes>), String> {
     let mut probes = Vec::new();
     for s in steps {
-        for p in &s.plugin.info.probes {
-            let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
-            probes.push(ProbeCommand { name: format!("{}/{}", s.step.number, p.name), command, sudo: p.sudo });
-        }
+        probes.extend(s.probe_commands(&format!("{}/", s.step.number))?);
     }
     let g = gather_script(&probes, runner.elevation, runner.password.as_deref(), false);
-    let out = run_gather(runner, &g).await?;
+    let out = exec_gather(&runner.session, &g).await?;
     let mut by_step: BTreeMap<usize, Probes> = steps.iter().map(|s| (s.step.number, Probes::new())).collect();
     for (key, result) in parse_probes_only(host, &out, &g).map_err(|e| e.to_string())? {
         if let Some((n, name)) = key.split_once('/')
@@ -350,30 +343,14 @@ async fn gather_ahead(
     Ok(((facts.clone(), first), by_step))
 }
 
-async fn run_gather(runner: &HostRunner<'_>, g: &GatherScript) -> Result<String, String> {
-    let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
-    let cmd = build_command(&sh, &[], Elevation::None, None);
-    let out = runner.session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
-    if out.exit_code != 0 && out.stdout.is_empty() {
-        return Err(format!("gathering facts failed with exit code {}: {}", out.exit_code, out.stderr_text().trim()));
-    }
-    Ok(out.stdout_text())
-}
-
-/// The gather script for step `s`: this step's probes, plus the core facts
-/// when `core` (the caller has no valid copy of them).
-fn gather_script_for(runner: &HostRunner<'_>, s: &BoundStep, core: bool) -> Result<GatherScript, String> {
-    let mut probes = Vec::with_capacity(s.plugin.info.probes.len());
-    for p in &s.plugin.info.probes {
-        let command = render_probe(&p.command, &s.params).map_err(|e| format!("plugin {} probe {}: {e}", s.plugin.label(), p.name))?;
-        probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo });
-    }
-    Ok(gather_script(&probes, runner.elevation, runner.password.as_deref(), core))
+/// The gather script for step `s`: the core facts and this step's probes.
+fn gather_script_for(runner: &HostRunner<'_>, s: &BoundStep) -> Result<GatherScript, String> {
+    Ok(gather_script(&s.probe_commands("")?, runner.elevation, runner.password.as_deref(), true))
 }
 
 /// Facts and this step's probes, in one round trip.
 async fn gather(runner: &HostRunner<'_>, s: &BoundStep, host: &str) -> Result<Gathered, String> {
-    let g = gather_script_for(runner, s, true)?;
-    let out = run_gather(runner, &g).await?;
+    let g = gather_script_for(runner, s)?;
+    let out = exec_gather(&runner.session, &g).await?;
     parse_gathered(host, &out, &g).map_err(|e| e.to_string())
 }

@@ -3,8 +3,10 @@
 //! step, each delimited by a random boundary.
 
 use super::{HostFacts, ProbeResult, ServiceState};
-use crate::ssh::{Elevation, quote};
+use crate::plan::Program;
+use crate::ssh::{Elevation, Session, build_command, quote};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 const CORE: &str = include_str!("gather.sh");
 
@@ -56,6 +58,17 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&s
         ));
     }
     GatherScript { script: s, boundary }
+}
+
+/// Run a gather script on `session` (one `sh -s` round trip); its output.
+pub async fn exec(session: &Session, g: &GatherScript) -> Result<String, String> {
+    let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
+    let cmd = build_command(&sh, &[], Elevation::None, None);
+    let out = session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
+    if out.exit_code != 0 && out.stdout.is_empty() {
+        return Err(format!("gathering facts failed with exit code {}: {}", out.exit_code, out.stderr_text().trim()));
+    }
+    Ok(out.stdout_text())
 }
 
 /// The gather output could not be understood.

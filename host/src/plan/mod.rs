@@ -8,5 +8,5 @@ mod render;
 
 pub use action::{Action, ActionKind, FetchFile, Program, PutFile, Reboot, Run};
 pub use context::{InventoryHost, PlanContext, Variable};
-pub use offline::{HostStepPlan, OfflinePlan, PlanError, StepOutcome, plan_offline};
+pub use offline::{HostStepPlan, OfflinePlan, PlanError, StepOutcome, offline_context, placeholder, plan_offline};
 pub use render::render_human;

@@ -6,10 +6,11 @@
 //! placeholders.
 
 use super::action::{Action, ActionKind};
-use super::context::{PlanContext, Variable};
-use crate::facts::FactsFile;
+use super::context::{InventoryHost, PlanContext, Variable};
+use crate::facts::{FactsFile, HostRecord};
+use crate::inventory::Host;
 use crate::plugin::PluginLog;
-use crate::workflow::BoundWorkflow;
+use crate::workflow::{BoundStep, BoundWorkflow};
 use serde::Serialize;
 
 /// What one step planned on one host.
@@ -111,6 +112,32 @@ pub enum PlanError {
     },
 }
 
+/// A variable that is only known once a run captures it.
+pub fn placeholder(name: &str) -> Variable {
+    Variable { host: String::new(), name: name.to_string(), value: format!("<{name}: captured at run time>") }
+}
+
+/// The context step `s` plans from on host `h`, offline: its recorded facts
+/// and probe results, placeholders for the variables it consumes.
+pub fn offline_context(s: &BoundStep, h: &Host, rec: &HostRecord, inventory: &[InventoryHost]) -> PlanContext {
+    let recorded = rec.probes.get(&s.plugin.info.name);
+    PlanContext {
+        host: h.for_plugins(),
+        facts: rec.facts.clone(),
+        probes: s
+            .plugin
+            .info
+            .probes
+            .iter()
+            .filter_map(|p| recorded.and_then(|m| m.get(&p.name)).map(|r| (p.name.clone(), r.clone())))
+            .collect(),
+        inventory: inventory.to_vec(),
+        params: s.params.clone(),
+        vars: s.plugin.info.consumes.iter().map(|v| placeholder(v)).collect(),
+        offline: true,
+    }
+}
+
 /// Plan every step on every target host from `facts`.
 pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) -> Result<OfflinePlan, PlanError> {
     let inv = &bound.workflow.inventory;
@@ -145,29 +172,7 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
                 // A host stops at its first failure, as it would in a run.
                 continue;
             }
-            let probes = s
-                .plugin
-                .info
-                .probes
-                .iter()
-                .filter_map(|p| rec.probes.get(&s.plugin.info.name).and_then(|m| m.get(&p.name)).map(|r| (p.name.clone(), r.clone())))
-                .collect();
-            let vars = s
-                .plugin
-                .info
-                .consumes
-                .iter()
-                .map(|v| Variable { host: String::new(), name: v.clone(), value: format!("<{v}: captured at run time>") })
-                .collect();
-            let ctx = PlanContext {
-                host: h.for_plugins(),
-                facts: rec.facts.clone(),
-                probes,
-                inventory: inventory.clone(),
-                params: s.params.clone(),
-                vars,
-                offline: true,
-            };
+            let ctx = offline_context(s, h, rec, &inventory);
             let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps) {
                 Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
                 // Reads (fetch-file, read-only runs) change nothing: the host is converged.

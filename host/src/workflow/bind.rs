@@ -3,6 +3,7 @@
 
 use super::load::{Step, Workflow};
 use crate::diagnostic::{Category, SourceError};
+use crate::facts::{ProbeCommand, render_probe};
 use crate::inventory::toml_to_json;
 use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime};
 use std::collections::HashMap;
@@ -20,6 +21,23 @@ pub struct BoundStep {
     pub params: serde_json::Value,
     /// Declared capabilities narrowed by the step's grants.
     pub caps: Capabilities,
+}
+
+impl BoundStep {
+    /// The plugin's probes with this step's parameters substituted (quoted),
+    /// each named `prefix` + the probe's name.
+    pub fn probe_commands(&self, prefix: &str) -> Result<Vec<ProbeCommand>, String> {
+        self.plugin
+            .info
+            .probes
+            .iter()
+            .map(|p| {
+                let command =
+                    render_probe(&p.command, &self.params).map_err(|e| format!("plugin {} probe {}: {e}", self.plugin.label(), p.name))?;
+                Ok(ProbeCommand { name: format!("{prefix}{}", p.name), command, sudo: p.sudo })
+            })
+            .collect()
+    }
 }
 
 /// A workflow ready to plan or run.
