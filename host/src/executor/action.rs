@@ -138,7 +138,7 @@ fn argv(words: &[&str]) -> Program {
 }
 
 impl HostRunner<'_> {
-    fn elevation(&self, sudo: bool) -> Elevation {
+    pub(super) fn elevation(&self, sudo: bool) -> Elevation {
         if sudo { self.elevation } else { Elevation::None }
     }
 

@@ -57,8 +57,7 @@ impl HostRunner<'_> {
     }
 
     fn run_item(&self, r: &Run) -> Item {
-        let elevation = if r.sudo { self.elevation } else { Elevation::None };
-        let line = build_command(&r.program, &r.env, elevation, r.timeout_secs).line;
+        let line = build_command(&r.program, &r.env, self.elevation(r.sudo), r.timeout_secs).line;
         // Retries as the single-action path does them: same delay, the last
         // attempt's stderr kept, `a` = attempts made before the last.
         let code = format!(
@@ -110,8 +109,7 @@ impl HostRunner<'_> {
                 ActionKind::Run(r) => {
                     let per_try = r.timeout_secs.map(|t| Duration::from_secs(u64::from(t) + 30)).unwrap_or(self.default_timeout);
                     limit += per_try * (r.retries + 1) + Duration::from_secs(u64::from(r.retry_delay_secs) * u64::from(r.retries));
-                    let elevation = if r.sudo { self.elevation } else { Elevation::None };
-                    (self.run_item(r), r.unless.as_ref().map(|g| build_command(g, &r.env, elevation, Some(120)).line))
+                    (self.run_item(r), r.unless.as_ref().map(|g| build_command(g, &r.env, self.elevation(r.sudo), Some(120)).line))
                 }
                 ActionKind::PutFile(f) => {
                     limit += Duration::from_secs(630);
