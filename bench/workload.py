@@ -59,17 +59,17 @@ def workload(host, hosts):
         ]),
         ("docker", [
             ("[ -f /etc/yum.repos.d/docker-ce.repo ]", write("/etc/yum.repos.d/docker-ce.repo", "[docker-ce-stable]\nname=Docker CE Stable - $basearch\nbaseurl=https://mirrors.aliyun.com/docker-ce/linux/centos/$releasever/$basearch/stable\nenabled=1\ngpgcheck=1\ngpgkey=https://mirrors.aliyun.com/docker-ce/linux/centos/gpg")),
-            ("rpm -q docker-ce-20.10.8-3.el7.x86_64 docker-ce-cli-20.10.8-3.el7.x86_64 containerd.io", "yum -y install docker-ce-3:20.10.8-3.el7.x86_64 docker-ce-cli-3:20.10.8-3.el7.x86_64 containerd.io"),
+            # docker-ce-cli has epoch 1 in Docker's el7 repository (docker-ce has 3).
+            ("rpm -q docker-ce-20.10.8-3.el7.x86_64 docker-ce-cli-20.10.8-3.el7.x86_64 containerd.io", "yum -y --setopt=skip_missing_names_on_install=0 install docker-ce-3:20.10.8-3.el7.x86_64 docker-ce-cli-1:20.10.8-3.el7.x86_64 containerd.io"),
             ("[ -f /etc/docker/daemon.json ]", write("/etc/docker/daemon.json", DAEMON_JSON) + " && systemctl daemon-reload"),
             ("systemctl is-enabled -q docker", "systemctl enable docker"),
             ("systemctl is-active -q docker", "systemctl start docker"),
         ]),
         ("kubeadm", [
             ("[ -f /etc/yum.repos.d/kubernetes.repo ]", write("/etc/yum.repos.d/kubernetes.repo", "[kubernetes]\nname=Kubernetes\nbaseurl=https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-x86_64\nenabled=1\ngpgcheck=0\nrepo_gpgcheck=0\ngpgkey=https://mirrors.aliyun.com/kubernetes/yum/doc/yum-key.gpg https://mirrors.aliyun.com/kubernetes/yum/doc/rpm-package-key.gpg")),
-            ("rpm -q kubelet-1.21.10 kubeadm-1.21.10 kubectl-1.21.10", "yum install -y kubelet-1.21.10 kubeadm-1.21.10 kubectl-1.21.10"),
+            ("rpm -q kubelet-1.21.10 kubeadm-1.21.10 kubectl-1.21.10", "yum -y --setopt=skip_missing_names_on_install=0 install kubelet-1.21.10 kubeadm-1.21.10 kubectl-1.21.10"),
             ("grep -q cgroup-driver=systemd /etc/sysconfig/kubelet", write("/etc/sysconfig/kubelet", 'KUBELET_EXTRA_ARGS="--cgroup-driver=systemd"\nKUBE_PROXY_MODE="ipvs"')),
             ("systemctl is-enabled -q kubelet", "systemctl enable kubelet"),
-            ("systemctl is-active -q kubelet", "systemctl start kubelet"),
         ] + [(f"docker image inspect {i} >/dev/null", f"docker pull {i}") for i in IMAGES] + [
             (f"docker image inspect {REPO}/coredns/coredns:v1.8.0 >/dev/null", f"docker tag {REPO}/coredns:v1.8.0 {REPO}/coredns/coredns:v1.8.0"),
         ]),

@@ -55,9 +55,14 @@ fn check(o: Output, what: &str) -> Output {
 impl Fleet {
     /// Start `n` hosts: master, node1, ...
     pub fn up(n: usize) -> Fleet {
+        Fleet::up_with(n, &[])
+    }
+
+    /// Start `n` hosts with more `fleet up` options (`--uefi`, `--catalog FILE`).
+    pub fn up_with(n: usize, options: &[&str]) -> Fleet {
         let tmp = tempfile::Builder::new().prefix("plait-fleet-").tempdir().expect("temp dir");
         let dir = tmp.path().join("fleet");
-        check(Command::new(script()).arg("up").arg(&dir).arg(n.to_string()).output().expect("fleet up"), "fleet up");
+        check(Command::new(script()).arg("up").arg(&dir).arg(n.to_string()).args(options).output().expect("fleet up"), "fleet up");
         Fleet { dir, _tmp: tmp }
     }
 

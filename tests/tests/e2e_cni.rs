@@ -63,7 +63,7 @@ fn a_calico_cluster_migrates_to_flannel_and_back() {
     for h in ["master", "node1", "node2"] {
         let s = fleet.state(h);
         assert_eq!(s["cluster"]["cni"], "flannel", "{h}");
-        assert_eq!(s["cluster"]["calico_pool_cidr"], Value::Null, "calico's DaemonSet is gone");
+        assert_eq!(s["cluster"]["calico_pools"], json!([]), "calico's IP pools went with its CRDs");
         assert_eq!(s["cni_files"], json!(["10-flannel.conflist"]), "calico's files are gone on {h}");
         assert_eq!(s["links"], json!(["cni0", "flannel.1"]), "tunl0 is gone on {h}");
     }
@@ -75,7 +75,7 @@ fn a_calico_cluster_migrates_to_flannel_and_back() {
     for h in ["master", "node1", "node2"] {
         let s = fleet.state(h);
         assert_eq!(s["cluster"]["cni"], "calico", "{h}");
-        assert_eq!(s["cluster"]["calico_pool_cidr"], "10.244.0.0/16");
+        assert_eq!(s["cluster"]["calico_pools"], json!(["10.244.0.0/16"]), "calico-node made its pool from kubeadm's podSubnet again");
         assert_eq!(s["cni_files"], json!(["10-calico.conflist", "calico-kubeconfig"]), "flannel's files are gone on {h}");
         assert_eq!(s["links"], json!(["tunl0"]), "flannel.1 and cni0 are gone on {h}");
     }

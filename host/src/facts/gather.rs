@@ -210,7 +210,8 @@ fn parse_probes(host: &str, rest: &str, g: &GatherScript) -> Result<BTreeMap<Str
 }
 
 /// Replace `{param}` in a probe command with the quoted parameter value
-/// (`{{`/`}}` are literal braces). Unknown names are an error.
+/// (a list: its items, a table: its keys, each quoted; `{{`/`}}` are
+/// literal braces). Unknown names are an error.
 pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.chars().peekable();
@@ -242,6 +243,8 @@ pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String
                             .join(" "),
                     ),
                     Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => out.push_str(&quote(&v.to_string())),
+                    // A table stands for its keys (e.g. sysctl names), each quoted.
+                    Some(serde_json::Value::Object(m)) => out.push_str(&m.keys().map(|k| quote(k)).collect::<Vec<_>>().join(" ")),
                     _ => return Err(format!("probe command refers to {{{name}}}, which is not a parameter")),
                 }
             }
@@ -261,6 +264,9 @@ mod tests {
         assert_eq!(render_probe("ntpdate -q {server}", &p).unwrap(), "ntpdate -q 'time.example.org; rm -rf /'");
         assert_eq!(render_probe("ls {names} {n} {{x}}", &p).unwrap(), "ls 'a b' c 3 {x}");
         assert!(render_probe("echo {missing}", &p).is_err());
+        // A table's keys, each quoted (bridge-net's `sysctl {sysctls}`).
+        let t = serde_json::json!({ "sysctls": { "net.ipv4.ip_forward": "1", "kernel.x; reboot": "0" } });
+        assert_eq!(render_probe("sysctl {sysctls}", &t).unwrap(), "sysctl 'kernel.x; reboot' net.ipv4.ip_forward");
     }
 
     #[test]

@@ -44,6 +44,9 @@ impl Plugin for BridgeNet {
             .param(param::string("modules_file", "/etc/modules-load.d/br_netfilter.conf", "file that loads br_netfilter at boot"))
             .probe("sysctl_file", "cat {sysctl_file}")
             .probe("modules_file", "cat {modules_file}")
+            // Every key of the table, whatever it is (core facts read only a
+            // fixed set): `sysctl KEY...` prints `KEY = VALUE` per key.
+            .probe("live", "sysctl {sysctls} 2>/dev/null; true")
             .programs(["modprobe", "sysctl"])
             .writes(["/etc/sysctl.d/", "/etc/modules-load.d/"])
     }
@@ -83,7 +86,9 @@ impl Plugin for BridgeNet {
                     .into(),
             );
         }
-        let stale: Vec<&String> = p.sysctls.iter().filter(|(k, v)| ctx.sysctl(k) != Some(v.as_str())).map(|(k, _)| k).collect();
+        let live = ctx.probe("live")?;
+        let live: BTreeMap<&str, &str> = live.stdout.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim(), v.trim())).collect();
+        let stale: Vec<&String> = p.sysctls.iter().filter(|(k, v)| live.get(k.as_str()) != Some(&v.as_str())).map(|(k, _)| k).collect();
         if !file_ok || !stale.is_empty() {
             let why = if stale.is_empty() { "file changed".to_string() } else { format!("{} live value(s) differ", stale.len()) };
             actions.push(cmd::run(["sysctl", "--system"]).summary(format!("apply sysctls ({why})")).into());

@@ -54,17 +54,6 @@ fn repo_file(p: &Params) -> String {
     )
 }
 
-/// `docker-ce-3:20.10.8-3.el7.x86_64` as `rpm -q` prints it: no epoch.
-fn rpm_name(spec: &str) -> String {
-    match spec.split_once(':') {
-        Some((name_epoch, rest)) => {
-            let name = name_epoch.rsplit_once('-').map(|(n, _)| n).unwrap_or(name_epoch);
-            format!("{name}-{rest}")
-        }
-        None => spec.to_string(),
-    }
-}
-
 impl Plugin for Docker {
     fn describe() -> PluginInfo {
         info("docker", env!("CARGO_PKG_VERSION"), "docker-ce from a mirror, pinned, with daemon.json")
@@ -75,10 +64,15 @@ impl Plugin for Docker {
                 "docker-ce mirror",
             ))
             .param(param::string("repo_gpgkey", "https://mirrors.aliyun.com/docker-ce/linux/centos/gpg", "mirror signing key"))
+            // The tutorial pins docker-ce-cli-3:..., but Docker's el7 repository
+            // publishes docker-ce-cli with epoch 1 (docker/docker-ce-packaging,
+            // rpm/SPECS/docker-ce-cli.spec `Epoch: 1`; docker-ce.spec has
+            // `Epoch: 3`): with epoch 3 yum finds nothing, skips the name and
+            // docker-ce pulls in the newest CLI.
             .param(param::string_list(
                 "packages",
-                &["docker-ce-3:20.10.8-3.el7.x86_64", "docker-ce-cli-3:20.10.8-3.el7.x86_64", "containerd.io"],
-                "packages (pinned)",
+                &["docker-ce-3:20.10.8-3.el7.x86_64", "docker-ce-cli-1:20.10.8-3.el7.x86_64", "containerd.io"],
+                "yum specs: name, or name-epoch:version-release.arch to pin",
             ))
             .param(param::string_list("exec_opts", &["native.cgroupdriver=systemd"], "daemon.json exec-opts"))
             .param(param::string_list(
@@ -93,11 +87,11 @@ impl Plugin for Docker {
             .param(param::integer("max_concurrent_uploads", 5, "daemon.json max-concurrent-uploads"))
             .param(param::string("storage_driver", "overlay2", "daemon.json storage-driver"))
             .probe("repo_file", "cat {repo_file}")
-            .probe("packages", "rpm -q docker-ce docker-ce-cli containerd.io")
+            .probe("packages", &rpm::probe_command("packages"))
             .probe("daemon_json", "cat /etc/docker/daemon.json")
             .probe("enabled", "systemctl is-enabled docker")
             .probe("active", "systemctl is-active docker")
-            .programs(["yum", "systemctl"])
+            .programs(["yum", "rpm", "systemctl"])
             .writes(["/etc/yum.repos.d/", "/etc/docker/"])
     }
 
@@ -115,30 +109,11 @@ impl Plugin for Docker {
             actions.push(file::put(&p.repo_file, repo).mode(0o644).summary("add the docker-ce repository").into());
         }
 
-        let installed = ctx.probe("packages")?.stdout.clone();
-        let missing: Vec<&String> = p
-            .packages
-            .iter()
-            .filter(|spec| {
-                let want = rpm_name(spec);
-                // A spec without a version (containerd.io) is satisfied by any version.
-                if want.contains(|c: char| c.is_ascii_digit()) {
-                    !installed.lines().any(|l| l.trim() == want)
-                } else {
-                    !installed.lines().any(|l| l.starts_with(&format!("{want}-")))
-                }
-            })
-            .collect();
-        let installing = !missing.is_empty();
+        let pins: Vec<rpm::Pin> = p.packages.iter().map(|s| rpm::Pin::parse(s)).collect();
+        let pinned = rpm::state(&pins, &ctx.probe("packages")?.stdout);
+        let installing = !pinned.converged();
         if installing {
-            let mut argv: Vec<String> = vec!["yum".into(), "-y".into(), "install".into()];
-            argv.extend(p.packages.iter().cloned());
-            actions.push(
-                cmd::run(argv)
-                    .timeout_secs(1800)
-                    .summary(format!("install {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")))
-                    .into(),
-            );
+            actions.extend(rpm::converge(&pins, &pinned, &[]));
         } else {
             done.push("docker packages installed at the pinned versions".into());
         }
@@ -170,15 +145,3 @@ impl Plugin for Docker {
 }
 
 register_plugin!(Docker);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rpm_names_drop_the_epoch() {
-        assert_eq!(rpm_name("docker-ce-3:20.10.8-3.el7.x86_64"), "docker-ce-20.10.8-3.el7.x86_64");
-        assert_eq!(rpm_name("docker-ce-cli-3:20.10.8-3.el7.x86_64"), "docker-ce-cli-20.10.8-3.el7.x86_64");
-        assert_eq!(rpm_name("containerd.io"), "containerd.io");
-    }
-}

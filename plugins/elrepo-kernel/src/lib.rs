@@ -32,11 +32,20 @@ impl Plugin for ElrepoKernel {
             ))
             .param(param::string("package", "kernel-ml", "kernel package (kernel-ml: mainline, kernel-lt: long term)"))
             .param(param::string("repo", "elrepo-kernel", "repository holding the kernel"))
-            .param(param::string("grub_cfg", "/boot/grub2/grub.cfg", "grub configuration to regenerate"))
+            .param(param::string(
+                "grub_cfg",
+                "",
+                "grub configuration to regenerate (default: where the firmware reads it, /boot/grub2/grub.cfg or, on UEFI, /boot/efi/EFI/centos/grub.cfg)",
+            ))
             .param(param::integer("reboot_timeout", 600, "seconds to wait for the host to come back"))
             .probe("elrepo_release", "rpm -q elrepo-release")
             .probe("kernel_package", "rpm -q {package}")
             .probe("grub_default", "grep -E '^GRUB_DEFAULT=' /etc/default/grub")
+            // UEFI firmware exposes /sys/firmware/efi; CentOS 7's grub2-efi-x64
+            // then reads /boot/efi/EFI/centos/grub.cfg, and /boot/grub2/grub.cfg
+            // is not used at boot (RHEL 7 System Administrator's Guide, "Working
+            // with GRUB 2": grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg).
+            .probe("firmware", "if [ -d /sys/firmware/efi ]; then echo efi; else echo bios; fi")
             .programs(["rpm", "yum", "sed", "grub2-mkconfig"])
             .shell()
             .reboots()
@@ -77,7 +86,15 @@ impl Plugin for ElrepoKernel {
                     .into(),
             );
         }
-        actions.push(cmd::run(["grub2-mkconfig", "-o", p.grub_cfg.as_str()]).summary("regenerate the grub configuration").into());
+        let grub_cfg = match (p.grub_cfg.as_str(), ctx.probe("firmware")?.stdout.trim()) {
+            // The EFI vendor directory: centos on CentOS, redhat on RHEL.
+            ("", "efi") => {
+                format!("/boot/efi/EFI/{}/grub.cfg", if ctx.facts.os_id == "rhel" { "redhat" } else { ctx.facts.os_id.as_str() })
+            }
+            ("", _) => "/boot/grub2/grub.cfg".to_string(),
+            (path, _) => path.to_string(),
+        };
+        actions.push(cmd::run(["grub2-mkconfig", "-o", grub_cfg.as_str()]).summary(format!("regenerate {grub_cfg}")).into());
         actions.push(reboot::host(timeout));
         let check = format!(
             "v=$(uname -r); printf '%s\\n%s\\n' {} \"$v\" | sort -V -C || {{ echo \"running kernel $v is older than {}\" >&2; exit 1; }}",

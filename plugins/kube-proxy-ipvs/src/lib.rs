@@ -1,8 +1,19 @@
 //! `kube-proxy-ipvs`: the tutorial's "设置kube-proxy的ipvs模式" section.
 //! Sets `mode: "ipvs"` in the kube-proxy ConfigMap (a merge patch of the
 //! config, instead of the tutorial's interactive `kubectl edit`, whose listing
-//! also repeats keys by mistake) and restarts the kube-proxy pods, which is
-//! also done when the ConfigMap is right but a pod still runs another proxier.
+//! also repeats keys by mistake) and restarts the kube-proxy pods so they
+//! read it.
+//!
+//! Whether the pods run the current config is decided from the cluster's
+//! objects, not from their logs: the restart stamps the DaemonSet's pod
+//! template with the sha256 of the config it rolls out (annotation
+//! `plait/config-sha256`), which makes the DaemonSet controller replace
+//! every pod, as `kubectl rollout restart` does. A template without the
+//! stamp, or with another config's, means some pod may run an older config.
+//! (Logs were the wrong evidence: kube-proxy v1.21.10 logs `Using ipvs
+//! Proxier.` then `creating dualStackProxier for ipvs.`, 1.23 structured
+//! `"Using ipvs Proxier"`, and a grep for "Proxier" restarted the pods on
+//! every run.)
 
 use plait_sdk::prelude::*;
 use serde::Deserialize;
@@ -40,9 +51,23 @@ fn patch_action(mode: &str, patch: &str) -> Action {
         .into()
 }
 
-/// Delete the kube-proxy pods; their DaemonSet starts them with the new config.
-fn restart_action(summary: &str) -> Action {
-    cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "delete", "pod", "-l", "k8s-app=kube-proxy"]).summary(summary).into()
+/// The pod-template annotation that records the config the pods run.
+const STAMP: &str = "plait/config-sha256";
+
+/// Stamp the DaemonSet's pod template with `sha`: the controller replaces
+/// every kube-proxy pod, and the new pods read the ConfigMap.
+fn restart_action(sha: &str, summary: &str) -> Action {
+    let patch = serde_json::json!({ "spec": { "template": { "metadata": { "annotations": { STAMP: sha } } } } }).to_string();
+    cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "patch", "daemonset", "kube-proxy", "-p", patch.as_str()]).summary(summary).into()
+}
+
+/// Wait, bounded and read-only, until every pod runs the new template.
+fn wait_action() -> Action {
+    cmd::run(["kubectl", KUBECONFIG, "-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=300s"])
+        .timeout_secs(330)
+        .read_only()
+        .summary("wait until every kube-proxy pod has restarted")
+        .into()
 }
 
 fn current_mode(config: &str) -> Option<String> {
@@ -54,7 +79,10 @@ impl Plugin for KubeProxyIpvs {
         info("kube-proxy-ipvs", env!("CARGO_PKG_VERSION"), "kube-proxy in IPVS mode: ConfigMap and pods")
             .param(param::string("mode", "ipvs", "proxy mode to set"))
             .probe_sudo("config", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get configmap kube-proxy -o 'jsonpath={{.data.config\\.conf}}'")
-            .probe_sudo("logs", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system logs -l k8s-app=kube-proxy --tail=100")
+            .probe_sudo(
+                "stamp",
+                "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get daemonset kube-proxy -o 'jsonpath={{.spec.template.metadata.annotations.plait/config-sha256}}'",
+            )
             .programs(["kubectl"])
     }
 
@@ -69,7 +97,8 @@ impl Plugin for KubeProxyIpvs {
             // what will happen once kubeadm has created the ConfigMap.
             return Ok(Plan::from(vec![
                 patch_action(&p.mode, "<config.conf read at run time, with mode set>"),
-                restart_action("restart the kube-proxy pods"),
+                restart_action("<sha256 of the new config>", "restart the kube-proxy pods"),
+                wait_action(),
             ]));
         }
         if config.exit_code != 0 {
@@ -79,25 +108,27 @@ impl Plugin for KubeProxyIpvs {
         }
         let mut actions: Vec<Action> = Vec::new();
         let cm_ok = current_mode(&config.stdout).as_deref() == Some(p.mode.as_str());
-        if !cm_ok {
+        // The config the pods should run once this plan is done.
+        let effective = if cm_ok {
+            config.stdout.clone()
+        } else {
             let new = with_mode(&config.stdout, &p.mode)
                 .ok_or_else(|| PluginError::internal("the kube-proxy config has no top-level `mode:` line"))?;
-            let patch = serde_json::json!({ "data": { "config.conf": new } }).to_string();
-            actions.push(patch_action(&p.mode, &patch));
+            actions.push(patch_action(&p.mode, &serde_json::json!({ "data": { "config.conf": new } }).to_string()));
+            new
+        };
+        let sha = guard::sha256_hex(effective.as_bytes());
+        let stamp = ctx.probe("stamp")?;
+        if !cm_ok || stamp.exit_code != 0 || stamp.stdout.trim() != sha {
+            let why = if cm_ok { "restart the kube-proxy pods (they may run an older config)" } else { "restart the kube-proxy pods" };
+            actions.push(restart_action(&sha, why));
+            actions.push(wait_action());
         }
-        // kube-proxy logs "Using ipvs Proxier" (or iptables) when it starts.
-        let want = format!("Using {} Proxier", p.mode);
-        let logs = ctx.probe("logs")?;
-        let stale = logs.stdout.lines().filter(|l| l.contains("Proxier") && !l.contains(&want)).count();
-        if !cm_ok || stale > 0 {
-            let why = if cm_ok {
-                format!("restart {stale} kube-proxy pod(s) still on another proxier")
-            } else {
-                "restart the kube-proxy pods".to_string()
-            };
-            actions.push(restart_action(&why));
-        }
-        let done = if actions.is_empty() { format!("kube-proxy runs in {} mode", p.mode) } else { String::new() };
+        let done = if actions.is_empty() {
+            format!("kube-proxy runs in {} mode (pods restarted with this config)", p.mode)
+        } else {
+            String::new()
+        };
         Ok(Plan::new(actions, done))
     }
 }

@@ -11,11 +11,55 @@
 //! into `admin_conf`. On workers: `kubeadm join` with that command, and
 //! admin.conf as root's kubeconfig. Hosts already initialised or joined are
 //! left alone.
+//!
+//! "Initialised" is decided from the cluster, not from a file: the API
+//! server answers (`kubectl get --raw=/healthz`), kubeadm's upload-config
+//! phase stored the kubeadm-config ConfigMap, and this host is a registered
+//! node. `kubeadm init` writes admin.conf, the kubelet config and the static
+//! pod manifests before it waits for the control plane (cmd/kubeadm/app/cmd/
+//! init.go, phase order at v1.21.10), and that wait timing out is the
+//! commonest failure: a host with those files but no working cluster is
+//! half-built, and a plain re-run of init fails preflight on them. This
+//! plugin then stops with an explanation, or, with `reset_failed_init =
+//! true`, runs `kubeadm reset -f` (refused at run time if the control plane
+//! answers with kubeadm-config after all) and init again.
+//!
+//! The join command kept for the workers is re-created when its token is no
+//! longer listed by `kubeadm token list` (expired, deleted, or the cluster
+//! was re-initialised) or its CA hash is not the current CA's.
 
 use plait_sdk::prelude::*;
 use serde::Deserialize;
 
 const JOIN_FILE: &str = "/etc/kubernetes/plait-join-command";
+
+// Probe commands are templates: `{{`/`}}` stand for literal braces.
+
+/// What the control-plane probe prints, one word per line, then `node/NAME`
+/// for every registered node (only when the API server answers).
+const CONTROL_PLANE_PROBE: &str = "k='kubectl --kubeconfig=/etc/kubernetes/admin.conf --request-timeout=10s'; \
+[ -f /etc/kubernetes/admin.conf ] && echo admin_conf; \
+[ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && echo manifests; \
+if [ -f /etc/kubernetes/admin.conf ] && $k get --raw=/healthz >/dev/null 2>&1; then echo api_healthy; \
+$k -n kube-system get configmap kubeadm-config -o name >/dev/null 2>&1 && echo kubeadm_config; \
+$k get nodes -o name 2>/dev/null; fi; true";
+
+/// Whether the kept join command still works: prints `current`, `missing`,
+/// `token not listed` or `CA hash differs`, never the token. The CA hash is
+/// computed as the kubeadm join documentation shows (SHA-256 of the CA's
+/// DER public key).
+const JOIN_FILE_PROBE: &str = "f=/etc/kubernetes/plait-join-command; [ -s $f ] || {{ echo missing; exit 0; }}; \
+set -- $(cat $f); tok=; hash=; while [ $# -gt 1 ]; do case $1 in --token) tok=$2 ;; --discovery-token-ca-cert-hash) hash=$2 ;; esac; shift; done; \
+listed=; kubeadm token list 2>/dev/null | {{ while read t rest; do [ \"$t\" = \"$tok\" ] && exit 0; done; exit 1; }} && listed=1; \
+[ -n \"$listed\" ] || {{ echo 'token not listed'; exit 0; }}; \
+ca=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl rsa -pubin -outform der 2>/dev/null | sha256sum); \
+[ \"$hash\" = \"sha256:${{ca%% *}}\" ] || {{ echo 'CA hash differs'; exit 0; }}; echo current";
+
+/// Reset a half-built control plane, unless it turns out to answer with
+/// kubeadm's configuration uploaded (then init did complete: refuse).
+const RESET_SCRIPT: &str = "k='kubectl --kubeconfig=/etc/kubernetes/admin.conf --request-timeout=10s'; \
+if [ -f /etc/kubernetes/admin.conf ] && $k get --raw=/healthz >/dev/null 2>&1 && $k -n kube-system get configmap kubeadm-config -o name >/dev/null 2>&1; then \
+echo 'refusing to reset: the control plane answers and kubeadm init completed' >&2; exit 1; fi; kubeadm reset -f";
 
 #[derive(Deserialize)]
 struct Params {
@@ -36,6 +80,7 @@ struct Params {
     token_ttl: String,
     kubectl_on_workers: bool,
     cluster: bool,
+    reset_failed_init: bool,
 }
 
 struct Kubeadm;
@@ -80,6 +125,66 @@ fn local_images(out: &str) -> Vec<String> {
 
 /// Split a captured join command into argv, refusing anything but the
 /// words `kubeadm join` prints (it came from a host, not from us).
+/// The first field of `sha256sum` output, if it printed one.
+fn sha_of(out: &str) -> Option<&str> {
+    out.split_whitespace().next().filter(|s| s.len() == 64)
+}
+
+/// What the control-plane probe found.
+#[derive(Debug, Default, PartialEq)]
+struct ControlPlane {
+    admin_conf: bool,
+    manifests: bool,
+    api_healthy: bool,
+    kubeadm_config: bool,
+    registered: bool,
+}
+
+/// Whether `kubeadm init` completed on this host.
+#[derive(Debug, PartialEq)]
+enum Condition {
+    /// Nothing of an init is here.
+    Fresh,
+    /// The API server answers, kubeadm-config is uploaded, the node is registered.
+    Complete,
+    /// Traces of an init that did not complete (why).
+    HalfBuilt(String),
+}
+
+impl ControlPlane {
+    fn parse(out: &str, hostname: &str) -> ControlPlane {
+        // kubeadm names the node after the hostname, lowercased.
+        let node = format!("node/{}", hostname.to_ascii_lowercase());
+        let has = |w: &str| out.lines().any(|l| l.trim() == w);
+        ControlPlane {
+            admin_conf: has("admin_conf"),
+            manifests: has("manifests"),
+            api_healthy: has("api_healthy"),
+            kubeadm_config: has("kubeadm_config"),
+            registered: has(&node),
+        }
+    }
+
+    fn condition(&self) -> Condition {
+        if !self.admin_conf && !self.manifests {
+            return Condition::Fresh;
+        }
+        if self.api_healthy && self.kubeadm_config && self.registered {
+            return Condition::Complete;
+        }
+        let why = if !self.admin_conf {
+            "static pod manifests without /etc/kubernetes/admin.conf"
+        } else if !self.api_healthy {
+            "/etc/kubernetes/admin.conf exists but the API server does not answer"
+        } else if !self.kubeadm_config {
+            "the API server answers but kubeadm never uploaded its kubeadm-config ConfigMap"
+        } else {
+            "this host is not a registered node of the cluster"
+        };
+        Condition::HalfBuilt(why.to_string())
+    }
+}
+
 fn join_argv(cmd: &str) -> Result<Vec<String>, PluginError> {
     let words: Vec<String> = cmd.split_whitespace().filter(|w| *w != "\\").map(String::from).collect();
     if words.len() < 3 || words[0] != "kubeadm" || words[1] != "join" {
@@ -126,18 +231,25 @@ impl Plugin for Kubeadm {
             .param(param::string("token_ttl", "0", "join token lifetime (0: never expires)"))
             .param(param::boolean("kubectl_on_workers", true, "copy admin.conf to root's kubeconfig on workers"))
             .param(param::boolean("cluster", true, "init and join; false stops after packages, kubelet config and images"))
+            .param(param::boolean(
+                "reset_failed_init",
+                false,
+                "when kubeadm init failed part-way on the control plane, run `kubeadm reset -f` and init again",
+            ))
             .probe("repo_file", "cat {repo_file}")
             .probe("packages", "rpm -q kubelet kubeadm kubectl")
+            .probe("kubelet_config", "test -f /var/lib/kubelet/config.yaml")
             .probe("sysconfig", "cat /etc/sysconfig/kubelet")
             .probe("kubelet_enabled", "systemctl is-enabled kubelet")
             .probe("kubelet_active", "systemctl is-active kubelet")
             .probe_sudo("docker_images", "docker images")
-            .probe("initialized", "test -f /etc/kubernetes/admin.conf")
+            .probe_sudo("control_plane", CONTROL_PLANE_PROBE)
             .probe("joined", "test -f /etc/kubernetes/kubelet.conf")
-            .probe_sudo("root_kubeconfig", "cmp -s /etc/kubernetes/admin.conf /root/.kube/config")
+            // sha256sum, not cmp: diffutils is not on a minimal CentOS 7.
+            .probe_sudo("admin_conf_sha", "sha256sum /etc/kubernetes/admin.conf")
             .probe_sudo("root_kubeconfig_sha", "sha256sum /root/.kube/config")
-            .probe_sudo("join_file", "test -s /etc/kubernetes/plait-join-command")
-            .programs(["yum", "systemctl", "docker", "kubeadm", "install", "cmp", "test"])
+            .probe_sudo("join_file", JOIN_FILE_PROBE)
+            .programs(["yum", "rpm", "systemctl", "docker", "kubeadm", "install"])
             .shell()
             .writes(["/etc/yum.repos.d/", "/etc/sysconfig/kubelet", "/root/.kube/"])
             .reads(["/etc/kubernetes/admin.conf", JOIN_FILE])
@@ -170,18 +282,13 @@ impl Plugin for Kubeadm {
         if !(r.exit_code == 0 && r.stdout == repo) {
             actions.push(file::put(&p.repo_file, repo).mode(0o644).summary("add the Kubernetes repository").into());
         }
-        let pk = ctx.probe("packages")?.stdout.clone();
-        let missing: Vec<String> = ["kubelet", "kubeadm", "kubectl"]
-            .iter()
-            .filter(|n| !pk.lines().any(|l| l.starts_with(&format!("{n}-{}-", p.version))))
-            .map(|n| format!("{n}-{}", p.version))
-            .collect();
-        if missing.is_empty() {
+        let pins: Vec<rpm::Pin> =
+            ["kubelet", "kubeadm", "kubectl"].iter().map(|n| rpm::Pin::new(n, &format!("{n}-{}", p.version))).collect();
+        let pinned = rpm::state(&pins, &ctx.probe("packages")?.stdout);
+        if pinned.converged() {
             done.push(format!("kubelet, kubeadm, kubectl {} installed", p.version));
         } else {
-            let mut argv = vec!["yum".to_string(), "install".into(), "-y".into()];
-            argv.extend(["kubelet", "kubeadm", "kubectl"].iter().map(|n| format!("{n}-{}", p.version)));
-            actions.push(cmd::run(argv).timeout_secs(1800).summary(format!("install {}", missing.join(" "))).into());
+            actions.extend(rpm::converge(&pins, &pinned, &[]));
         }
         let sysconfig = format!(
             "KUBELET_EXTRA_ARGS=\"{}\"\nKUBE_PROXY_MODE=\"{}\"\n",
@@ -197,7 +304,11 @@ impl Plugin for Kubeadm {
         if ctx.probe("kubelet_enabled")?.stdout.trim() != "enabled" {
             actions.push(cmd::run(["systemctl", "enable", "kubelet"]).summary("start kubelet at boot").into());
         }
-        if ctx.probe("kubelet_active")?.stdout.trim() != "active" {
+        // Until kubeadm init/join writes /var/lib/kubelet/config.yaml the
+        // kubelet crash-loops ("activating"), and init/join start it
+        // themselves (their kubelet-start phase): starting it earlier, as the
+        // tutorial does, changes nothing and would be planned on every run.
+        if ctx.probe_ok("kubelet_config")? && ctx.probe("kubelet_active")?.stdout.trim() != "active" {
             actions.push(cmd::run(["systemctl", "start", "kubelet"]).summary("start kubelet").into());
         }
 
@@ -223,9 +334,30 @@ impl Plugin for Kubeadm {
             done.push("cluster = false: no init or join".into());
         } else if is_cp {
             let addr = if p.advertise_address.is_empty() { cp.address.clone() } else { p.advertise_address.clone() };
-            if ctx.probe_ok("initialized")? {
-                done.push("the control plane is initialised".into());
-            } else {
+            let cp_state = ControlPlane::parse(&ctx.probe("control_plane")?.stdout, &ctx.facts.hostname);
+            let init_needed = match cp_state.condition() {
+                Condition::Complete => {
+                    done.push("the control plane is initialised (API server healthy, kubeadm-config uploaded, node registered)".into());
+                    false
+                }
+                Condition::Fresh => true,
+                Condition::HalfBuilt(why) if p.reset_failed_init => {
+                    actions.push(
+                        cmd::script(RESET_SCRIPT)
+                            .timeout_secs(300)
+                            .summary(format!("kubeadm reset -f: the control plane is half-built ({why})"))
+                            .into(),
+                    );
+                    true
+                }
+                Condition::HalfBuilt(why) => {
+                    return Err(PluginError::unsupported(format!(
+                        "the control plane on {} is half-built: {why}; an earlier `kubeadm init` failed part-way (often the wait for the control plane timed out). Set `reset_failed_init = true` on this step to run `kubeadm reset -f` and init again, or repair it by hand",
+                        ctx.host.name
+                    )));
+                }
+            };
+            if init_needed {
                 let v = format!("--kubernetes-version=v{}", p.version);
                 actions.push(
                     cmd::run([
@@ -244,22 +376,22 @@ impl Plugin for Kubeadm {
                     .into(),
                 );
             }
-            if !ctx.probe_ok("root_kubeconfig")? {
+            let admin_sha = sha_of(&ctx.probe("admin_conf_sha")?.stdout);
+            if init_needed || admin_sha.is_none() || admin_sha != sha_of(&ctx.probe("root_kubeconfig_sha")?.stdout) {
                 actions.push(
                     cmd::run(["install", "-D", "-m", "600", "/etc/kubernetes/admin.conf", "/root/.kube/config"])
-                        .unless(cmd::argv(["cmp", "-s", "/etc/kubernetes/admin.conf", "/root/.kube/config"]))
                         .summary("kubeconfig for root ($HOME/.kube/config)")
                         .into(),
                 );
             }
-            if !ctx.probe_ok("join_file")? {
+            let join_file = ctx.probe("join_file")?.stdout.trim().to_string();
+            if init_needed || join_file != "current" {
+                let why = if init_needed { "for the new control plane".to_string() } else { format!("the kept one: {join_file}") };
                 let script = format!(
                     "umask 077 && kubeadm token create --ttl {} --print-join-command > {JOIN_FILE}.tmp && mv -f {JOIN_FILE}.tmp {JOIN_FILE}",
                     shell::quote(&p.token_ttl)
                 );
-                actions.push(
-                    cmd::script(script).unless(cmd::argv(["test", "-s", JOIN_FILE])).summary("create a join token for the workers").into(),
-                );
+                actions.push(cmd::script(script).summary(format!("create a join command for the workers ({why})")).into());
             }
             // Read-only: every run hands the workers what they need.
             actions.push(fetch::file(JOIN_FILE, "join_command", true));
@@ -331,6 +463,20 @@ mod tests {
         assert_eq!(argv.len(), 7);
         assert!(join_argv("kubeadm join x; rm -rf /").is_err());
         assert!(join_argv("rm -rf /").is_err());
+    }
+
+    #[test]
+    fn a_control_plane_is_complete_only_when_the_cluster_says_so() {
+        let complete = "admin_conf\nmanifests\napi_healthy\nkubeadm_config\nnode/master\nnode/node1\n";
+        assert_eq!(ControlPlane::parse(complete, "Master").condition(), Condition::Complete);
+        assert_eq!(ControlPlane::parse("", "master").condition(), Condition::Fresh);
+        // The wait for the control plane timed out: files, no API server.
+        let timed_out = ControlPlane::parse("admin_conf\nmanifests\n", "master").condition();
+        assert!(matches!(timed_out, Condition::HalfBuilt(ref w) if w.contains("does not answer")), "{timed_out:?}");
+        let no_config = ControlPlane::parse("admin_conf\nmanifests\napi_healthy\nnode/master\n", "master").condition();
+        assert!(matches!(no_config, Condition::HalfBuilt(ref w) if w.contains("kubeadm-config")), "{no_config:?}");
+        let other = ControlPlane::parse("admin_conf\nmanifests\napi_healthy\nkubeadm_config\nnode/masterx\n", "master").condition();
+        assert!(matches!(other, Condition::HalfBuilt(_)), "node/masterx is not node/master");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! - builders for actions whose arguments are never re-parsed by a shell
 //!   ([`cmd`], [`file`], [`reboot`], [`fetch`]), and [`shell::quote`] for the
 //!   rare script,
-//! - guards every provisioning plugin needs ([`guard`]) and version
-//!   comparison ([`version`]).
+//! - guards every provisioning plugin needs ([`guard`]), version
+//!   comparison ([`version`]) and pinned RPM packages ([`rpm`]).
 //!
 //! ```ignore
 //! use plait_sdk::prelude::*;
@@ -40,6 +40,7 @@ mod describe;
 pub mod guard;
 pub mod manifest;
 mod plan;
+pub mod rpm;
 pub mod shell;
 pub mod testing;
 pub mod version;
@@ -67,7 +68,7 @@ pub use describe::{info, param};
 pub mod prelude {
     pub use crate::{
         Action, ActionKind, Context, ErrorKind, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info,
-        log, manifest, param, reboot, register_plugin, shell, version,
+        log, manifest, param, reboot, register_plugin, rpm, shell, version,
     };
 }
 

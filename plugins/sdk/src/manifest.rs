@@ -11,6 +11,8 @@ pub struct ManifestSource {
     pub location: String,
     /// For a bundled manifest: the upload that puts it on the host.
     pub upload: Option<Action>,
+    /// For a bundled manifest: its text, so the plugin can read names from it.
+    pub text: Option<String>,
 }
 
 /// Resolve `mode` (`"url"` or `"bundled"`) for the manifest of `plugin` at
@@ -24,7 +26,7 @@ pub fn source(plugin: &str, mode: &str, version: &str, url_template: &str, offli
             if !url.starts_with("https://") && !url.starts_with("http://") {
                 return Err(PluginError::bad_params(format!("manifest_url {url:?} is not an http(s) URL")));
             }
-            Ok(ManifestSource { location: url, upload: None })
+            Ok(ManifestSource { location: url, upload: None, text: None })
         }
         "bundled" => {
             let name = format!("{plugin}-{version}.yaml");
@@ -41,8 +43,9 @@ pub fn source(plugin: &str, mode: &str, version: &str, url_template: &str, offli
                     )));
                 }
             };
+            let text = String::from_utf8_lossy(&content).into_owned();
             let upload = file::put(remote.as_str(), content).mode(0o644).summary(format!("upload the bundled {name}")).into();
-            Ok(ManifestSource { location: remote, upload: Some(upload) })
+            Ok(ManifestSource { location: remote, upload: Some(upload), text: Some(text) })
         }
         other => Err(PluginError::bad_params(format!("manifest must be \"url\" or \"bundled\", not {other:?}"))),
     }

@@ -209,7 +209,7 @@ def flags(args):
     return out, rest
 
 
-VALUE_FLAGS = {"namespace", "selector", "filename", "output", "kubeconfig", "image", "port", "type", "patch", "ttl", "timeout", "token", "discovery-token-ca-cert-hash", "for", "tail", "apiserver-advertise-address", "image-repository", "kubernetes-version", "service-cidr", "pod-network-cidr"}
+VALUE_FLAGS = {"raw", "request-timeout", "selector", "filename", "output", "kubeconfig", "image", "port", "type", "patch", "ttl", "timeout", "token", "discovery-token-ca-cert-hash", "for", "tail", "apiserver-advertise-address", "image-repository", "kubernetes-version", "service-cidr", "pod-network-cidr"}
 
 
 def write(path, content, mode=0o600):
@@ -229,8 +229,12 @@ def join_line(s, token):
 
 def register_node(s, name, role, address):
     s.setdefault("nodes", {})[name] = {"role": role, "address": address, "kubelet_version": s["version"], "since": time.time()}
-    mode = kube_proxy_mode(s)
-    s.setdefault("kube_proxy", {})[name] = {"mode": mode}
+    start_kube_proxy(s, name)
+
+
+def start_kube_proxy(s, node):
+    """A kube-proxy pod (re)starts on `node`: it reads the ConfigMap now."""
+    s.setdefault("kube_proxy", {})[node] = {"mode": kube_proxy_mode(s), "started": time.time()}
 
 
 def kube_proxy_mode(s):
@@ -241,7 +245,84 @@ def kube_proxy_mode(s):
     return ""
 
 
+def make_ca():
+    """A real CA, as kubeadm's certs phase makes one; returns the
+    --discovery-token-ca-cert-hash value: the SHA-256 of the CA's
+    DER-encoded SubjectPublicKeyInfo (kubeadm's pubkeypin.Hash,
+    cmd/kubeadm/app/util/pubkeypin at v1.21.10), the same value as the
+    `openssl x509 -pubkey | openssl rsa -pubin -outform der | sha256sum`
+    recipe of the kubeadm join documentation."""
+    os.makedirs("/etc/kubernetes/pki", exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "/etc/kubernetes/pki/ca.key", "-out",
+                    "/etc/kubernetes/pki/ca.crt", "-days", "3650", "-subj", "/CN=kubernetes"], check=True, capture_output=True)
+    return ca_hash()
+
+
+def ca_hash():
+    pub = subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", "/etc/kubernetes/pki/ca.crt"], check=True, capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub, check=True, capture_output=True).stdout
+    return hashlib.sha256(der).hexdigest()
+
+
+def kubeadm_config(s):
+    """The kubeadm-config ConfigMap that init's upload-config phase writes;
+    calico-node reads `podSubnet:` from it (projectcalico/node,
+    pkg/startup/startup.go extractKubeadmCIDRs, v3.19)."""
+    return {"ClusterConfiguration": (
+        "apiServer:\n  extraArgs:\n    authorization-mode: Node,RBAC\n  timeoutForControlPlane: 4m0s\n"
+        "apiVersion: kubeadm.k8s.io/v1beta2\ncertificatesDir: /etc/kubernetes/pki\nclusterName: kubernetes\n"
+        f"controlPlaneEndpoint: \"\"\ndns:\n  type: CoreDNS\netcd:\n  local:\n    dataDir: /var/lib/etcd\nimageRepository: {s['image_repository']}\n"
+        f"kind: ClusterConfiguration\nkubernetesVersion: {s['version']}\nnetworking:\n  dnsDomain: cluster.local\n"
+        + (f"  podSubnet: {s['pod_cidr']}\n" if s.get("pod_cidr") else "")
+        + f"  serviceSubnet: {s['service_cidr']}\nscheduler: {{}}\n")}
+
+
+def fault(name):
+    """A fault a test injected on this host ($P/faults/NAME), consumed once."""
+    path = f"{P}/faults/{name}"
+    if os.path.exists(path):
+        value = read(path).strip()
+        os.remove(path)
+        return value or True
+    return None
+
+
 # ------------------------------------------------------------------ kubeadm
+# `kubeadm init` runs its phases in this order (cmd/kubeadm/app/cmd/init.go,
+# NewCmdInit at v1.21.10): preflight, certs, kubeconfig, kubelet-start,
+# control-plane, etcd, upload-config, upload-certs, mark-control-plane,
+# bootstrap-token, kubelet-finalize, addon. wait-control-plane runs between
+# etcd and upload-config, and is the commonest failure on real hosts
+# ("timed out waiting for the condition" after 4m0s): by then admin.conf,
+# the kubelet config and the static pod manifests exist, but kubeadm-config,
+# the bootstrap token and the kube-proxy/CoreDNS add-ons do not. A re-run
+# then fails preflight on the files and ports left behind, until
+# `kubeadm reset -f` removes them (cmd/kubeadm/app/cmd/phases/reset).
+INIT_TIMEOUT = """[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests". This can take up to 4m0s
+[kubelet-check] Initial timeout of 40s passed.
+
+	Unfortunately, an error has occurred:
+		timed out waiting for the condition
+
+	This error is likely caused by:
+		- The kubelet is not running
+		- The kubelet is unhealthy due to a misconfiguration of the node in some way (required cgroups disabled)
+error execution phase wait-control-plane: couldn't initialize a Kubernetes cluster"""
+
+
+def left_behind():
+    """Preflight errors for what an earlier init or join left on this node."""
+    errs = []
+    for f, what in (("/etc/kubernetes/manifests/kube-apiserver.yaml", "etc-kubernetes-manifests-kube-apiserver.yaml"),
+                    ("/etc/kubernetes/manifests/etcd.yaml", "etc-kubernetes-manifests-etcd.yaml"),
+                    (KUBELET_CONF, "etc-kubernetes-kubelet.conf")):
+        if os.path.exists(f):
+            errs.append(f"[ERROR FileAvailable--{what}]: {f} already exists")
+    if os.path.isdir("/var/lib/etcd") and os.listdir("/var/lib/etcd"):
+        errs.append("[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty")
+    return errs
+
+
 def kubeadm(argv):
     if not installed("kubeadm"):
         die("bash: kubeadm: command not found", 127)
@@ -254,60 +335,98 @@ def kubeadm(argv):
     elif cmd == "config" and rest[:2] == ["images", "list"]:
         print("\n".join(images_for(f.get("image-repository", "k8s.gcr.io"), f.get("kubernetes-version", "v1.21.10"))))
     elif cmd == "init":
-        if os.path.exists("/etc/kubernetes/manifests/kube-apiserver.yaml"):
-            die("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists\n\t[ERROR Port-6443]: Port 6443 is in use")
+        if os.geteuid() != 0:
+            die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
+        errs = left_behind()
+        if errs:
+            with Cluster() as s:
+                if s.get("api_up"):
+                    errs.append("[ERROR Port-6443]: Port 6443 is in use")
+            die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errs)
+                + "\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`")
         version = f.get("kubernetes-version", "v1.21.10")
         if version.lstrip("v") != "1.21.10":
             die(f'this version of kubeadm only supports deploying clusters with the control plane version >= 1.20.0. Current version: "{version}"' if version < "v1.20" else f"[ERROR KubeletVersion]: the kubelet version is higher than the control plane version {version}")
         repo = f.get("image-repository", "k8s.gcr.io")
         preflight(images_for(repo, version))
         addr = f.get("apiserver-advertise-address") or sorted(my_addresses() - {"127.0.0.1"})[0]
-        if addr not in my_addresses():
-            die("[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory \"/etc/kubernetes/manifests\"\n[kubelet-check] Initial timeout of 40s passed.\n\nUnfortunately, an error has occurred:\n\ttimed out waiting for the condition\n(the API server cannot bind " + addr + ": not an address of this host)")
         endpoint = f"{addr}:6443"
-        ca_hash = hashlib.sha256(("ca-" + endpoint + str(time.time())).encode()).hexdigest()
-        with Cluster() as s:
-            s.clear()
-            s.update({"initialized": True, "endpoint": endpoint, "version": version, "ca_hash": ca_hash, "image_repository": repo,
-                      "service_cidr": f.get("service-cidr", "10.96.0.0/12"), "pod_cidr": f.get("pod-network-cidr", ""),
-                      "tokens": [], "cni": None, "daemonsets": {}, "deployments": {}, "services": {},
-                      "configmaps": {"kube-system/kube-proxy": {"config.conf": KUBE_PROXY_CONFIG.format(pod_cidr=f.get("pod-network-cidr", "")), "kubeconfig.conf": "kind: Config"}}})
-            token = new_token()
-            s["tokens"].append({"token": token, "ttl": "24h"})
-            register_node(s, hostname(), "control-plane,master", addr)
-        write("/etc/kubernetes/pki/ca.crt", f"-----BEGIN CERTIFICATE-----\nsimulated {ca_hash}\n-----END CERTIFICATE-----\n", 0o644)
+        print("[init] Using Kubernetes version: " + version)
+        # certs, kubeconfig, kubelet-start, control-plane, etcd
+        ca = make_ca()
         write(ADMIN_CONF, kubeconfig(endpoint, "kubernetes-admin"))
         write(KUBELET_CONF, kubeconfig(endpoint, f"system:node:{hostname()}"))
-        write("/etc/kubernetes/manifests/kube-apiserver.yaml", f"# advertise {addr}\n")
-        print("[init] Using Kubernetes version: " + version)
+        write("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n", 0o644)
+        os.makedirs(f"{R}/active", exist_ok=True)
+        open(f"{R}/active/kubelet", "a").close()
+        for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+            write(f"/etc/kubernetes/manifests/{c}.yaml", f"# {c}, advertising {addr}\n")
+        write("/var/lib/etcd/member/snap/db", "", 0o600)
+        with Cluster() as s:
+            s.clear()
+            s.update({"initialized": False, "api_up": False, "endpoint": endpoint, "version": version, "ca_hash": ca, "image_repository": repo,
+                      "service_cidr": f.get("service-cidr", "10.96.0.0/12"), "pod_cidr": f.get("pod-network-cidr", ""),
+                      "tokens": [], "cni": None, "daemonsets": {}, "deployments": {}, "services": {}, "configmaps": {}})
+        # wait-control-plane: the API server must come up on this host.
+        if addr not in my_addresses():
+            die(INIT_TIMEOUT + f"\n(the API server cannot bind {addr}: not an address of this host)")
+        if fault("kubeadm-init") == "wait-control-plane":
+            die(INIT_TIMEOUT)
+        with Cluster() as s:
+            s["api_up"] = True
+            # upload-config, mark-control-plane, bootstrap-token, addon
+            s["configmaps"]["kube-system/kubeadm-config"] = kubeadm_config(s)
+            s["configmaps"]["kube-system/kube-proxy"] = {"config.conf": KUBE_PROXY_CONFIG.format(pod_cidr=s["pod_cidr"]), "kubeconfig.conf": "kind: Config"}
+            s["daemonsets"]["kube-system/kube-proxy"] = {"image": f"{repo}/kube-proxy:{version}", "env": {}, "annotations": {}}
+            token = new_token()
+            s["tokens"].append({"token": token, "ttl": "24h", "created": time.time()})
+            register_node(s, hostname(), "control-plane,master", addr)
+            s["initialized"] = True
         print("Your Kubernetes control-plane has initialized successfully!\n\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n")
         print("Then you can join any number of worker nodes by running the following on each as root:\n")
-        print(join_line({"endpoint": endpoint, "ca_hash": ca_hash}, token).rstrip() + " ")
-    elif cmd == "token" and rest[:1] == ["create"]:
-        if not os.path.exists(ADMIN_CONF):
+        print(join_line({"endpoint": endpoint, "ca_hash": ca}, token).rstrip() + " ")
+    elif cmd == "token":
+        if os.geteuid() != 0 or not os.path.exists(ADMIN_CONF):
             die('failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory')
         with Cluster() as s:
-            if not s.get("initialized"):
-                die("couldn't create a Kubernetes client from file \"/etc/kubernetes/admin.conf\": the server is unreachable")
-            token = new_token()
-            s["tokens"].append({"token": token, "ttl": str(f.get("ttl", "24h"))})
-            print(join_line(s, token) if f.get("print-join-command") else token)
-    elif cmd == "token" and rest[:1] == ["list"]:
-        with Cluster() as s:
-            print("TOKEN                     TTL")
-            for t in s.get("tokens", []):
-                print(f"{t['token']}   {t['ttl']}")
+            endpoint = server_of(read(ADMIN_CONF))
+            if not s.get("api_up") or "https://" + s.get("endpoint", "") != endpoint:
+                die(f"failed to list bootstrap tokens: Get \"{endpoint}/api/v1/namespaces/kube-system/secrets?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken\": dial tcp {endpoint[8:]}: connect: connection refused")
+            if rest[:1] == ["create"]:
+                token = new_token()
+                s["tokens"].append({"token": token, "ttl": str(f.get("ttl", "24h")), "created": time.time()})
+                print(join_line(s, token) if f.get("print-join-command") else token)
+            elif rest[:1] == ["list"]:
+                # cmd/kubeadm/app/cmd/token.go at v1.21.10: a tab-aligned table,
+                # the full token in the first column.
+                if s.get("tokens"):
+                    print("TOKEN                     TTL         EXPIRES                     USAGES                   DESCRIPTION                                                EXTRA GROUPS")
+                for t in s.get("tokens", []):
+                    ttl = "<forever>" if t["ttl"] in ("0", "0s") else "23h"
+                    print(f"{t['token']}   {ttl:<11} {'<never>' if ttl == '<forever>' else '2026-12-03T04:00:00Z':<27} authentication,signing   <none>                                                     system:bootstrappers:kubeadm:default-node-token")
+            elif rest[:1] == ["delete"]:
+                for tid in rest[1:]:
+                    before = len(s["tokens"])
+                    s["tokens"] = [t for t in s["tokens"] if t["token"] != tid and t["token"].split(".")[0] != tid]
+                    if len(s["tokens"]) == before:
+                        die(f'bootstrap token "{tid}" not found')
+                    print(f'bootstrap token "{tid.split(".")[0]}" deleted')
+            else:
+                die("Usage: kubeadm token [command]")
     elif cmd == "join":
         if not rest:
             die("discovery: Invalid value: \"\": bootstrapToken or file must be set")
-        if os.path.exists(KUBELET_CONF):
-            die("[preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists")
+        errs = left_behind()
+        if os.path.exists("/etc/kubernetes/pki/ca.crt"):
+            errs.append("[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists")
+        if errs:
+            die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errs))
         endpoint, token, ca = rest[0], f.get("token", ""), f.get("discovery-token-ca-cert-hash", "")
         with Cluster() as s:
             images = images_for(s.get("image_repository", "k8s.gcr.io"), s.get("version", "v1.21.10"))
         preflight([i for i in images if "kube-proxy" in i or "pause" in i])
         with Cluster() as s:
-            if not s.get("initialized") or s.get("endpoint") != endpoint:
+            if not s.get("api_up") or s.get("endpoint") != endpoint:
                 die(f"[preflight] Running pre-flight checks\nerror execution phase preflight: couldn't validate the identity of the API Server: Get \"https://{endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp {endpoint}: connect: connection refused")
             if token not in [t["token"] for t in s.get("tokens", [])]:
                 die(f"error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"{token.split('.')[0]}\"")
@@ -315,18 +434,43 @@ def kubeadm(argv):
                 die(f"error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys \"sha256:{s['ca_hash']}\" are pinned")
             addr = sorted(my_addresses() - {"127.0.0.1"})[0]
             register_node(s, hostname(), "<none>", addr)
-        write("/etc/kubernetes/pki/ca.crt", "-----BEGIN CERTIFICATE-----\nsimulated\n-----END CERTIFICATE-----\n", 0o644)
+        write("/etc/kubernetes/pki/ca.crt", "-----BEGIN CERTIFICATE-----\nfrom cluster-info\n-----END CERTIFICATE-----\n", 0o644)
         write(KUBELET_CONF, kubeconfig(endpoint, f"system:node:{hostname()}"))
+        write("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n", 0o644)
+        os.makedirs(f"{R}/active", exist_ok=True)
+        open(f"{R}/active/kubelet", "a").close()
         print("This node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n* The Kubelet was informed of the new secure connection details.\n\nRun 'kubectl get nodes' on the control-plane to see this node join the cluster.")
     elif cmd == "reset":
-        for p in (ADMIN_CONF, KUBELET_CONF, "/etc/kubernetes/manifests/kube-apiserver.yaml", "/etc/kubernetes/pki/ca.crt"):
+        if os.geteuid() != 0:
+            die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
+        if not f.get("force") and "-f" not in args:
+            die("[reset] Are you sure you want to proceed? [y/N]: error: won't proceed; the user didn't answer (Y|y) in order to continue")
+        # cleanup-node: stop the kubelet, remove the static pods' manifests,
+        # etcd's data (on a control-plane node), the kubelet's state and
+        # /etc/kubernetes' files; CNI config and iptables are left (it says so).
+        was_control_plane = os.path.exists("/etc/kubernetes/manifests/kube-apiserver.yaml")
+        for p in (ADMIN_CONF, KUBELET_CONF, "/etc/kubernetes/controller-manager.conf", "/etc/kubernetes/scheduler.conf", "/var/lib/kubelet/config.yaml"):
             if os.path.exists(p):
                 os.remove(p)
+        for d in ("/etc/kubernetes/manifests", "/etc/kubernetes/pki", "/var/lib/etcd"):
+            subprocess.run(["rm", "-rf", d])
+        try:
+            os.remove(f"{R}/active/kubelet")
+        except OSError:
+            pass
         with Cluster() as s:
-            s.get("nodes", {}).pop(hostname(), None)
-        print("[reset] Deleting contents of stateful directories")
+            if was_control_plane:
+                s.clear()
+            else:
+                s.get("nodes", {}).pop(hostname(), None)
+                s.get("kube_proxy", {}).pop(hostname(), None)
+        print("[reset] Stopping the kubelet service\n[reset] Deleting contents of stateful directories: [/var/lib/etcd /var/lib/kubelet]\n\nThe reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d")
     else:
         die(f'unknown command "{cmd}" for "kubeadm"')
+
+
+def server_of(cfg):
+    return next((l.split("server:", 1)[1].strip() for l in cfg.splitlines() if "server:" in l), None)
 
 
 # ------------------------------------------------------------------ kubectl
@@ -337,9 +481,11 @@ def kubectl(argv):
     cfg_path = f.get("kubeconfig") or os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
     cfg = read(cfg_path) if isinstance(cfg_path, str) else ""
     with Cluster() as s:
-        server = next((l.split("server:", 1)[1].strip() for l in cfg.splitlines() if "server:" in l), None)
-        if not server or not s.get("initialized") or server != "https://" + s.get("endpoint", ""):
+        server = server_of(cfg)
+        if not server:
             die("The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+        if not s.get("api_up") or server != "https://" + s.get("endpoint", ""):
+            die(f"The connection to the server {server[len('https://'):]} was refused - did you specify the right host or port?")
         run_kubectl(s, f, rest)
 
 
@@ -355,6 +501,16 @@ def manifest_kind(src):
     return src
 
 
+def flannel_namespace(src):
+    """Where a flannel manifest puts its DaemonSet: kube-system up to
+    v0.18.x; the kube-flannel namespace from v0.19.0 (flannel-io/flannel
+    Documentation/kube-flannel.yml at those tags; flannel#1615)."""
+    if src.startswith("/") and os.path.isfile(src):
+        text = read(src)
+        return "kube-flannel" if "kind: Namespace" in text and "name: kube-flannel\n" in text else "kube-system"
+    return "kube-system"  # the URLs the simulation serves are v0.17.0's
+
+
 def ready(s):
     return s.get("cni") is not None
 
@@ -367,7 +523,7 @@ def pods(s):
         if s.get("cni") == "calico":
             out.append(("kube-system", f"calico-node-{n[:5]}", {"k8s-app": "calico-node"}, n, "Running"))
         if s.get("cni") == "flannel":
-            out.append(("kube-flannel", f"kube-flannel-ds-{n[:5]}", {"app": "flannel"}, n, "Running"))
+            out.append((s.get("flannel_ns", "kube-system"), f"kube-flannel-ds-{n[:5]}", {"app": "flannel"}, n, "Running"))
     if cp:
         for c in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
             out.append(("kube-system", f"{c}-{cp}", {"component": c}, cp, "Running"))
@@ -379,6 +535,32 @@ def pods(s):
         ns, name = key.split("/")
         out.append((ns, f"{name}-6d8c9b7f4-abcde", {"app": name}, next(iter(s["nodes"])), "Running" if ready(s) else "Pending"))
     return out
+
+
+def kube_proxy_log(mode, addr):
+    """What kube-proxy v1.21.10 logs at start (cmd/kube-proxy/app/
+    server_others.go, newProxyServer): unstructured klog lines, the proxier
+    line followed by the dual-stack one, because IPv6DualStack is on by
+    default in 1.21. An empty or unknown mode means iptables on Linux.
+    (From 1.23 the same lines are structured: "Using ipvs Proxier".)"""
+    proxier = "ipvs" if mode == "ipvs" else "iptables"
+    lines = [
+        f"I1202 04:00:00.100000       1 node.go:172] Successfully retrieved node IP: {addr}",
+        f"I1202 04:00:00.100100       1 server_others.go:140] Detected node IP {addr}",
+        "I1202 04:00:00.130000       1 server_others.go:206] kube-proxy running in dual-stack mode, IPv4-primary",
+    ]
+    if proxier == "ipvs":
+        lines += ["I1202 04:00:00.130100       1 server_others.go:274] Using ipvs Proxier.",
+                  "I1202 04:00:00.130200       1 server_others.go:276] creating dualStackProxier for ipvs.",
+                  "W1202 04:00:00.130300       1 server_others.go:495] detect-local-mode set to ClusterCIDR, but no IPv6 cluster CIDR defined, , defaulting to no-op detect-local for IPv6",
+                  'I1202 04:00:00.131000       1 proxier.go:440] "IPVS scheduler not specified, use rr by default"']
+    else:
+        lines += ["I1202 04:00:00.130100       1 server_others.go:212] Using iptables Proxier.",
+                  "I1202 04:00:00.130200       1 server_others.go:219] creating dualStackProxier for iptables.",
+                  "W1202 04:00:00.130300       1 server_others.go:495] detect-local-mode set to ClusterCIDR, but no IPv6 cluster CIDR defined, , defaulting to no-op detect-local for IPv6"]
+    lines += ["I1202 04:00:00.140000       1 server.go:643] Version: v1.21.10",
+              "I1202 04:00:00.150000       1 shared_informer.go:247] Caches are synced for service config"]
+    return lines
 
 
 def selector_match(labels, sel):
@@ -393,6 +575,12 @@ def run_kubectl(s, f, rest):
     verb, args = rest[0], rest[1:]
     ns = f.get("namespace", "default")
     out = f.get("output", "")
+    if verb == "get" and f.get("raw"):
+        # The API server's health endpoint (`kubectl get --raw=/healthz`).
+        if f["raw"] in ("/healthz", "/readyz", "/livez"):
+            print("ok")
+            return
+        die(f'Error from server (NotFound): the server could not find the requested resource')
     if verb == "get":
         kind = args[0] if args else die("You must specify the type of resource to get.")
         name = args[1] if len(args) > 1 else None
@@ -424,6 +612,9 @@ def run_kubectl(s, f, rest):
             cm = s.get("configmaps", {}).get(f"{ns}/{name}")
             if cm is None:
                 die(f'Error from server (NotFound): configmaps "{name}" not found')
+            if out == "name":
+                print(f"configmap/{name}")
+                return
             if out.startswith("jsonpath="):
                 expr = out[len("jsonpath="):]
                 if expr.startswith("{.data.") and expr.endswith("}"):
@@ -431,6 +622,17 @@ def run_kubectl(s, f, rest):
                     return
                 die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
             print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": cm}, indent=2))
+        elif kind in ("ippools.crd.projectcalico.org", "ippools", "ippool"):
+            # The IPPool CRD exists once a calico manifest is applied.
+            if s.get("cni") != "calico":
+                die(f'error: the server doesn\'t have a resource type "{kind}"')
+            pools = s.get("ippools", {})
+            if out == "jsonpath={.items[*].spec.cidr}":
+                sys.stdout.write(" ".join(p["cidr"] for p in pools.values()))
+            elif out == "name":
+                print("\n".join(f"ippool.crd.projectcalico.org/{n}" for n in pools))
+            else:
+                die(f"error: output {out!r} of ippools is unsupported by the simulation")
         elif kind in ("daemonset", "deployment", "service"):
             coll = {"daemonset": "daemonsets", "deployment": "deployments", "service": "services"}[kind]
             obj = s.get(coll, {}).get(f"{ns}/{name}")
@@ -447,6 +649,11 @@ def run_kubectl(s, f, rest):
                     "{.spec.template.spec.containers[0].image}": lambda o: o.get("image", ""),
                     '{.spec.template.spec.containers[0].env[?(@.name=="CALICO_IPV4POOL_CIDR")].value}': lambda o: o.get("env", {}).get("CALICO_IPV4POOL_CIDR", ""),
                 }
+                prefix = "{.spec.template.metadata.annotations."
+                if expr.startswith(prefix) and expr.endswith("}"):
+                    # kubectl's JSONPath: `\.` is a literal dot in a key.
+                    sys.stdout.write(obj.get("annotations", {}).get(expr[len(prefix):-1].replace("\\.", "."), ""))
+                    return
                 if expr not in known:
                     die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
                 sys.stdout.write(known[expr](obj))
@@ -455,21 +662,36 @@ def run_kubectl(s, f, rest):
         else:
             die(f'error: the server doesn\'t have a resource type "{kind}"')
     elif verb == "apply":
-        src = manifest_kind(f.get("filename") or die("error: must specify one of -f and -k"))
+        raw_src = f.get("filename") or die("error: must specify one of -f and -k")
+        src = manifest_kind(raw_src)
         if src in CALICO_URLS:
             created = s.get("cni") != "calico"
             s["cni"] = "calico"
+            # The v3.19 manifest leaves CALICO_IPV4POOL_CIDR commented out.
             s.setdefault("daemonsets", {}).setdefault("kube-system/calico-node", {"image": "docker.io/calico/node:v3.19.4", "env": {}})
             s.setdefault("deployments", {})
             s["manifest:calico"] = src
+            # calico-node's first start creates the default pool when no pool
+            # exists: CALICO_IPV4POOL_CIDR if set, else kubeadm-config's
+            # podSubnet, else 192.168.0.0/16 (projectcalico/node,
+            # pkg/startup/startup.go configureIPPools and
+            # extractKubeadmCIDRs, v3.19). Later env edits create no pool.
+            if not s.get("ippools"):
+                env = s["daemonsets"]["kube-system/calico-node"].get("env", {}).get("CALICO_IPV4POOL_CIDR")
+                kcfg = s.get("configmaps", {}).get("kube-system/kubeadm-config", {}).get("ClusterConfiguration", "")
+                sub = next((l.split("podSubnet:", 1)[1].strip() for l in kcfg.splitlines() if "podSubnet:" in l), None)
+                s["ippools"] = {"default-ipv4-ippool": {"cidr": env or sub or "192.168.0.0/16"}}
             for obj in ("configmap/calico-config", "customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org", "daemonset.apps/calico-node", "deployment.apps/calico-kube-controllers"):
                 print(f"{obj} {'created' if created else 'unchanged'}")
         elif src in FLANNEL_URLS:
             created = s.get("cni") != "flannel"
             s["cni"] = "flannel"
-            s.setdefault("daemonsets", {}).setdefault("kube-flannel/kube-flannel-ds", {"image": "rancher/mirrored-flannelcni-flannel:v0.17.0", "env": {}})
-            s.setdefault("configmaps", {}).setdefault("kube-flannel/kube-flannel-cfg", {"net-conf.json": '{\n  "Network": "10.244.0.0/16",\n  "Backend": {\n    "Type": "vxlan"\n  }\n}\n'})
-            for obj in ("namespace/kube-flannel", "configmap/kube-flannel-cfg", "daemonset.apps/kube-flannel-ds"):
+            fns = s["flannel_ns"] = flannel_namespace(raw_src)
+            # The manifest at tag v0.17.0 still deploys v0.16.3's image (flannel#1561).
+            s.setdefault("daemonsets", {}).setdefault(f"{fns}/kube-flannel-ds", {"image": "rancher/mirrored-flannelcni-flannel:v0.16.3", "env": {}})
+            s.setdefault("configmaps", {}).setdefault(f"{fns}/kube-flannel-cfg", {"net-conf.json": '{\n  "Network": "10.244.0.0/16",\n  "Backend": {\n    "Type": "vxlan"\n  }\n}\n'})
+            objs = (["namespace/kube-flannel"] if fns == "kube-flannel" else []) + ["podsecuritypolicy.policy/psp.flannel.unprivileged", "clusterrole.rbac.authorization.k8s.io/flannel", "serviceaccount/flannel", "configmap/kube-flannel-cfg", "daemonset.apps/kube-flannel-ds"]
+            for obj in objs:
                 print(f"{obj} {'created' if created else 'unchanged'}")
         elif src.startswith("http"):
             die(f'error: unable to read URL "{src}", server reported 404 Not Found, status code=404')
@@ -480,15 +702,19 @@ def run_kubectl(s, f, rest):
         if src in CALICO_URLS or src in FLANNEL_URLS:
             name = "calico" if src in CALICO_URLS else "flannel"
             objs = {"calico": ("daemonset.apps/calico-node", "deployment.apps/calico-kube-controllers", "configmap/calico-config"),
-                    "flannel": ("daemonset.apps/kube-flannel-ds", "configmap/kube-flannel-cfg", "namespace/kube-flannel")}[name]
+                    "flannel": ("daemonset.apps/kube-flannel-ds", "configmap/kube-flannel-cfg", "serviceaccount/flannel")}[name]
             present = s.get("cni") == name
             if not present and not f.get("ignore-not-found"):
                 die(f'Error from server (NotFound): error when deleting "{src}": daemonsets.apps "{objs[0].split("/")[1]}" not found')
             if present:
                 s["cni"] = None
-                s.get("daemonsets", {}).pop("kube-system/calico-node" if name == "calico" else "kube-flannel/kube-flannel-ds", None)
+                fns = s.get("flannel_ns", "kube-system")
+                s.get("daemonsets", {}).pop("kube-system/calico-node" if name == "calico" else f"{fns}/kube-flannel-ds", None)
                 if name == "flannel":
-                    s.get("configmaps", {}).pop("kube-flannel/kube-flannel-cfg", None)
+                    s.get("configmaps", {}).pop(f"{fns}/kube-flannel-cfg", None)
+                else:
+                    # Deleting the manifest deletes the CRDs, and with them every IPPool.
+                    s.pop("ippools", None)
                 for o in objs:
                     kind, name_ = o.split("/")
                     print(f'{kind} "{name_}" deleted')
@@ -502,11 +728,29 @@ def run_kubectl(s, f, rest):
             for p in victims:
                 print(f'pod "{p[1]}" deleted')
                 if p[2].get("k8s-app") == "kube-proxy":
-                    s.setdefault("kube_proxy", {})[p[3]] = {"mode": kube_proxy_mode(s)}
+                    start_kube_proxy(s, p[3])
         elif kind in ("-f",):
             pass
         else:
             die(f"error: the simulation does not delete {kind}")
+    elif verb == "patch" and args[:1] in (["daemonset"], ["ds"]):
+        # A changed pod template makes the DaemonSet controller replace every
+        # pod (updateStrategy RollingUpdate, kubeadm's kube-proxy DaemonSet).
+        name = args[1]
+        ds = s.get("daemonsets", {}).get(f"{ns}/{name}")
+        if ds is None:
+            die(f'Error from server (NotFound): daemonsets.apps "{name}" not found')
+        try:
+            patch = json.loads(f.get("patch", ""))
+        except ValueError as e:
+            die(f"error: unable to parse patch: {e}")
+        ann = patch.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
+        changed = any(ds.setdefault("annotations", {}).get(k) != v for k, v in ann.items())
+        ds["annotations"].update(ann)
+        if changed and name == "kube-proxy":
+            for node in s.get("nodes", {}):
+                start_kube_proxy(s, node)
+        print(f"daemonset.apps/{name} {'patched' if changed else 'patched (no change)'}")
     elif verb == "patch":
         kind, name = args[0], args[1]
         if kind not in ("configmap", "cm"):
@@ -547,7 +791,9 @@ def run_kubectl(s, f, rest):
         for p in pods(s):
             if p[0] == ns and selector_match(p[2], sel) and p[2].get("k8s-app") == "kube-proxy":
                 mode = s.get("kube_proxy", {}).get(p[3], {}).get("mode", "")
-                print(f'I1126 04:00:00.000000       1 server_others.go:{"274" if mode == "ipvs" else "206"}] "Using {"ipvs" if mode == "ipvs" else "iptables"} Proxier"')
+                addr = s.get("nodes", {}).get(p[3], {}).get("address", "")
+                for line in kube_proxy_log(mode, addr):
+                    print(line)
     elif verb == "create" and args[:1] == ["deployment"]:
         name = args[1]
         image = f.get("image") or die("error: required flag(s) \"image\" not set")
