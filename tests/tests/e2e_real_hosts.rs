@@ -50,6 +50,18 @@ fn docker_is_pinned_with_docker_s_real_epochs_and_stays_pinned() {
     }
     let fleet = Fleet::up(1);
     let dir = tempfile::tempdir().unwrap();
+    // A pin yum cannot find (the tutorial's epoch 3 for the CLI) fails the
+    // step instead of being skipped, and yum installs nothing.
+    let bad = write(
+        dir.path(),
+        "docker-bad-pin",
+        "[[steps]]\nplugin = \"docker\"\nparams = { packages = [\"docker-ce-3:20.10.8-3.el7.x86_64\", \"docker-ce-cli-3:20.10.8-3.el7.x86_64\"] }\n",
+    );
+    let o = run(&fleet, &bad, dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("No package docker-ce-cli-3:20.10.8-3.el7.x86_64 available"), "{}", text(&o));
+    assert!(!packages(&fleet.state("master")).iter().any(|p| p.starts_with("docker-ce")), "yum installed nothing");
+
     let wf = write(dir.path(), "docker", "[[steps]]\nplugin = \"docker\"\n");
     let first = run(&fleet, &wf, dir.path());
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
@@ -69,16 +81,6 @@ fn docker_is_pinned_with_docker_s_real_epochs_and_stays_pinned() {
     assert!(text(&back).contains("downgrade to docker-ce-cli-1:20.10.8-3.el7.x86_64"), "{}", text(&back));
     assert!(packages(&fleet.state("master")).contains(&"docker-ce-cli-1:20.10.8-3.el7.x86_64".to_string()));
     assert_eq!(changed(&run(&fleet, &wf, dir.path())), 0);
-
-    // A pin yum cannot find fails the step instead of being skipped.
-    let bad = write(
-        dir.path(),
-        "docker-bad-pin",
-        "[[steps]]\nplugin = \"docker\"\nparams = { packages = [\"docker-ce-3:20.10.8-3.el7.x86_64\", \"docker-ce-cli-3:20.10.8-3.el7.x86_64\"] }\n",
-    );
-    let o = run(&fleet, &bad, dir.path());
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("No package docker-ce-cli-3:20.10.8-3.el7.x86_64 available"), "{}", text(&o));
 }
 
 #[test]
@@ -213,8 +215,10 @@ fn the_bundled_flannel_manifest_installs_without_internet_in_kube_system() {
     let fleet = Fleet::up(2);
     let dir = tempfile::tempdir().unwrap();
     let seed = std::fs::read_to_string(plaitests_workflow("k8s-centos7-flannel.toml")).unwrap();
-    let bundled =
-        seed.replace("plugin = \"flannel\"\n", "plugin = \"flannel\"\nparams = { manifest = \"bundled\" }\ngrants = { assets = true }\n");
+    let bundled = seed.replace(
+        "plugin = \"flannel\"\nparams = { version = \"v0.17.0\", pod_cidr = \"10.244.0.0/16\" }\n",
+        "plugin = \"flannel\"\nparams = { version = \"v0.17.0\", pod_cidr = \"10.244.0.0/16\", manifest = \"bundled\" }\ngrants = { assets = true }\n",
+    );
     assert_ne!(seed, bundled, "the flannel step is found");
     // The workflow's own inventory is replaced by the fleet's (-i).
     let wf = dir.path().join("flannel-bundled.toml");

@@ -30,10 +30,10 @@ impl Plugin for Ipvs {
                 "IPVS modules (the right conntrack module is added)",
             ))
             .param(param::string("script", "/etc/sysconfig/modules/ipvs.modules", "boot-time module script"))
-            .probe("packages", "rpm -q {packages}")
+            .probe("packages", &rpm::probe_command("packages"))
             .probe("script", "cat {script}")
             .probe("script_mode", "stat -c %a {script}")
-            .programs(["yum", "bash", "lsmod"])
+            .programs(["yum", "rpm", "bash", "lsmod"])
             .shell()
             .writes(["/etc/sysconfig/modules/"])
     }
@@ -51,17 +51,13 @@ impl Plugin for Ipvs {
         let mut actions: Vec<Action> = Vec::new();
         let mut done = Vec::new();
 
-        let pk = ctx.probe("packages")?;
-        let missing: Vec<&String> =
-            p.packages.iter().filter(|name| !pk.stdout.lines().any(|l| l.starts_with(&format!("{name}-")))).collect();
-        if missing.is_empty() {
+        // rpm::converge: yum must not skip a name it cannot find.
+        let pins: Vec<rpm::Pin> = p.packages.iter().map(|s| rpm::Pin::parse(s)).collect();
+        let pinned = rpm::state(&pins, &ctx.probe("packages")?.stdout);
+        if pinned.converged() {
             done.push(format!("{} installed", p.packages.join(", ")));
         } else {
-            let mut argv = vec!["yum".to_string(), "install".into(), "-y".into()];
-            argv.extend(missing.iter().map(|s| s.to_string()));
-            actions.push(
-                cmd::run(argv).summary(format!("install {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))).into(),
-            );
+            actions.extend(rpm::converge(&pins, &pinned, &[]));
         }
 
         let mut script = String::from("#!/bin/bash\n");

@@ -71,6 +71,8 @@ impl Plugin for OsPrep {
             .probe("chronyd_enabled", "systemctl is-enabled chronyd")
             .probe("chronyd_active", "systemctl is-active chronyd")
             .programs(["systemctl", "setenforce", "sed", "swapoff", "hostnamectl", "yum", "ntpdate"])
+            // Only for ntpdate's first sync, whose failure is a warning.
+            .shell()
             .writes(["/etc/hosts"])
     }
 
@@ -348,8 +350,23 @@ fn ntpdate(ctx: &Context, p: &Params, actions: &mut Vec<Action>, done: &mut Vec<
     match offset {
         Some(o) if o.abs() <= p.max_clock_offset => done.push(format!("clock is {:+.1} ms off {}", o * 1000.0, p.ntp_server)),
         Some(o) => actions.push(sync(format!("clock is {:+.1} ms off", o * 1000.0))),
-        // Not installed yet: the first run installs it and syncs.
-        None if !installed => actions.push(sync("clock offset unknown".into())),
+        // Not installed yet: the first run installs it and syncs; whether the
+        // server answers is known only then, so unless strict a failed sync
+        // is a warning there too.
+        None if !installed && p.time_sync_strict => actions.push(sync("clock offset unknown".into())),
+        None if !installed => {
+            let server = shell::quote(&p.ntp_server);
+            let warning = shell::quote(&format!(
+                "warning: {} cannot be reached, the clock is not synced (set time_sync_strict = true to fail instead, or use chronyd)",
+                p.ntp_server
+            ));
+            actions.push(
+                cmd::script(format!("for i in 1 2 3; do ntpdate {server} && exit 0; sleep 3; done; echo {warning} >&2"))
+                    .timeout_secs(90)
+                    .summary(format!("sync the clock with {} (clock offset unknown; a warning if it cannot be reached)", p.ntp_server))
+                    .into(),
+            );
+        }
         None if p.time_sync_strict => actions.push(sync(format!("{} did not answer", p.ntp_server))),
         None => {
             let why = clock.stdout.lines().last().unwrap_or("").trim();
