@@ -3,6 +3,11 @@
 //! elrepo-release, install kernel-ml from the elrepo-kernel repo (the
 //! tutorial's `yum -y enablerepo=...` lacks its `--`), boot it by default
 //! (`GRUB_DEFAULT=0`, grub2-mkconfig), reboot, and verify the new kernel.
+//!
+//! ELRepo has retired el7 (its packages moved to an archive), so the
+//! repository can instead be given by `repo_baseurl`: the plugin then writes
+//! that repository itself (disabled, enabled only for the install, as
+//! elrepo-release's elrepo-kernel repo is) and needs no elrepo-release.
 
 use plait_sdk::prelude::*;
 use serde::Deserialize;
@@ -14,6 +19,7 @@ struct Params {
     release_url: String,
     package: String,
     repo: String,
+    repo_baseurl: String,
     grub_cfg: String,
     reboot_timeout: i64,
 }
@@ -33,6 +39,11 @@ impl Plugin for ElrepoKernel {
             .param(param::string("package", "kernel-ml", "kernel package (kernel-ml: mainline, kernel-lt: long term)"))
             .param(param::string("repo", "elrepo-kernel", "repository holding the kernel"))
             .param(param::string(
+                "repo_baseurl",
+                "",
+                "base URL of that repository (e.g. a mirror of ELRepo's el7 archive); default: the one elrepo-release installs",
+            ))
+            .param(param::string(
                 "grub_cfg",
                 "",
                 "grub configuration to regenerate (default: where the firmware reads it, /boot/grub2/grub.cfg or, on UEFI, /boot/efi/EFI/centos/grub.cfg)",
@@ -40,6 +51,7 @@ impl Plugin for ElrepoKernel {
             .param(param::integer("reboot_timeout", 600, "seconds to wait for the host to come back"))
             .probe("elrepo_release", "rpm -q elrepo-release")
             .probe("kernel_package", "rpm -q {package}")
+            .probe("repo_file", "cat /etc/yum.repos.d/plait-kernel.repo")
             .probe("grub_default", "grep -E '^GRUB_DEFAULT=' /etc/default/grub")
             // UEFI firmware exposes /sys/firmware/efi; CentOS 7's grub2-efi-x64
             // then reads /boot/efi/EFI/centos/grub.cfg, and /boot/grub2/grub.cfg
@@ -47,6 +59,7 @@ impl Plugin for ElrepoKernel {
             // with GRUB 2": grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg).
             .probe("firmware", "if [ -d /sys/firmware/efi ]; then echo efi; else echo bios; fi")
             .programs(["rpm", "yum", "sed", "grub2-mkconfig"])
+            .writes(["/etc/yum.repos.d/plait-kernel.repo"])
             .shell()
             .reboots()
     }
@@ -66,7 +79,27 @@ impl Plugin for ElrepoKernel {
             .filter(|t| (1..=3600).contains(t))
             .ok_or_else(|| PluginError::bad_params("reboot_timeout must be 1..=3600"))?;
         let mut actions: Vec<Action> = Vec::new();
-        if !ctx.probe_ok("elrepo_release")? {
+        if !p.repo_baseurl.is_empty() {
+            if !p.repo_baseurl.starts_with("https://") && !p.repo_baseurl.starts_with("http://") && !p.repo_baseurl.starts_with("file://") {
+                return Err(PluginError::bad_params(format!("repo_baseurl {:?} is not an http(s) or file URL", p.repo_baseurl)));
+            }
+            if p.repo.is_empty() || !p.repo.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                return Err(PluginError::bad_params(format!("repo {:?} is not a repository id", p.repo)));
+            }
+            let repo = format!(
+                "[{}]\nname={} (plait elrepo-kernel)\nbaseurl={}\nenabled=0\ngpgcheck=1\ngpgkey={}\n",
+                p.repo, p.repo, p.repo_baseurl, p.key_url
+            );
+            let current = ctx.probe("repo_file")?;
+            if current.exit_code != 0 || current.stdout != repo {
+                actions.push(
+                    file::put("/etc/yum.repos.d/plait-kernel.repo", repo)
+                        .mode(0o644)
+                        .summary(format!("add the {} repository ({})", p.repo, p.repo_baseurl))
+                        .into(),
+                );
+            }
+        } else if !ctx.probe_ok("elrepo_release")? {
             actions.push(cmd::run(["rpm", "--import", p.key_url.as_str()]).summary("import the ELRepo signing key").into());
             actions.push(cmd::run(["rpm", "-Uvh", p.release_url.as_str()]).summary("install elrepo-release").into());
         }
