@@ -569,6 +569,14 @@ def selector_match(labels, sel):
     return all(labels.get(k) == v for k, v in (p.split("=", 1) for p in sel.split(",")))
 
 
+def parse_patch(f):
+    """The JSON of `kubectl patch -p`, or kubectl's error."""
+    try:
+        return json.loads(f.get("patch", ""))
+    except ValueError as e:
+        die(f"error: unable to parse \"{f.get('patch', '')[:40]}\": {e}")
+
+
 def run_kubectl(s, f, rest):
     if not rest:
         die("kubectl controls the Kubernetes cluster manager.")
@@ -740,10 +748,7 @@ def run_kubectl(s, f, rest):
         ds = s.get("daemonsets", {}).get(f"{ns}/{name}")
         if ds is None:
             die(f'Error from server (NotFound): daemonsets.apps "{name}" not found')
-        try:
-            patch = json.loads(f.get("patch", ""))
-        except ValueError as e:
-            die(f"error: unable to parse patch: {e}")
+        patch = parse_patch(f)
         ann = patch.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations", {})
         changed = any(ds.setdefault("annotations", {}).get(k) != v for k, v in ann.items())
         ds["annotations"].update(ann)
@@ -758,10 +763,7 @@ def run_kubectl(s, f, rest):
         cm = s.get("configmaps", {}).get(f"{ns}/{name}")
         if cm is None:
             die(f'Error from server (NotFound): configmaps "{name}" not found')
-        try:
-            patch = json.loads(f.get("patch", ""))
-        except ValueError as e:
-            die(f"error: unable to parse \"{f.get('patch', '')[:40]}\": {e}")
+        patch = parse_patch(f)
         changed = False
         for k, v in patch.get("data", {}).items():
             if cm.get(k) != v:
