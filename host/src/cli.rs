@@ -1,6 +1,7 @@
 //! Command-line types (clap derive only; behaviour lives in the library).
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+use plait::output::Format;
 use std::path::PathBuf;
 
 /// Provision fleets of Linux machines with TOML workflows made of sandboxed
@@ -29,15 +30,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Output {
-    /// For people.
-    Human,
-    /// JSON.
-    Json,
-}
-
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -55,7 +47,7 @@ pub enum Command {
         inventory: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
-        output: Output,
+        output: Format,
         /// Connection settings (live plan).
         #[command(flatten)]
         conn: ConnArgs,
@@ -69,7 +61,7 @@ pub enum Command {
         inventory: Option<PathBuf>,
         /// Output format: human lines, or one JSON event per line.
         #[arg(long, value_enum, default_value = "human")]
-        output: Output,
+        output: Format,
         /// Connection settings.
         #[command(flatten)]
         conn: ConnArgs,

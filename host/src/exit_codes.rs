@@ -8,5 +8,7 @@ pub const HOSTS_FAILED: i32 = 1;
 pub const INVALID_INPUT: i32 = 2;
 /// A plugin could not be loaded, or failed or misbehaved while planning.
 pub const PLUGIN_FAILED: i32 = 3;
+/// Another run of the same workflow holds its lock (nothing was done).
+pub const BUSY: i32 = 4;
 /// Interrupted (Ctrl-C).
 pub const INTERRUPTED: i32 = 130;

@@ -4,8 +4,8 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, ConnArgs, Output, PluginCommand};
-use plait::commands::{self, CommandError, OutputFormat, PlanArgs, RunArgs};
+use cli::{Cli, Command, ConnArgs, PluginCommand};
+use plait::commands::{self, CommandError, Connection, PlanArgs, RunArgs};
 use plait::executor::Mode;
 use plait::exit_codes;
 use plait::output::Format;
@@ -50,26 +50,29 @@ fn runtime(cli: &Cli) -> Result<Runtime, CommandError> {
     Ok(Runtime::new(cache, limits)?)
 }
 
-fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, output: Output, conn: ConnArgs, mode: Mode) -> RunArgs {
+fn connection(conn: ConnArgs) -> Connection {
+    Connection {
+        forks: conn.forks,
+        known_hosts: conn.known_hosts,
+        accept_new_host_keys: conn.accept_new_host_keys,
+        connect_timeout: Duration::from_secs(conn.connect_timeout),
+        keepalive: Duration::from_secs(conn.keepalive),
+        ask_become_pass: conn.ask_become_pass,
+        become_pass_file: conn.become_pass_file,
+    }
+}
+
+fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, format: Format, conn: ConnArgs, mode: Mode) -> RunArgs {
     RunArgs {
         workflow,
         inventory,
         mode,
-        format: match output {
-            Output::Human => Format::Human,
-            Output::Json => Format::Json,
-        },
-        forks: conn.forks,
-        known_hosts: conn.known_hosts,
-        accept_new_host_keys: conn.accept_new_host_keys,
+        format,
+        connection: connection(conn),
         fail_fast: false,
         max_fail_percent: 0,
         resume: false,
-        ask_become_pass: conn.ask_become_pass,
-        become_pass_file: conn.become_pass_file,
         state_dir: None,
-        connect_timeout: Duration::from_secs(conn.connect_timeout),
-        keepalive: Duration::from_secs(conn.keepalive),
     }
 }
 
@@ -77,10 +80,6 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
     let rt = runtime(&cli)?;
     match cli.command {
         Command::Plan { workflow, facts: Some(facts), inventory, output, .. } => {
-            let output = match output {
-                Output::Human => OutputFormat::Human,
-                Output::Json => OutputFormat::Json,
-            };
             commands::plan(&PlanArgs { workflow, inventory, facts, output }, &rt)
         }
         Command::Plan { workflow, facts: None, inventory, output, conn } => {
@@ -94,18 +93,9 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             args.state_dir = state_dir;
             commands::run_workflow(&args, &rt)
         }
-        Command::Facts { workflow, hosts, inventory, record, conn } => commands::facts(
-            &commands::FactsArgs {
-                workflow,
-                inventory,
-                hosts,
-                record,
-                known_hosts: conn.known_hosts,
-                accept_new_host_keys: conn.accept_new_host_keys,
-                connect_timeout: Duration::from_secs(conn.connect_timeout),
-            },
-            &rt,
-        ),
+        Command::Facts { workflow, hosts, inventory, record, conn } => {
+            commands::facts(&commands::FactsArgs { workflow, inventory, hosts, record, connection: connection(conn) }, &rt)
+        }
         Command::Check { workflow, inventory } => {
             let wf = plait::workflow::Workflow::load(&workflow, inventory.as_deref())?;
             let bound = plait::workflow::bind(wf, &Registry::standard(Some(&workflow)), &rt)?;

@@ -143,6 +143,17 @@ fn sudo_with_a_password_converges_and_the_password_never_shows() {
     let s = fleet.state("master");
     assert_eq!(s["kernel"], "5.19.3-1.el7.elrepo.x86_64");
     assert_eq!(s["cluster"]["kube_proxy_configmap_mode"], "ipvs");
+
+    // `plait facts` takes the same connection options: its root probes get
+    // through sudo with the password too (they read the cluster).
+    let o =
+        fleet.plait(&["facts", "workflows/k8s-centos7.toml", "-i", inv.to_str().unwrap(), "--become-pass-file", pw_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains(password.trim()), "the sudo password leaked into the facts");
+    let facts: toml::Value = toml::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    let stamp = &facts["master"]["probes"]["kube-proxy-ipvs"]["stamp"];
+    assert_eq!(stamp["exit_code"].as_integer(), Some(0), "a root probe ran through sudo: {stamp}");
+    assert_eq!(stamp["stdout"].as_str().map(str::len), Some(64), "{stamp}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Errors of the subcommands, with their exit codes.
 
 use crate::diagnostic::{Category, SourceError};
+use crate::executor::JournalError;
 use crate::exit_codes;
 use crate::plan::PlanError;
 use crate::plugin::PluginError;
@@ -17,6 +18,9 @@ pub enum CommandError {
     /// A plugin failed outside any workflow (e.g. `plait plugin inspect`).
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// The run's journal: its lock is held, or it cannot be written.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -36,6 +40,8 @@ impl CommandError {
             CommandError::Source(e) if e.category == Category::Plugin => exit_codes::PLUGIN_FAILED,
             CommandError::Source(_) | CommandError::Facts(_) => exit_codes::INVALID_INPUT,
             CommandError::Plugin(_) => exit_codes::PLUGIN_FAILED,
+            CommandError::Journal(JournalError::Locked { .. }) => exit_codes::BUSY,
+            CommandError::Journal(_) => exit_codes::HOSTS_FAILED,
             CommandError::Other(_) => exit_codes::HOSTS_FAILED,
         }
     }

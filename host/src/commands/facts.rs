@@ -2,14 +2,14 @@
 //! and every probe of the workflow's plugins from live hosts, and print them
 //! or write a facts file for `plait plan --facts`.
 
-use super::CommandError;
+use super::{CommandError, Connection};
 use crate::facts::{FactsFile, HostRecord, ProbeCommand, exec_gather, gather_script, parse_gathered};
 use crate::plugin::{Registry, Runtime};
-use crate::ssh::{ConnectSettings, Elevation, HostKeyPolicy, Session, connect_options};
+use crate::ssh::{Elevation, Session, connect_options};
 use crate::workflow::{Workflow, bind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
 
 /// Arguments of `plait facts`.
 #[derive(Debug, Clone)]
@@ -22,12 +22,8 @@ pub struct FactsArgs {
     pub hosts: Vec<String>,
     /// Write here instead of printing.
     pub record: Option<PathBuf>,
-    /// known_hosts override.
-    pub known_hosts: Option<PathBuf>,
-    /// Record new host keys.
-    pub accept_new_host_keys: bool,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
+    /// How hosts are reached (the same options as `plait run`).
+    pub connection: Connection,
 }
 
 /// Gather and print or record.
@@ -40,11 +36,8 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
             return Err(CommandError::Other(format!("host `{h}` is not in the inventory")));
         }
     }
-    let known_hosts = args
-        .known_hosts
-        .clone()
-        .or_else(|| inv.known_hosts.clone())
-        .unwrap_or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/known_hosts")).unwrap_or_default());
+    let settings = args.connection.settings(inv);
+    let password = args.connection.become_password()?;
 
     // Every plugin's probes once, rendered with the first step's parameters;
     // names carry the plugin as `plugin/probe` through the gather script.
@@ -61,22 +54,19 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let targets: Vec<&crate::inventory::Host> =
         inv.hosts.iter().filter(|h| args.hosts.is_empty() || args.hosts.contains(&h.name)).collect();
     let results = rt.block_on(async {
+        let forks = Arc::new(tokio::sync::Semaphore::new(args.connection.forks.max(1)));
         let tasks: Vec<_> = targets
             .iter()
             .map(|h| {
-                let opts = connect_options(
-                    h,
-                    &ConnectSettings {
-                        host_keys: HostKeyPolicy { known_hosts: known_hosts.clone(), accept_new: args.accept_new_host_keys },
-                        connect_timeout: args.connect_timeout,
-                        keepalive: Duration::from_secs(15),
-                    },
-                );
+                let opts = connect_options(h, &settings);
                 let probes = probes.clone();
-                let elevation = if h.user == "root" { Elevation::None } else { Elevation::Sudo };
+                let elevation = Elevation::for_user(&h.user, password.is_some());
+                let password = password.clone();
+                let forks = forks.clone();
                 tokio::spawn(async move {
+                    let _permit = forks.acquire_owned().await.map_err(|e| e.to_string())?;
                     let session = Session::connect(&opts).await.map_err(|e| e.to_string())?;
-                    let g = gather_script(&probes, elevation, None, true);
+                    let g = gather_script(&probes, elevation, password.as_deref(), true);
                     let out = exec_gather(&session, &g).await;
                     session.close().await;
                     parse_gathered(&opts.host, &out?, &g).map_err(|e| e.to_string())

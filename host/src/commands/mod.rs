@@ -1,13 +1,15 @@
 //! The subcommands, as library functions the thin binary calls.
 
+mod connection;
 mod error;
 mod facts;
 mod plan;
 mod plugins;
 mod run;
 
+pub use connection::Connection;
 pub use error::CommandError;
 pub use facts::{FactsArgs, facts};
-pub use plan::{OutputFormat, PlanArgs, plan};
+pub use plan::{PlanArgs, plan};
 pub use plugins::{inspect_plugin, list_plugins};
 pub use run::{RunArgs, run_workflow};

@@ -3,21 +3,12 @@
 use super::CommandError;
 use crate::exit_codes;
 use crate::facts::FactsFile;
+use crate::output::Format;
 use crate::plan::{OfflinePlan, plan_offline, render_human};
 use crate::plugin::{Registry, Runtime};
 use crate::workflow::{Workflow, bind};
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OutputFormat {
-    /// For people.
-    #[default]
-    Human,
-    /// One JSON document.
-    Json,
-}
 
 /// Arguments of `plait plan`.
 #[derive(Debug, Clone)]
@@ -29,7 +20,7 @@ pub struct PlanArgs {
     /// Recorded facts.
     pub facts: PathBuf,
     /// Format.
-    pub output: OutputFormat,
+    pub output: Format,
 }
 
 /// Plan offline and print; returns the exit code.
@@ -41,7 +32,7 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let facts = FactsFile::load(&args.facts)?;
     let plan: OfflinePlan = plan_offline(&bound, &facts, &args.facts.display().to_string())?;
     match args.output {
-        OutputFormat::Human => {
+        Format::Human => {
             println!(
                 "Offline plan of {} for {} host{} from {} (each step planned from the recorded facts)\n",
                 bound.workflow.path.display(),
@@ -53,7 +44,7 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
             let compiled = bound.steps.iter().filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled).count();
             tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, compiled, "planned");
         }
-        OutputFormat::Json => {
+        Format::Json => {
             let text = serde_json::to_string_pretty(&plan).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
             println!("{text}");
         }

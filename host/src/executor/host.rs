@@ -76,13 +76,7 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
         }
     };
     shared.reporter.emit(Event::HostConnected { host: name.clone(), ms: start.elapsed().as_millis() as u64 });
-    let elevation = if host.user == "root" {
-        Elevation::None
-    } else if shared.become_password.is_some() {
-        Elevation::SudoPassword
-    } else {
-        Elevation::Sudo
-    };
+    let elevation = Elevation::for_user(&host.user, shared.become_password.is_some());
     let mut runner = HostRunner {
         session,
         connect,

@@ -5,7 +5,7 @@ use super::host::run_host;
 use super::journal::{Journal, JournalError, Progress, RunState};
 use super::vars::VarStore;
 use crate::output::{Event, HostRecap, HostState, Reporter};
-use crate::ssh::{ConnectSettings, HostKeyPolicy};
+use crate::ssh::ConnectSettings;
 use crate::workflow::BoundWorkflow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,12 +20,8 @@ pub struct RunOptions {
     pub mode: Mode,
     /// Most hosts worked on at once.
     pub forks: usize,
-    /// Host key policy.
-    pub host_keys: HostKeyPolicy,
-    /// Connection limit.
-    pub connect_timeout: Duration,
-    /// SSH keepalive interval.
-    pub keepalive: Duration,
+    /// How every connection is made (host keys, timeouts, keepalive).
+    pub connect: ConnectSettings,
     /// Limit for commands without their own timeout.
     pub command_timeout: Duration,
     /// Stop every host at the first failure.
@@ -161,7 +157,7 @@ pub async fn run(
         forks: Semaphore::new(opts.forks.max(1)),
         stop: AtomicBool::new(false),
         mode: opts.mode,
-        connect: ConnectSettings { host_keys: opts.host_keys.clone(), connect_timeout: opts.connect_timeout, keepalive: opts.keepalive },
+        connect: opts.connect.clone(),
         command_timeout: opts.command_timeout,
         become_password: opts.become_password.clone(),
         resume_from,

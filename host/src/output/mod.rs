@@ -13,12 +13,14 @@ pub use secrets::Secrets;
 use std::io::Write;
 use std::sync::Mutex;
 
-/// Output format of `plait run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output format of `plait run`, `plait plan` (live and offline): the one
+/// `--output` of the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
-    /// Lines for people.
+    /// For people: lines (live progress on a terminal).
+    #[default]
     Human,
-    /// One JSON object per line.
+    /// JSON: one object per line (events), or one document (offline plan).
     Json,
 }
 

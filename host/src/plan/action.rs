@@ -135,15 +135,3 @@ pub struct Action {
     #[serde(flatten)]
     pub kind: ActionKind,
 }
-
-impl ActionKind {
-    /// Short name of the kind: `run`, `put-file`, `reboot`, `fetch-file`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ActionKind::Run(_) => "run",
-            ActionKind::PutFile(_) => "put-file",
-            ActionKind::Reboot(_) => "reboot",
-            ActionKind::FetchFile(_) => "fetch-file",
-        }
-    }
-}

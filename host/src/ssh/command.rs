@@ -22,6 +22,18 @@ pub enum Elevation {
     SudoPassword,
 }
 
+impl Elevation {
+    /// How `user` gets root: root needs nothing; anyone else uses sudo,
+    /// reading the password from stdin when the run was given one.
+    pub fn for_user(user: &str, have_password: bool) -> Elevation {
+        match (user, have_password) {
+            ("root", _) => Elevation::None,
+            (_, true) => Elevation::SudoPassword,
+            (_, false) => Elevation::Sudo,
+        }
+    }
+}
+
 /// A command line plus the stdin to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteCommand {

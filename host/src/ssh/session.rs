@@ -188,11 +188,6 @@ impl Session {
         Ok(Session { handle, host: o.host.clone(), spare: tokio::sync::Mutex::new(None), _jump: jump })
     }
 
-    /// Whether the connection is gone.
-    pub fn is_closed(&self) -> bool {
-        self.handle.is_closed()
-    }
-
     /// Run `line` on a new channel, feed `stdin`, collect output. `limit`
     /// bounds the whole exchange; remote processes are expected to carry
     /// their own `timeout` so they die too.
