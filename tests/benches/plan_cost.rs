@@ -7,8 +7,8 @@
 //! Run: `cargo bench -p plait-tests --bench plan_cost` (after
 //! `scripts/build-plugins` and `cargo build --release -p plait`).
 
+use plait::commands::{offline_context, plan_offline};
 use plait::facts::FactsFile;
-use plait::plan::{offline_context, plan_offline};
 use plait::plugin::{ComponentCache, Limits, Registry, Runtime};
 use plait::workflow::{Workflow, bind};
 use plait_tests::{plait, repo_root};

@@ -84,8 +84,8 @@ pub fn redact(text: &str) -> String {
 
 /// A plan context for `host` from a recorded facts file in
 /// `tests/fixtures/facts`, with the seed inventory and these parameters.
-pub fn context_from_facts(file: &str, host: &str, params: serde_json::Value) -> plait::plan::PlanContext {
-    use plait::plan::{InventoryHost, PlanContext};
+pub fn context_from_facts(file: &str, host: &str, params: serde_json::Value) -> plait::model::PlanContext {
+    use plait::model::{InventoryHost, PlanContext};
     let recorded = plait::facts::FactsFile::load(&repo_root().join("tests/fixtures/facts").join(file)).expect("facts fixture");
     let rec = recorded.hosts.get(host).expect("host in fixture");
     let inventory: Vec<InventoryHost> = recorded

@@ -5,7 +5,7 @@
 //! shrunk and its seed saved under tests/proptest-regressions/, which is
 //! committed as a regression test.
 
-use plait::plan::{Action, ActionKind, FetchFile, Program, PutFile, Reboot, Run};
+use plait::model::{Action, ActionKind, FetchFile, Program, PutFile, Reboot, Run};
 use plait::plugin::{Capabilities, PlanLimits, PluginInfo, validate_plan};
 use plait::workflow::Workflow;
 use proptest::prelude::*;

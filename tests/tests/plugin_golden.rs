@@ -5,7 +5,7 @@
 //! `expect` from the current output (review the diff before committing).
 
 use plait::facts::{FactsFile, HostFacts, ProbeResult};
-use plait::plan::{InventoryHost, PlanContext, Variable};
+use plait::model::{InventoryHost, PlanContext, Variable};
 use plait::plugin::{ComponentCache, Limits, LoadedPlugin, Runtime};
 use plait_tests::{plugin_path, repo_root, updating};
 use serde_json::{Value, json};

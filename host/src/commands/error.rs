@@ -1,9 +1,9 @@
 //! Errors of the subcommands, with their exit codes.
 
+use super::plan::PlanError;
 use crate::diagnostic::{Category, SourceError};
 use crate::executor::JournalError;
 use crate::exit_codes;
-use crate::plan::PlanError;
 use crate::plugin::PluginError;
 
 /// Why a command failed.

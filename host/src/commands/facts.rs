@@ -3,9 +3,10 @@
 //! or write a facts file for `plait plan --facts`.
 
 use super::{CommandError, Connection};
-use crate::facts::{FactsFile, HostRecord, ProbeCommand, exec_gather, gather_script, parse_gathered};
+use crate::executor::{SshTransport, Transport, gather};
+use crate::facts::{FactsFile, HostRecord, ProbeCommand, gather_script, parse_gathered};
 use crate::plugin::{Registry, Runtime};
-use crate::ssh::{Elevation, Session, connect_options};
+use crate::ssh::{Elevation, connect_options};
 use crate::workflow::{Workflow, bind};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,11 +66,12 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 let forks = forks.clone();
                 tokio::spawn(async move {
                     let _permit = forks.acquire_owned().await.map_err(|e| e.to_string())?;
-                    let session = Session::connect(&opts).await.map_err(|e| e.to_string())?;
+                    let host = opts.host.clone();
+                    let transport = SshTransport::connect(opts).await.map_err(|e| e.to_string())?;
                     let g = gather_script(&probes, elevation, password.as_deref(), true);
-                    let out = exec_gather(&session, &g).await;
-                    session.close().await;
-                    parse_gathered(&opts.host, &out?, &g).map_err(|e| e.to_string())
+                    let out = gather(&transport, &g).await.map_err(|e| e.to_string());
+                    transport.close().await;
+                    parse_gathered(&host, &out?, &g).map_err(|e| e.to_string())
                 })
             })
             .collect();

@@ -10,6 +10,6 @@ mod run;
 pub use connection::Connection;
 pub use error::CommandError;
 pub use facts::{FactsArgs, facts};
-pub use plan::{PlanArgs, plan};
+pub use plan::{HostStepPlan, OfflinePlan, PlanArgs, PlanError, StepOutcome, offline_context, plan, plan_offline, render_human};
 pub use plugins::{inspect_plugin, list_plugins};
 pub use run::{RunArgs, run_workflow};

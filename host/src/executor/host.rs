@@ -1,16 +1,25 @@
-//! One host's run: connect once, then for each step that targets it:
-//! gather facts and probes, plan in the sandbox, execute the plan.
+//! One host's run: connect once, then for each step that targets it,
+//! [`HostRun::facts_for`] (gather, or reuse what is still valid),
+//! [`HostRun::plan_step`] (the plugin in the sandbox, again while a
+//! variable is missing) and [`HostRun::apply`] (the plan, batched). Each
+//! returns `Err(HostStop)` when the host cannot go on; [`HostRun::run`] is
+//! the one place that turns that into events and the recap.
 
 use super::Mode;
-use super::action::{HostRunner, Outcome};
-use super::run::Shared;
+use super::known::{Gathered, Known, Probes};
+use super::outcome::Outcome;
+use super::runner::HostRunner;
+use super::shared::Shared;
+use super::transport::{SshTransport, Transport, gather};
 use super::vars::WaitOutcome;
-use crate::facts::{GatherScript, exec_gather, gather_script, parse_gathered, parse_probes_only};
+use crate::facts::{GatherScript, gather_script, parse_gathered, parse_probes_only};
+use crate::model::HostFacts;
+use crate::model::PlanContext;
 use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
-use crate::plan::PlanContext;
+use crate::plugin::PlanOutput as Plan;
 use crate::plugin::PluginError;
-use crate::ssh::{Elevation, Session, connect_options};
+use crate::ssh::{Elevation, connect_options};
 use crate::workflow::BoundStep;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +32,16 @@ fn tail(s: &str, lines: usize) -> Option<String> {
     (!t.trim().is_empty()).then_some(t)
 }
 
+/// Why a host stops before its last step.
+#[derive(Debug)]
+enum HostStop {
+    /// It failed (reported, the rest skipped).
+    Failed(Failure),
+    /// The run was stopped (Ctrl-C, fail-fast): the rest is skipped.
+    Interrupted,
+}
+
+#[derive(Debug, Default)]
 struct Counts {
     ok: usize,
     changed: usize,
@@ -30,22 +49,24 @@ struct Counts {
     skipped: usize,
 }
 
-/// Run every targeted step on host `hi`.
+/// Run every targeted step on host `hi`; the host is done for the
+/// variable store whatever happens (no other host waits on it forever).
 pub async fn run_host(shared: Arc<Shared>, hi: usize) -> HostRecap {
-    let recap = run_host_inner(&shared, hi).await;
+    let recap = connect_and_run(&shared, hi).await;
     shared.vars.host_done();
     recap
 }
 
-async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
-    let bound = &shared.bound;
-    let host = &bound.workflow.inventory.hosts[hi];
+async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
+    let host = &shared.bound.workflow.inventory.hosts[hi];
     let name = host.name.clone();
-    let mut counts = Counts { ok: 0, changed: 0, failed: 0, skipped: 0 };
-    let steps: Vec<&BoundStep> = bound.steps.iter().filter(|s| s.step.hosts.contains(&hi)).collect();
+    let steps: Vec<&BoundStep> = shared.bound.steps.iter().filter(|s| s.step.hosts.contains(&hi)).collect();
     let done_before: Vec<usize> = shared.resume_from.get(&name).cloned().unwrap_or_default();
-    let pending: Vec<&BoundStep> = steps.iter().copied().filter(|s| !done_before.contains(&s.step.number)).collect();
-    let recap = |state: HostState, counts: &Counts, failure: Option<Failure>| HostRecap {
+    for s in steps.iter().filter(|s| done_before.contains(&s.step.number)) {
+        shared.reporter.emit(Event::StepResumed { host: name.clone(), step: s.step.number, name: s.step.name.clone() });
+    }
+    let pending: Vec<&BoundStep> = steps.into_iter().filter(|s| !done_before.contains(&s.step.number)).collect();
+    let recap = |state: HostState, counts: Counts, failure: Option<Failure>| HostRecap {
         host: name.clone(),
         state,
         ok: counts.ok,
@@ -54,100 +75,136 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
         skipped: counts.skipped,
         failure,
     };
-    for s in steps.iter().filter(|s| done_before.contains(&s.step.number)) {
-        shared.reporter.emit(Event::StepResumed { host: name.clone(), step: s.step.number, name: s.step.name.clone() });
-    }
     if pending.is_empty() {
         shared.mark_converged(&name);
-        return recap(if done_before.is_empty() { HostState::Converged } else { HostState::Skipped }, &counts, None);
+        return recap(if done_before.is_empty() { HostState::Converged } else { HostState::Skipped }, Counts::default(), None);
     }
 
     let _permit = shared.forks.acquire().await.ok();
-    let connect = connect_options(host, &shared.connect);
     let start = Instant::now();
-    let session = match Session::connect(&connect).await {
-        Ok(s) => s,
+    let transport = match SshTransport::connect(connect_options(host, &shared.connect)).await {
+        Ok(t) => t,
         Err(e) => {
             let failure = Failure { step: None, step_name: None, command: None, exit_code: None, error: e.to_string(), stderr_tail: None };
             shared.reporter.emit(Event::HostFailed { host: name.clone(), failure: failure.clone() });
-            counts.skipped = pending.len();
             shared.note_failure();
-            return recap(HostState::Unreachable, &counts, Some(failure));
+            return recap(HostState::Unreachable, Counts { skipped: pending.len(), ..Counts::default() }, Some(failure));
         }
     };
     shared.reporter.emit(Event::HostConnected { host: name.clone(), ms: start.elapsed().as_millis() as u64 });
-    let elevation = Elevation::for_user(&host.user, shared.become_password.is_some());
-    let mut runner = HostRunner {
-        session,
-        connect,
-        elevation,
-        password: shared.become_password.clone(),
-        mode: shared.mode,
-        vars: &shared.vars,
-        secrets: shared.reporter.secrets(),
-        default_timeout: shared.command_timeout,
-    };
+    let runner = HostRunner::new(
+        transport,
+        Elevation::for_user(&host.user, shared.become_password.is_some()),
+        shared.become_password.clone(),
+        shared.mode,
+        &shared.vars,
+        shared.reporter.secrets(),
+        shared.command_timeout,
+    );
+    let run = HostRun { shared, hi, name: name.clone(), pending, counts: Counts::default(), known: Known::default(), runner };
+    let (state, counts, failure) = run.run().await;
+    recap(state, counts, failure)
+}
 
-    let mut facts_cache: Option<crate::facts::HostFacts> = None;
-    // Facts and probes for the next step, read at the end of this step's
-    // last batch (one round trip fewer per step).
-    let mut prefetched: Option<Gathered> = None;
-    // Probes of later steps read ahead while nothing changes on the host
-    // (valid until something does): a converged host needs two round trips.
-    let mut ahead: BTreeMap<usize, Probes> = BTreeMap::new();
-    for (pos, s) in pending.iter().enumerate() {
-        let fail = |counts: &mut Counts, failure: Failure| {
-            shared.reporter.emit(Event::HostFailed { host: name.clone(), failure: failure.clone() });
-            counts.skipped += pending.len() - pos - 1;
-            shared.note_failure();
-            failure
-        };
-        if shared.stop.load(Ordering::SeqCst) {
-            counts.skipped += pending.len() - pos;
-            runner.session.close().await;
-            return recap(HostState::Interrupted, &counts, None);
+/// A connected host working through its pending steps.
+struct HostRun<'a, T: Transport> {
+    shared: &'a Shared,
+    hi: usize,
+    name: String,
+    pending: Vec<&'a BoundStep>,
+    counts: Counts,
+    known: Known,
+    runner: HostRunner<'a, T>,
+}
+
+impl<'a, T: Transport> HostRun<'a, T> {
+    /// Every pending step, then close; the recap's state, counts and failure.
+    async fn run(mut self) -> (HostState, Counts, Option<Failure>) {
+        let n = self.pending.len();
+        let mut end = (HostState::Converged, None);
+        for pos in 0..n {
+            if self.shared.stop.load(Ordering::SeqCst) {
+                self.counts.skipped += n - pos;
+                end = (HostState::Interrupted, None);
+                break;
+            }
+            let result = match self.plan_step(pos).await {
+                Ok(plan) => self.apply(pos, &plan).await,
+                Err(stop) => Err(stop),
+            };
+            match result {
+                Ok(()) => {
+                    if self.shared.mode == Mode::Apply {
+                        self.shared.mark_step_done(&self.name, self.pending[pos].step.number);
+                    }
+                }
+                Err(stop) => {
+                    self.counts.skipped += n - pos - 1;
+                    end = match stop {
+                        HostStop::Interrupted => (HostState::Interrupted, None),
+                        HostStop::Failed(f) => {
+                            self.shared.reporter.emit(Event::HostFailed { host: self.name.clone(), failure: f.clone() });
+                            self.shared.note_failure();
+                            (HostState::Failed, Some(f))
+                        }
+                    };
+                    break;
+                }
+            }
         }
-        let step_failure = |error: String| Failure {
-            step: Some(s.step.number),
-            step_name: Some(s.step.name.clone()),
+        self.runner.transport.close().await;
+        if end.0 == HostState::Converged && self.shared.mode == Mode::Apply {
+            self.shared.mark_converged(&self.name);
+        }
+        (end.0, self.counts, end.1)
+    }
+
+    fn step_failure(&self, pos: usize, error: String) -> HostStop {
+        let s = &self.pending[pos].step;
+        HostStop::Failed(Failure {
+            step: Some(s.number),
+            step_name: Some(s.name.clone()),
             command: None,
             exit_code: None,
             error,
             stderr_tail: None,
-        };
+        })
+    }
 
-        // Plan, re-planning while a variable the plugin needs is still missing.
-        let plan = loop {
-            let seen = shared.vars.version();
+    /// Facts and probes for step `pos`: what the previous step's last batch
+    /// read, or probes read ahead while nothing changed, or one round trip
+    /// (which, with valid facts, also reads later steps' probes ahead).
+    async fn facts_for(&mut self, pos: usize) -> Result<Gathered, HostStop> {
+        let s = self.pending[pos];
+        if let Some(g) = self.known.take(s.step.number) {
+            return Ok(g);
+        }
+        let gathered = match self.known.facts() {
+            Some(facts) => self.gather_ahead(pos, facts.clone()).await,
+            None => self.gather(s).await,
+        };
+        gathered.map_err(|e| self.step_failure(pos, e))
+    }
+
+    /// Plan step `pos` in the sandbox, planning again while a variable the
+    /// plugin needs is not captured yet (until no host can capture it).
+    async fn plan_step(&mut self, pos: usize) -> Result<Plan, HostStop> {
+        let s = self.pending[pos];
+        let bound = &self.shared.bound;
+        let host = &bound.workflow.inventory.hosts[self.hi];
+        loop {
+            let seen = self.shared.vars.version();
             let t = Instant::now();
-            // Facts are re-read before a step unless nothing changed on this
-            // host since they were read (then they cannot differ).
-            let gathered = match (prefetched.take(), ahead.remove(&s.step.number), &facts_cache) {
-                (Some(g), _, _) => Ok(g),
-                (None, Some(probes), Some(facts)) => Ok((facts.clone(), probes)),
-                (None, _, Some(facts)) => gather_ahead(&runner, &pending[pos..], &name, facts).await.map(|(g, later)| {
-                    ahead = later;
-                    g
-                }),
-                (None, _, None) => gather(&runner, s, &name).await,
-            };
-            let (facts, probes) = match gathered {
-                Ok(x) => x,
-                Err(e) => {
-                    let f = fail(&mut counts, step_failure(e));
-                    runner.session.close().await;
-                    return recap(HostState::Failed, &counts, Some(f));
-                }
-            };
-            shared.reporter.emit(Event::Facts { host: name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
-            facts_cache = Some(facts.clone());
-            let dry = shared.mode == Mode::DryRun;
-            let mut vars = shared.vars.snapshot();
+            let (facts, probes) = self.facts_for(pos).await?;
+            self.shared.reporter.emit(Event::Facts { host: self.name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
+            self.known.read(facts.clone());
+            let dry = self.shared.mode == Mode::DryRun;
+            let mut vars = self.shared.vars.snapshot();
             if dry {
                 // Nothing ran, so nothing will be captured: placeholders, as offline.
                 for v in &s.plugin.info.consumes {
                     if !vars.iter().any(|x| x.name == *v) {
-                        vars.push(crate::plan::placeholder(v));
+                        vars.push(crate::model::placeholder(v));
                     }
                 }
             }
@@ -162,189 +219,163 @@ async fn run_host_inner(shared: &Shared, hi: usize) -> HostRecap {
             };
             let plugin = s.plugin.clone();
             let caps = s.caps.clone();
-            let planned = tokio::task::spawn_blocking(move || plugin.plan(&ctx, &caps)).await;
-            match planned {
-                Ok(Ok(p)) => break p,
+            match tokio::task::spawn_blocking(move || plugin.plan(&ctx, &caps)).await {
+                Ok(Ok(plan)) => {
+                    self.shared.reporter.emit(Event::StepPlanned {
+                        host: self.name.clone(),
+                        step: s.step.number,
+                        name: s.step.name.clone(),
+                        plugin: s.plugin.label(),
+                        actions: plan.actions.len(),
+                        reason: plan.reason.clone(),
+                    });
+                    return Ok(plan);
+                }
                 Ok(Err(PluginError::Refused { kind: "missing variable", message, .. })) => {
                     // Probes read ahead must not outlive a wait: other hosts
                     // may change what they read (the cluster) meanwhile.
-                    ahead.clear();
-                    if shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
-                        let f = fail(
-                            &mut counts,
-                            step_failure(format!("plugin {}: {message} (no other host can capture it)", s.plugin.label())),
+                    self.known.forget_ahead();
+                    if self.shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
+                        return Err(
+                            self.step_failure(pos, format!("plugin {}: {message} (no other host can capture it)", s.plugin.label()))
                         );
-                        runner.session.close().await;
-                        return recap(HostState::Failed, &counts, Some(f));
                     }
                 }
-                Ok(Err(e)) => {
-                    let f = fail(&mut counts, step_failure(e.to_string()));
-                    runner.session.close().await;
-                    return recap(HostState::Failed, &counts, Some(f));
-                }
-                Err(join) => {
-                    let f = fail(&mut counts, step_failure(format!("planning crashed: {join}")));
-                    runner.session.close().await;
-                    return recap(HostState::Failed, &counts, Some(f));
-                }
+                Ok(Err(e)) => return Err(self.step_failure(pos, e.to_string())),
+                Err(join) => return Err(self.step_failure(pos, format!("planning crashed: {join}"))),
             }
-        };
-        shared.reporter.emit(Event::StepPlanned {
-            host: name.clone(),
-            step: s.step.number,
-            name: s.step.name.clone(),
-            plugin: s.plugin.label(),
-            actions: plan.actions.len(),
-            reason: plan.reason.clone(),
-        });
+        }
+    }
 
+    /// Execute step `pos`'s plan: consecutive batchable actions in one
+    /// round trip, the step's last batch also reading the next step's facts.
+    async fn apply(&mut self, pos: usize, plan: &Plan) -> Result<(), HostStop> {
+        let s = self.pending[pos];
         let mut i = 0;
         while i < plan.actions.len() {
-            if shared.stop.load(Ordering::SeqCst) {
-                counts.skipped += plan.actions.len() - i + (pending.len() - pos - 1);
-                runner.session.close().await;
-                return recap(HostState::Interrupted, &counts, None);
+            if self.shared.stop.load(Ordering::SeqCst) {
+                self.counts.skipped += plan.actions.len() - i;
+                return Err(HostStop::Interrupted);
             }
-            // Consecutive plain commands go in one round trip when applying.
-            let end = if shared.mode == Mode::Apply { runner.batch_end(&plan.actions, i) } else { i + 1 };
-            shared.reporter.emit(Event::ActionStart {
-                host: name.clone(),
+            let end = self.runner.batch_end(&plan.actions, i);
+            self.shared.reporter.emit(Event::ActionStart {
+                host: self.name.clone(),
                 step: s.step.number,
                 index: i + 1,
                 summary: plan.actions[i].summary.clone(),
             });
             let t = Instant::now();
-            let lost = |e: crate::ssh::SshError| Outcome {
-                status: ActionStatus::Failed,
-                note: Some(e.to_string()),
-                command: None,
-                exit_code: None,
-                stdout: String::new(),
-                stderr: String::new(),
-            };
-            // The step's last batch also reads the facts and probes of the
-            // host's next step, once every action of this one succeeded.
-            let next = pending
-                .get(pos + 1)
-                .filter(|_| shared.mode == Mode::Apply && end == plan.actions.len() && runner.batchable(&plan.actions[i]));
-            let next_gather = match next.map(|n| gather_script_for(&runner, n)).transpose() {
-                Ok(g) => g,
-                Err(e) => {
-                    let f = fail(&mut counts, step_failure(e));
-                    runner.session.close().await;
-                    return recap(HostState::Failed, &counts, Some(f));
-                }
-            };
-            let outcomes: Vec<Outcome> = if end - i > 1 || next_gather.is_some() {
-                match runner.execute_batch(&name, &plan.actions[i..end], next_gather.as_ref()).await {
-                    Ok((outcomes, gather_out)) => {
-                        if let (Some(g), Some(out)) = (&next_gather, gather_out) {
-                            // Unparsable output is not fatal here: the next
-                            // step then gathers on its own.
-                            prefetched = parse_gathered(&name, &out, g).ok();
-                        }
-                        outcomes
-                    }
-                    Err(e) => vec![lost(e)],
-                }
-            } else {
-                vec![runner.execute(&name, &plan.actions[i]).await.unwrap_or_else(lost)]
-            };
+            let outcomes = self.execute(pos, &plan.actions[i..end], end == plan.actions.len()).await?;
             // A batch's time is shared by its actions.
             let ms = t.elapsed().as_millis() as u64 / outcomes.len().max(1) as u64;
             for (k, outcome) in outcomes.into_iter().enumerate() {
                 let idx = i + k;
-                let action = &plan.actions[idx];
-                if outcome.status != ActionStatus::Ok {
-                    facts_cache = None;
-                    ahead.clear();
-                }
-                match outcome.status {
-                    ActionStatus::Ok => counts.ok += 1,
-                    ActionStatus::Changed => counts.changed += 1,
-                    ActionStatus::Skipped => counts.skipped += 1,
-                    ActionStatus::Failed => counts.failed += 1,
-                }
-                shared.reporter.emit(Event::Action {
-                    host: name.clone(),
-                    step: s.step.number,
-                    index: idx + 1,
-                    summary: action.summary.clone(),
-                    status: outcome.status,
-                    note: outcome.note.clone(),
-                    command: outcome.command.clone(),
-                    exit_code: outcome.exit_code,
-                    ms,
-                    stdout_tail: tail(&outcome.stdout, 10),
-                    stderr_tail: tail(&outcome.stderr, 10),
-                });
+                self.report(pos, idx, &plan.actions[idx].summary, &outcome, ms);
                 if outcome.status == ActionStatus::Failed {
-                    counts.skipped += plan.actions.len() - idx - 1;
-                    let failure = Failure {
+                    self.counts.skipped += plan.actions.len() - idx - 1;
+                    let action = &plan.actions[idx];
+                    return Err(HostStop::Failed(Failure {
                         step: Some(s.step.number),
                         step_name: Some(s.step.name.clone()),
                         command: outcome.command.clone(),
                         exit_code: outcome.exit_code,
                         error: format!("action {} ({}) failed: {}", idx + 1, action.summary, outcome.note.clone().unwrap_or_default()),
                         stderr_tail: tail(&outcome.stderr, 5),
-                    };
-                    let f = fail(&mut counts, failure);
-                    runner.session.close().await;
-                    return recap(HostState::Failed, &counts, Some(f));
+                    }));
                 }
             }
             i = end;
         }
-        if shared.mode == Mode::Apply {
-            shared.mark_step_done(&name, s.step.number);
+        Ok(())
+    }
+
+    /// Execute `actions` (one, or a batch); a batch that ends the step also
+    /// reads the next step's facts and probes.
+    async fn execute(&mut self, pos: usize, actions: &[crate::model::Action], last: bool) -> Result<Vec<Outcome>, HostStop> {
+        let Some(apply) = self.runner.apply() else {
+            // A dry run assesses one action at a time and changes nothing.
+            return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
+        };
+        let next = self.pending.get(pos + 1).filter(|_| last && self.runner.batchable(&actions[0]));
+        let next_gather = next.map(|n| self.gather_script(n)).transpose().map_err(|e| self.step_failure(pos, e))?;
+        if actions.len() == 1 && next_gather.is_none() {
+            return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
+        }
+        match self.runner.execute_batch(apply, &self.name, actions, next_gather.as_ref()).await {
+            Ok((outcomes, gathered)) => {
+                if let (Some(g), Some(out)) = (&next_gather, gathered) {
+                    // Unparsable output is not fatal here: the next step
+                    // then gathers on its own.
+                    if let Ok(next) = parse_gathered(&self.name, &out, g) {
+                        self.known.prefetched(next);
+                    }
+                }
+                Ok(outcomes)
+            }
+            Err(e) => Ok(vec![Outcome::lost(&e)]),
         }
     }
-    runner.session.close().await;
-    if shared.mode == Mode::Apply {
-        shared.mark_converged(&name);
-    }
-    recap(HostState::Converged, &counts, None)
-}
 
-type Probes = BTreeMap<String, crate::facts::ProbeResult>;
-type Gathered = (crate::facts::HostFacts, Probes);
-
-/// With valid `facts` (nothing changed since they were read): the probes of
-/// `steps[0]` and, in the same round trip, of every later step; those are
-/// returned by step number, to use while the host still changes nothing.
-async fn gather_ahead(
-    runner: &HostRunner<'_>,
-    steps: &[&BoundStep],
-    host: &str,
-    facts: &crate::facts::HostFacts,
-) -> Result<(Gathered, BTreeMap<usize, Probes>), String> {
-    let mut probes = Vec::new();
-    for s in steps {
-        probes.extend(s.probe_commands(&format!("{}/", s.step.number))?);
-    }
-    let g = gather_script(&probes, runner.elevation, runner.password.as_deref(), false);
-    let out = exec_gather(&runner.session, &g).await?;
-    let mut by_step: BTreeMap<usize, Probes> = steps.iter().map(|s| (s.step.number, Probes::new())).collect();
-    for (key, result) in parse_probes_only(host, &out, &g).map_err(|e| e.to_string())? {
-        if let Some((n, name)) = key.split_once('/')
-            && let Some(m) = n.parse().ok().and_then(|n: usize| by_step.get_mut(&n))
-        {
-            m.insert(name.to_string(), result);
+    /// Count and report one action's outcome; anything but `ok` means the
+    /// host changed (or may have), so what was read about it is stale.
+    fn report(&mut self, pos: usize, idx: usize, summary: &str, outcome: &Outcome, ms: u64) {
+        if outcome.status != ActionStatus::Ok {
+            self.known.changed();
         }
+        match outcome.status {
+            ActionStatus::Ok => self.counts.ok += 1,
+            ActionStatus::Changed => self.counts.changed += 1,
+            ActionStatus::Skipped => self.counts.skipped += 1,
+            ActionStatus::Failed => self.counts.failed += 1,
+        }
+        self.shared.reporter.emit(Event::Action {
+            host: self.name.clone(),
+            step: self.pending[pos].step.number,
+            index: idx + 1,
+            summary: summary.to_string(),
+            status: outcome.status,
+            note: outcome.note.clone(),
+            command: outcome.command.clone(),
+            exit_code: outcome.exit_code,
+            ms,
+            stdout_tail: tail(&outcome.stdout, 10),
+            stderr_tail: tail(&outcome.stderr, 10),
+        });
     }
-    let first = by_step.remove(&steps[0].step.number).unwrap_or_default();
-    Ok(((facts.clone(), first), by_step))
-}
 
-/// The gather script for step `s`: the core facts and this step's probes.
-fn gather_script_for(runner: &HostRunner<'_>, s: &BoundStep) -> Result<GatherScript, String> {
-    Ok(gather_script(&s.probe_commands("")?, runner.elevation, runner.password.as_deref(), true))
-}
+    /// The gather script for step `s`: the core facts and its probes.
+    fn gather_script(&self, s: &BoundStep) -> Result<GatherScript, String> {
+        Ok(gather_script(&s.probe_commands("")?, self.runner.elevation, self.runner.password.as_deref(), true))
+    }
 
-/// Facts and this step's probes, in one round trip.
-async fn gather(runner: &HostRunner<'_>, s: &BoundStep, host: &str) -> Result<Gathered, String> {
-    let g = gather_script_for(runner, s)?;
-    let out = exec_gather(&runner.session, &g).await?;
-    parse_gathered(host, &out, &g).map_err(|e| e.to_string())
+    /// Facts and step `s`'s probes, in one round trip.
+    async fn gather(&self, s: &BoundStep) -> Result<Gathered, String> {
+        let g = self.gather_script(s)?;
+        let out = gather(&self.runner.transport, &g).await.map_err(|e| e.to_string())?;
+        parse_gathered(&self.name, &out, &g).map_err(|e| e.to_string())
+    }
+
+    /// With valid `facts` (nothing changed since they were read): the probes
+    /// of step `pos` and, in the same round trip, of every later step, kept
+    /// to use while the host still changes nothing.
+    async fn gather_ahead(&mut self, pos: usize, facts: HostFacts) -> Result<Gathered, String> {
+        let steps = &self.pending[pos..];
+        let mut probes = Vec::new();
+        for s in steps {
+            probes.extend(s.probe_commands(&format!("{}/", s.step.number))?);
+        }
+        let g = gather_script(&probes, self.runner.elevation, self.runner.password.as_deref(), false);
+        let out = gather(&self.runner.transport, &g).await.map_err(|e| e.to_string())?;
+        let mut by_step: BTreeMap<usize, Probes> = steps.iter().map(|s| (s.step.number, Probes::new())).collect();
+        for (key, result) in parse_probes_only(&self.name, &out, &g).map_err(|e| e.to_string())? {
+            if let Some((n, name)) = key.split_once('/')
+                && let Some(m) = n.parse().ok().and_then(|n: usize| by_step.get_mut(&n))
+            {
+                m.insert(name.to_string(), result);
+            }
+        }
+        let first = by_step.remove(&steps[0].step.number).unwrap_or_default();
+        self.known.ahead(by_step);
+        Ok((facts, first))
+    }
 }

@@ -1,17 +1,28 @@
 //! Running a bound workflow against live hosts: one task per host (bounded
-//! by `--forks`), steps in order, facts re-read before each step, every
-//! remote change through [`action::execute`] (the one place that decides
-//! between doing and only reporting), a journal for `--resume`.
+//! by `--forks`), steps in order, facts re-read when they may have changed,
+//! every remote change through [`runner`] (which can change a host only
+//! with an `Apply`, which a dry run never has), all of it over a
+//! [`Transport`], and a journal for `--resume`.
 
-mod action;
 mod batch;
 mod host;
 mod journal;
+mod known;
+#[cfg(test)]
+mod mock;
+mod outcome;
 mod run;
+mod runner;
+mod shared;
+mod transport;
+mod upload;
 mod vars;
 
 pub use journal::{Journal, JournalError, RunState};
+pub use outcome::Outcome;
 pub use run::{RunOptions, RunSummary, run};
+pub use runner::{Apply, HostRunner};
+pub use transport::{GatherFailed, SshTransport, Transport, gather};
 pub use vars::VarStore;
 
 /// Apply changes, or only report what would change.

@@ -2,7 +2,8 @@
 
 use super::Mode;
 use super::host::run_host;
-use super::journal::{Journal, JournalError, Progress, RunState};
+use super::journal::{Journal, JournalError, RunState};
+use super::shared::Shared;
 use super::vars::VarStore;
 use crate::output::{Event, HostRecap, HostState, Reporter};
 use crate::ssh::ConnectSettings;
@@ -53,63 +54,6 @@ impl RunSummary {
     /// Total changed actions.
     pub fn changed(&self) -> usize {
         self.hosts.iter().map(|h| h.changed).sum()
-    }
-}
-
-/// What every host task shares.
-pub(crate) struct Shared {
-    pub bound: Arc<BoundWorkflow>,
-    pub reporter: Arc<Reporter>,
-    pub vars: VarStore,
-    pub forks: Semaphore,
-    pub stop: AtomicBool,
-    pub mode: Mode,
-    pub connect: ConnectSettings,
-    pub command_timeout: Duration,
-    pub become_password: Option<String>,
-    pub resume_from: BTreeMap<String, Vec<usize>>,
-    failures: AtomicUsize,
-    fail_fast: bool,
-    max_fail_percent: u8,
-    hosts: usize,
-    state: Mutex<RunState>,
-    journal: Option<Journal>,
-}
-
-impl Shared {
-    pub fn note_failure(&self) {
-        let n = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
-        let over = self.max_fail_percent > 0 && n * 100 > usize::from(self.max_fail_percent) * self.hosts;
-        if self.fail_fast || over {
-            self.stop.store(true, Ordering::SeqCst);
-        }
-    }
-
-    fn save(&self) {
-        if let (Some(j), Ok(state)) = (&self.journal, self.state.lock())
-            && let Err(e) = j.save(&state)
-        {
-            tracing::warn!("{e}");
-        }
-    }
-
-    fn progress(&self, p: Progress) {
-        if let Ok(mut s) = self.state.lock() {
-            s.apply(&p);
-        }
-        if let Some(j) = &self.journal
-            && let Err(e) = j.record(&p)
-        {
-            tracing::warn!("{e}");
-        }
-    }
-
-    pub fn mark_step_done(&self, host: &str, step: usize) {
-        self.progress(Progress::Step { host: host.to_string(), step });
-    }
-
-    pub fn mark_converged(&self, host: &str) {
-        self.progress(Progress::Host { host: host.to_string() });
     }
 }
 

@@ -5,7 +5,7 @@
 //! host still running is waiting, nobody can produce anything: all of them
 //! fail instead of hanging.
 
-use crate::plan::Variable;
+use crate::model::Variable;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 

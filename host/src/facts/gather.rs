@@ -1,12 +1,12 @@
-//! Gathering facts and probes on a live host in one round trip: one script
-//! on stdin of one `sh -s`, the core facts first, then every probe of the
-//! step, each delimited by a random boundary.
+//! The script that gathers facts and probes on a live host in one round
+//! trip (one `sh -s`: the core facts first, then every probe of the step,
+//! framed by [`crate::frame`]), and the parser of its output. Running it is
+//! the executor's business; this module does no I/O.
 
 use super::{HostFacts, ProbeResult, ServiceState};
-use crate::plan::Program;
-use crate::ssh::{Elevation, Session, build_command, quote};
+use crate::frame::{self, Frame};
+use crate::ssh::{Elevation, quote};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 const CORE: &str = include_str!("gather.sh");
 
@@ -35,7 +35,7 @@ pub struct GatherScript {
 /// through a pipe from the shell builtin `printf`: never on a command line.
 /// Without `core`, only the probes run (the caller still has the facts).
 pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>, core: bool) -> GatherScript {
-    let boundary = format!("@@plait-{}@@", uuid::Uuid::new_v4().simple());
+    let boundary = frame::boundary();
     let mut s = String::with_capacity(CORE.len() + 256);
     s.push_str(&format!("B={}\n", quote(&boundary)));
     if core {
@@ -52,23 +52,11 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&s
         // The subshell takes the redirections, so a pipe inside it still
         // feeds sudo its password.
         let cmd = format!("( {cmd}\n)");
-        s.push_str(&format!(
-            "printf '%s probe %s\\n' \"$B\" {}\n{cmd} 2>/dev/null </dev/null\nrc=$?\nprintf '\\n%s exit %s\\n' \"$B\" \"$rc\"\n",
-            quote(&p.name)
-        ));
+        s.push_str(&frame::marker(&format!("\"probe \"{}", quote(&p.name))));
+        s.push_str(&format!("{cmd} 2>/dev/null </dev/null\nrc=$?\n"));
+        s.push_str(&frame::marker("\"exit $rc\""));
     }
     GatherScript { script: s, boundary }
-}
-
-/// Run a gather script on `session` (one `sh -s` round trip); its output.
-pub async fn exec(session: &Session, g: &GatherScript) -> Result<String, String> {
-    let sh = Program::Argv(vec!["sh".into(), "-s".into()]);
-    let cmd = build_command(&sh, &[], Elevation::None, None);
-    let out = session.exec(&cmd.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await.map_err(|e| e.to_string())?;
-    if out.exit_code != 0 && out.stdout.is_empty() {
-        return Err(format!("gathering facts failed with exit code {}: {}", out.exit_code, out.stderr_text().trim()));
-    }
-    Ok(out.stdout_text())
 }
 
 /// The gather output could not be understood.
@@ -96,20 +84,13 @@ fn os_family(id: &str, like: &str) -> String {
 
 /// Parse the output of [`script`] (with the core facts).
 pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTreeMap<String, ProbeResult>), GatherError> {
-    let (core, rest) = split(out, g);
-    Ok((parse_core(host, core, out, &g.boundary)?, parse_probes(host, rest, g)?))
+    let (prefix, frames) = frame::split(out, &g.boundary);
+    Ok((parse_core(host, prefix, &frames, out)?, parse_probes(host, &frames)?))
 }
 
 /// Parse the output of a probes-only [`script`].
 pub fn parse_probes_only(host: &str, out: &str, g: &GatherScript) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
-    parse_probes(host, split(out, g).1, g)
-}
-
-fn split<'a>(out: &'a str, g: &GatherScript) -> (&'a str, &'a str) {
-    match out.find(&format!("{} probe ", g.boundary)) {
-        Some(i) => (&out[..i], &out[i..]),
-        None => (out, ""),
-    }
+    parse_probes(host, &frame::split(out, &g.boundary).1)
 }
 
 /// `"0-3,6"` (the kernel's CPU list format) → 5.
@@ -124,18 +105,17 @@ fn count_cpus(list: &str) -> u32 {
     n.max(1)
 }
 
-fn parse_core(host: &str, core: &str, out: &str, boundary: &str) -> Result<HostFacts, GatherError> {
-    let core = core.replace('\r', "");
-    let marker = format!("\n{boundary} core ");
-    let mut parts = core.split(marker.as_str());
+fn parse_core(host: &str, prefix: &str, frames: &[Frame<'_>], out: &str) -> Result<HostFacts, GatherError> {
+    let prefix = prefix.replace('\r', "");
     let mut kv: BTreeMap<&str, &str> = BTreeMap::new();
-    for line in parts.next().unwrap_or("").lines() {
+    for line in prefix.lines() {
         if let Some((k, v)) = line.split_once('=') {
             kv.insert(k, v.trim());
         }
     }
-    // Each section: its name on the first line, then the tool's raw output.
-    let sections: BTreeMap<&str, &str> = parts.map(|p| p.split_once('\n').unwrap_or((p, ""))).map(|(n, b)| (n.trim(), b)).collect();
+    // Each section: `core NAME`, then the tool's raw output.
+    let sections: BTreeMap<&str, &str> =
+        frames.iter().filter(|f| f.kind() == "core").map(|f| (f.args().next().unwrap_or(""), f.body)).collect();
     if !sections.contains_key("end") {
         return Err(GatherError { host: host.into(), detail: format!("no facts in {:?}", out.chars().take(200).collect::<String>()) });
     }
@@ -188,23 +168,20 @@ fn parse_core(host: &str, core: &str, out: &str, boundary: &str) -> Result<HostF
     Ok(facts)
 }
 
-fn parse_probes(host: &str, rest: &str, g: &GatherScript) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
+/// `probe NAME` frames, each followed by its `exit CODE` frame.
+fn parse_probes(host: &str, frames: &[Frame<'_>]) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
     let mut probes = BTreeMap::new();
-    let start_marker = format!("{} probe ", g.boundary);
-    let end_marker = format!("\n{} exit ", g.boundary);
-    let mut rest = rest;
-    while let Some(after) = rest.strip_prefix(&start_marker) {
-        let (name, body) =
-            after.split_once('\n').ok_or_else(|| GatherError { host: host.into(), detail: "truncated probe header".into() })?;
-        let end =
-            body.find(&end_marker).ok_or_else(|| GatherError { host: host.into(), detail: format!("probe {name} has no end marker") })?;
-        let stdout = body[..end].to_string();
-        let tail = &body[end + end_marker.len()..];
-        let (code, next) = tail.split_once('\n').unwrap_or((tail, ""));
-        let exit_code =
-            code.trim().parse().map_err(|_| GatherError { host: host.into(), detail: format!("probe {name} exit code {code:?}") })?;
-        probes.insert(name.to_string(), ProbeResult { exit_code, stdout });
-        rest = next;
+    let mut it = frames.iter().skip_while(|f| f.kind() != "probe");
+    while let Some(f) = it.next() {
+        let name =
+            f.tag.strip_prefix("probe ").ok_or_else(|| GatherError { host: host.into(), detail: format!("unexpected {:?}", f.tag) })?;
+        let exit = it
+            .next()
+            .filter(|e| e.kind() == "exit")
+            .ok_or_else(|| GatherError { host: host.into(), detail: format!("probe {name} has no end marker") })?;
+        let code = exit.args().next().unwrap_or("");
+        let exit_code = code.parse().map_err(|_| GatherError { host: host.into(), detail: format!("probe {name} exit code {code:?}") })?;
+        probes.insert(name.to_string(), ProbeResult { exit_code, stdout: f.body.to_string() });
     }
     Ok(probes)
 }
@@ -283,7 +260,7 @@ mod tests {
             "\n@@B@@ core sysctl\nnet.ipv4.ip_forward = 0\n",
             "\n@@B@@ core route\n1.0.0.0 via 192.168.100.1 dev eth0 src 192.168.100.100 uid 0 \n    cache \n",
             "\n@@B@@ core end\n",
-            "@@B@@ probe one\nline 1\nline 2\n\n@@B@@ exit 0\n@@B@@ probe two\n\n@@B@@ exit 1\n"
+            "\n@@B@@ probe one\nline 1\nline 2\n\n@@B@@ exit 0\n\n@@B@@ probe two\n\n@@B@@ exit 1\n"
         );
         let (f, p) = parse("master", out, &g).unwrap();
         assert_eq!(f.os_family, "rhel");

@@ -3,11 +3,9 @@
 
 mod file;
 mod gather;
-mod model;
 
+pub use crate::model::{HostFacts, ProbeResult, ServiceState};
 pub use file::{FactsFile, FactsFileError, HostRecord};
 pub use gather::{
-    GatherError, GatherScript, ProbeCommand, exec as exec_gather, parse as parse_gathered, parse_probes_only, render_probe,
-    script as gather_script,
+    GatherError, GatherScript, ProbeCommand, parse as parse_gathered, parse_probes_only, render_probe, script as gather_script,
 };
-pub use model::{HostFacts, ProbeResult, ServiceState};

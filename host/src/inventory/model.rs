@@ -2,7 +2,7 @@
 
 use super::raw::RawInventory;
 use crate::diagnostic::{Source, SourceError};
-use crate::plan::InventoryHost;
+use crate::model::InventoryHost;
 use std::ops::Range;
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! Host bindings for `plait:plugin@0.1.0`, generated from `wit/since_v0.1.0`.
 //!
 //! The rest of the host never sees these types: [`super::convert`] turns them
-//! into the serde-friendly model in [`crate::plan`] and [`crate::facts`].
+//! into the serde-friendly model in [`crate::model`] and [`crate::facts`].
 
 wasmtime::component::bindgen!({
     world: "plugin",

@@ -4,8 +4,8 @@
 use super::bindings::plait::plugin::types as wit;
 use super::capabilities::Capabilities;
 use super::info::{ParamSpec, ParamType, PluginInfo, Probe};
-use crate::facts::{HostFacts, ProbeResult};
-use crate::plan::{Action, ActionKind, FetchFile, InventoryHost, PlanContext, Program, PutFile, Reboot, Run, Variable};
+use crate::model::{Action, ActionKind, FetchFile, InventoryHost, PlanContext, Program, PutFile, Reboot, Run, Variable};
+use crate::model::{HostFacts, ProbeResult};
 
 /// `describe()`'s answer in host types. A default that is not JSON is
 /// reported as the plugin's bug.

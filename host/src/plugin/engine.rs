@@ -1,32 +1,12 @@
-//! The shared wasmtime engine, its epoch ticker, the linker, and limits.
+//! The shared wasmtime engine, its epoch ticker and the linker.
 
 use super::bindings::Plugin as WitPlugin;
 use super::cache::ComponentCache;
 use super::error::PluginError;
+use super::limits::{EPOCH_TICK, Limits};
 use super::sandbox::State;
-use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
-
-/// How often the epoch advances; the time limit is counted in these ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// Per-call limits for plugins.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Wall-clock time for one call.
-    pub time: Duration,
-    /// Linear memory, in bytes.
-    pub memory: usize,
-    /// Bytes kept of the plugin's stdout and of its stderr.
-    pub stdio: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { time: Duration::from_secs(5), memory: 256 << 20, stdio: 64 << 10 }
-    }
-}
 
 /// One engine and linker shared by every plugin of a run.
 pub struct Runtime {

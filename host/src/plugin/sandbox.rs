@@ -4,7 +4,7 @@
 
 use super::bindings::plait::plugin::host::{Host as HostImport, Level};
 use super::bindings::plait::plugin::types::Host as TypesImport;
-use super::engine::{EPOCH_TICK, Limits};
+use super::limits::{EPOCH_TICK, Limits};
 use serde::Serialize;
 use std::path::Path;
 use wasmtime::component::ResourceTable;

@@ -3,7 +3,7 @@
 
 use super::capabilities::Capabilities;
 use super::info::PluginInfo;
-use crate::plan::{Action, ActionKind, Program};
+use crate::model::{Action, ActionKind, Program};
 
 /// Bounds on a plan.
 #[derive(Debug, Clone, Copy)]

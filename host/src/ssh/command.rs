@@ -4,7 +4,7 @@
 //! from facts, parameters or variables therefore reach the program as one
 //! argument each, whatever they contain.
 
-use crate::plan::Program;
+use crate::model::Program;
 
 /// Quote one word for a POSIX shell.
 pub fn quote(word: &str) -> String {

@@ -5,10 +5,9 @@
 //! steps would leave behind; variables captured at run time are shown as
 //! placeholders.
 
-use super::action::{Action, ActionKind};
-use super::context::{InventoryHost, PlanContext, Variable};
 use crate::facts::{FactsFile, HostRecord};
 use crate::inventory::Host;
+use crate::model::{Action, ActionKind, InventoryHost, PlanContext, placeholder};
 use crate::plugin::PluginLog;
 use crate::workflow::{BoundStep, BoundWorkflow};
 use serde::Serialize;
@@ -110,11 +109,6 @@ pub enum PlanError {
         /// Probe name.
         probe: String,
     },
-}
-
-/// A variable that is only known once a run captures it.
-pub fn placeholder(name: &str) -> Variable {
-    Variable { host: String::new(), name: name.to_string(), value: format!("<{name}: captured at run time>") }
 }
 
 /// The context step `s` plans from on host `h`, offline: its recorded facts

@@ -17,7 +17,7 @@ pub struct ServiceState {
 }
 
 /// Core facts of one host. See `wit/since_v0.1.0/plugin.wit` for each field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostFacts {
     /// Current hostname.

@@ -1,8 +1,8 @@
 //! Human rendering of a plan: per host, per step, every action with its
 //! command, guard and file details, or the reason nothing needs doing.
 
-use super::action::{ActionKind, Program};
 use super::offline::{OfflinePlan, StepOutcome};
+use crate::model::{ActionKind, Program};
 use std::fmt::Write;
 
 fn program_line(p: &Program) -> String {

@@ -1,6 +1,6 @@
 //! What a plugin receives for one host (the WIT `context` record).
 
-use crate::facts::{HostFacts, ProbeResult};
+use super::facts::{HostFacts, ProbeResult};
 use serde::Serialize;
 
 /// One inventory host as plugins see it.
@@ -44,4 +44,9 @@ pub struct PlanContext {
     pub vars: Vec<Variable>,
     /// Offline planning from recorded facts.
     pub offline: bool,
+}
+
+/// A variable that is only known once a run captures it.
+pub fn placeholder(name: &str) -> Variable {
+    Variable { host: String::new(), name: name.to_string(), value: format!("<{name}: captured at run time>") }
 }

@@ -1,10 +1,15 @@
 //! `plait plan WORKFLOW --facts FILE`: print what would run, offline.
 
+mod offline;
+mod render;
+
+pub use offline::{HostStepPlan, OfflinePlan, PlanError, StepOutcome, offline_context, plan_offline};
+pub use render::render_human;
+
 use super::CommandError;
 use crate::exit_codes;
 use crate::facts::FactsFile;
 use crate::output::Format;
-use crate::plan::{OfflinePlan, plan_offline, render_human};
 use crate::plugin::{Registry, Runtime};
 use crate::workflow::{Workflow, bind};
 use std::path::PathBuf;

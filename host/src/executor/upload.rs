@@ -1,0 +1,119 @@
+//! The one script that puts a file on a host, for single actions and
+//! batches alike: it compares the file with what is wanted (sha256, then
+//! mode and owner), and, when asked to write, writes the content from stdin
+//! to a temporary file beside the target, checks its sha256, sets mode and
+//! owner (or copies them from the file it replaces) and renames it over the
+//! target. It prints `up to date`, or why the file needs (or got) writing.
+
+use crate::model::{Program, PutFile};
+use crate::output::ActionStatus;
+use sha2::{Digest, Sha256};
+
+use super::outcome::Outcome;
+
+/// Arguments: path, sha256, mode, owner, group, parent folder, umask (set
+/// when the mode can be had at creation, which saves a `chmod`), and `1` to
+/// write (else it only reports). Spawns as few processes as it can:
+/// `sha256sum` (+ `stat` with a mode or owner) for an existing file; `cat`,
+/// `sha256sum` and `mv` (+ `mkdir` for a new folder) to write.
+const PUT: &str = r#"p=$1 want=$2 mode=$3 owner=$4 group=$5 dir=$6 um=$7 write=$8
+why="new file"
+if [ -e "$p" ]; then
+  set -- $(sha256sum -- "$p" 2>/dev/null)
+  if [ "${1:-}" = "$want" ]; then
+    why=
+    if [ -n "$mode$owner$group" ]; then
+      set -- $(stat -c '%a %U %G' -- "$p" 2>/dev/null)
+      { [ -z "$mode" ] || [ "${1:-}" = "$mode" ]; } && { [ -z "$owner" ] || [ "${2:-}" = "$owner" ]; } && { [ -z "$group" ] || [ "${3:-}" = "$group" ]; } || why="mode or owner differs"
+    fi
+    [ -n "$why" ] || { echo "up to date"; exit 0; }
+  else
+    why="content differs"
+  fi
+fi
+[ "$write" = 1 ] || { echo "$why"; exit 0; }
+[ -d "$dir" ] || mkdir -p -- "$dir" || exit 1
+t="$p.plait-tmp.$$"
+trap 'rm -f "$t"' EXIT
+if [ -n "$um" ]; then umask "$um"; else umask 077; fi
+cat > "$t" || exit 1
+set -- $(sha256sum -- "$t" 2>/dev/null)
+[ "${1:-}" = "$want" ] || { echo "checksum mismatch after upload" >&2; exit 3; }
+if [ -n "$um" ]; then :; elif [ -n "$mode" ]; then chmod "$mode" "$t"; elif [ -e "$p" ]; then chmod --reference="$p" "$t"; else chmod 644 "$t"; fi || exit 1
+if [ -n "$owner" ]; then chown "$owner" "$t"; elif [ -e "$p" ]; then chown --reference="$p" "$t"; fi || exit 1
+if [ -n "$group" ]; then chgrp "$group" "$t" || exit 1; fi
+mv -f "$t" "$p" || exit 1
+trap - EXIT
+echo "$why""#;
+
+/// The umask that creates a file with exactly `mode`, when one can (no
+/// execute or special bits: a new file starts from 0666).
+pub fn file_mode_umask(mode: u32) -> Option<u32> {
+    (mode & !0o666 == 0).then_some(0o777 & !mode)
+}
+
+/// Check only, or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// Report whether the file would change.
+    Check,
+    /// Write it (only reachable with an [`super::runner::Apply`]).
+    Write,
+}
+
+/// The sha256 of what `f` wants on the host.
+pub fn sha256(f: &PutFile) -> String {
+    hex::encode(Sha256::digest(&f.content))
+}
+
+/// `sh -c PUT sh ARGS...` for `f` (the content goes on stdin when writing).
+pub fn program(f: &PutFile, put: Put) -> Program {
+    let dir = std::path::Path::new(&f.path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
+    let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
+    let umask = f.mode.and_then(file_mode_umask).map(|u| format!("{u:03o}")).unwrap_or_default();
+    let write = if put == Put::Write { "1" } else { "0" };
+    let args =
+        [f.path.as_str(), &sha256(f), &mode, f.owner.as_deref().unwrap_or(""), f.group.as_deref().unwrap_or(""), &dir, &umask, write];
+    Program::Argv(["sh", "-c", PUT, "sh"].into_iter().chain(args).map(String::from).collect())
+}
+
+/// How an upload is shown in reports (the script is long and always the same).
+pub fn shown(f: &PutFile) -> String {
+    format!("upload {} ({} bytes, sha256 {})", f.path, f.content.len(), &sha256(f)[..12])
+}
+
+/// The outcome of the script: `up to date`, or why it (would have) written.
+pub fn outcome(f: &PutFile, put: Put, code: i32, stdout: &str, stderr: String) -> Outcome {
+    let said = stdout.trim();
+    let (status, note) = match (code, said, put) {
+        (0, "up to date", _) => (ActionStatus::Ok, "up to date".to_string()),
+        (0, why, Put::Check) => (ActionStatus::Changed, format!("would write {} bytes ({why})", f.content.len())),
+        (0, why, Put::Write) => (ActionStatus::Changed, format!("wrote {} bytes ({why})", f.content.len())),
+        (_, _, _) => (ActionStatus::Failed, format!("writing {} failed", f.path)),
+    };
+    Outcome { status, note: Some(note), command: Some(shown(f)), exit_code: Some(code), stdout: String::new(), stderr }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn umask_gives_the_mode_at_creation_or_nothing() {
+        assert_eq!(file_mode_umask(0o644), Some(0o133));
+        assert_eq!(0o666 & !file_mode_umask(0o644).unwrap(), 0o644);
+        assert_eq!(file_mode_umask(0o600), Some(0o177));
+        assert_eq!(file_mode_umask(0o755), None);
+        assert_eq!(file_mode_umask(0o4644), None);
+    }
+
+    #[test]
+    fn the_script_is_one_for_checking_and_writing() {
+        let f = PutFile { path: "/etc/x/y.conf".into(), content: b"a\n".to_vec(), mode: Some(0o644), owner: None, group: None };
+        let (Program::Argv(check), Program::Argv(write)) = (program(&f, Put::Check), program(&f, Put::Write)) else { panic!() };
+        assert_eq!(check[2], write[2], "the same script");
+        assert_eq!(&check[4..], ["/etc/x/y.conf", &sha256(&f), "644", "", "", "/etc/x", "133", "0"]);
+        assert_eq!(write.last().map(String::as_str), Some("1"));
+        assert!(PUT.contains("checksum mismatch after upload"), "the written file is checked");
+    }
+}
