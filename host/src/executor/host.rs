@@ -10,9 +10,9 @@ use super::known::{Gathered, Known, Probes};
 use super::outcome::Outcome;
 use super::runner::HostRunner;
 use super::shared::Shared;
-use super::transport::{SshTransport, Transport, gather};
+use super::transport::{GatherFailed, SshTransport, Transport, gather};
 use super::vars::WaitOutcome;
-use crate::facts::{GatherScript, gather_script, parse_gathered, parse_probes_only};
+use crate::facts::{GatherError, GatherScript, gather_script, parse_gathered, parse_probes_only};
 use crate::model::HostFacts;
 use crate::model::PlanContext;
 use crate::output::event::Failure;
@@ -20,7 +20,7 @@ use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plugin::PlanOutput as Plan;
 use crate::plugin::PluginError;
 use crate::ssh::{Elevation, connect_options};
-use crate::workflow::BoundStep;
+use crate::workflow::{BoundStep, ProbeError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -30,6 +30,20 @@ fn tail(s: &str, lines: usize) -> Option<String> {
     let v: Vec<&str> = s.lines().collect();
     let t = v[v.len().saturating_sub(lines)..].join("\n");
     (!t.trim().is_empty()).then_some(t)
+}
+
+/// Why facts and probes could not be read.
+#[derive(Debug, thiserror::Error)]
+enum FactsError {
+    /// A probe's command cannot be rendered.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    /// The round trip failed.
+    #[error(transparent)]
+    Gather(#[from] GatherFailed),
+    /// Its output cannot be understood.
+    #[error(transparent)]
+    Parse(#[from] GatherError),
 }
 
 /// Why a host stops before its last step.
@@ -183,7 +197,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
             Some(facts) => self.gather_ahead(pos, facts.clone()).await,
             None => self.gather(s).await,
         };
-        gathered.map_err(|e| self.step_failure(pos, e))
+        gathered.map_err(|e| self.step_failure(pos, e.to_string()))
     }
 
     /// Plan step `pos` in the sandbox, planning again while a variable the
@@ -297,7 +311,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
             return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
         };
         let next = self.pending.get(pos + 1).filter(|_| last && self.runner.batchable(&actions[0]));
-        let next_gather = next.map(|n| self.gather_script(n)).transpose().map_err(|e| self.step_failure(pos, e))?;
+        let next_gather = next.map(|n| self.gather_script(n)).transpose().map_err(|e| self.step_failure(pos, e.to_string()))?;
         if actions.len() == 1 && next_gather.is_none() {
             return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
         }
@@ -344,30 +358,30 @@ impl<'a, T: Transport> HostRun<'a, T> {
     }
 
     /// The gather script for step `s`: the core facts and its probes.
-    fn gather_script(&self, s: &BoundStep) -> Result<GatherScript, String> {
+    fn gather_script(&self, s: &BoundStep) -> Result<GatherScript, ProbeError> {
         Ok(gather_script(&s.probe_commands("")?, self.runner.elevation, self.runner.password.as_deref(), true))
     }
 
     /// Facts and step `s`'s probes, in one round trip.
-    async fn gather(&self, s: &BoundStep) -> Result<Gathered, String> {
+    async fn gather(&self, s: &BoundStep) -> Result<Gathered, FactsError> {
         let g = self.gather_script(s)?;
-        let out = gather(&self.runner.transport, &g).await.map_err(|e| e.to_string())?;
-        parse_gathered(&self.name, &out, &g).map_err(|e| e.to_string())
+        let out = gather(&self.runner.transport, &g).await?;
+        Ok(parse_gathered(&self.name, &out, &g)?)
     }
 
     /// With valid `facts` (nothing changed since they were read): the probes
     /// of step `pos` and, in the same round trip, of every later step, kept
     /// to use while the host still changes nothing.
-    async fn gather_ahead(&mut self, pos: usize, facts: HostFacts) -> Result<Gathered, String> {
+    async fn gather_ahead(&mut self, pos: usize, facts: HostFacts) -> Result<Gathered, FactsError> {
         let steps = &self.pending[pos..];
         let mut probes = Vec::new();
         for s in steps {
             probes.extend(s.probe_commands(&format!("{}/", s.step.number))?);
         }
         let g = gather_script(&probes, self.runner.elevation, self.runner.password.as_deref(), false);
-        let out = gather(&self.runner.transport, &g).await.map_err(|e| e.to_string())?;
+        let out = gather(&self.runner.transport, &g).await?;
         let mut by_step: BTreeMap<usize, Probes> = steps.iter().map(|s| (s.step.number, Probes::new())).collect();
-        for (key, result) in parse_probes_only(&self.name, &out, &g).map_err(|e| e.to_string())? {
+        for (key, result) in parse_probes_only(&self.name, &out, &g)? {
             if let Some((n, name)) = key.split_once('/')
                 && let Some(m) = n.parse().ok().and_then(|n: usize| by_step.get_mut(&n))
             {

@@ -186,10 +186,27 @@ fn parse_probes(host: &str, frames: &[Frame<'_>]) -> Result<BTreeMap<String, Pro
     Ok(probes)
 }
 
+/// A probe command that cannot be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeTemplateError {
+    /// `{` without its `}`.
+    #[error("unclosed {{ in probe command {template:?}")]
+    Unclosed {
+        /// The probe command.
+        template: String,
+    },
+    /// `{name}` names no parameter.
+    #[error("probe command refers to {{{name}}}, which is not a parameter")]
+    UnknownParam {
+        /// The name between the braces.
+        name: String,
+    },
+}
+
 /// Replace `{param}` in a probe command with the quoted parameter value
 /// (a list: its items, a table: its keys, each quoted; `{{`/`}}` are
 /// literal braces). Unknown names are an error.
-pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String, String> {
+pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String, ProbeTemplateError> {
     let mut out = String::with_capacity(template.len());
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -208,7 +225,7 @@ pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String
                     match chars.next() {
                         Some('}') => break,
                         Some(ch) => name.push(ch),
-                        None => return Err(format!("unclosed {{ in probe command {template:?}")),
+                        None => return Err(ProbeTemplateError::Unclosed { template: template.to_string() }),
                     }
                 }
                 match params.get(&name) {
@@ -222,7 +239,7 @@ pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String
                     Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => out.push_str(&quote(&v.to_string())),
                     // A table stands for its keys (e.g. sysctl names), each quoted.
                     Some(serde_json::Value::Object(m)) => out.push_str(&m.keys().map(|k| quote(k)).collect::<Vec<_>>().join(" ")),
-                    _ => return Err(format!("probe command refers to {{{name}}}, which is not a parameter")),
+                    _ => return Err(ProbeTemplateError::UnknownParam { name }),
                 }
             }
             c => out.push(c),
@@ -240,7 +257,8 @@ mod tests {
         let p = serde_json::json!({ "server": "time.example.org; rm -rf /", "names": ["a b", "c"], "n": 3 });
         assert_eq!(render_probe("ntpdate -q {server}", &p).unwrap(), "ntpdate -q 'time.example.org; rm -rf /'");
         assert_eq!(render_probe("ls {names} {n} {{x}}", &p).unwrap(), "ls 'a b' c 3 {x}");
-        assert!(render_probe("echo {missing}", &p).is_err());
+        assert_eq!(render_probe("echo {missing}", &p), Err(ProbeTemplateError::UnknownParam { name: "missing".into() }));
+        assert!(matches!(render_probe("echo {server", &p), Err(ProbeTemplateError::Unclosed { .. })));
         // A table's keys, each quoted (bridge-net's `sysctl {sysctls}`).
         let t = serde_json::json!({ "sysctls": { "net.ipv4.ip_forward": "1", "kernel.x; reboot": "0" } });
         assert_eq!(render_probe("sysctl {sysctls}", &t).unwrap(), "sysctl 'kernel.x; reboot' net.ipv4.ip_forward");

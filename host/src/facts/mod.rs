@@ -7,5 +7,6 @@ mod gather;
 pub use crate::model::{HostFacts, ProbeResult, ServiceState};
 pub use file::{FactsFile, FactsFileError, HostRecord};
 pub use gather::{
-    GatherError, GatherScript, ProbeCommand, parse as parse_gathered, parse_probes_only, render_probe, script as gather_script,
+    GatherError, GatherScript, ProbeCommand, ProbeTemplateError, parse as parse_gathered, parse_probes_only, render_probe,
+    script as gather_script,
 };

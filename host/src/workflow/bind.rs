@@ -3,7 +3,7 @@
 
 use super::load::{Step, Workflow};
 use crate::diagnostic::{Category, SourceError};
-use crate::facts::{ProbeCommand, render_probe};
+use crate::facts::{ProbeCommand, ProbeTemplateError, render_probe};
 use crate::inventory::toml_to_json;
 use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime};
 use std::collections::HashMap;
@@ -26,18 +26,33 @@ pub struct BoundStep {
 impl BoundStep {
     /// The plugin's probes with this step's parameters substituted (quoted),
     /// each named `prefix` + the probe's name.
-    pub fn probe_commands(&self, prefix: &str) -> Result<Vec<ProbeCommand>, String> {
+    pub fn probe_commands(&self, prefix: &str) -> Result<Vec<ProbeCommand>, ProbeError> {
         self.plugin
             .info
             .probes
             .iter()
             .map(|p| {
-                let command =
-                    render_probe(&p.command, &self.params).map_err(|e| format!("plugin {} probe {}: {e}", self.plugin.label(), p.name))?;
+                let command = render_probe(&p.command, &self.params).map_err(|source| ProbeError {
+                    plugin: self.plugin.label(),
+                    probe: p.name.clone(),
+                    source,
+                })?;
                 Ok(ProbeCommand { name: format!("{prefix}{}", p.name), command, sudo: p.sudo })
             })
             .collect()
     }
+}
+
+/// A plugin's probe that cannot be rendered with the step's parameters.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin {plugin} probe {probe}: {source}")]
+pub struct ProbeError {
+    /// The plugin (`name version`).
+    pub plugin: String,
+    /// The probe.
+    pub probe: String,
+    /// What is wrong with its command.
+    pub source: ProbeTemplateError,
 }
 
 /// A workflow ready to plan or run.

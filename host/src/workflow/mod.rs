@@ -7,6 +7,6 @@ mod bind;
 mod load;
 mod raw;
 
-pub use bind::{BoundStep, BoundWorkflow, bind};
+pub use bind::{BoundStep, BoundWorkflow, ProbeError, bind};
 pub use load::{Step, Workflow};
 pub use raw::{RawPluginSource, RawStep, RawWorkflow};
