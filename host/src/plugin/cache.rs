@@ -1,12 +1,27 @@
 //! On-disk cache of compiled components, keyed by the component's sha256,
 //! the wasmtime version and the engine's compatibility hash (so a different
 //! engine configuration never loads an incompatible artifact).
+//!
+//! A cached artifact is native code that is loaded without compiling, so the
+//! cache is trusted only as far as it is the user's own: its folders are
+//! made 0700, entries 0600; an entry (or a folder above it) that is not
+//! owned by the user or is writable by others is ignored; and every entry
+//! starts with a header binding it to the sha256 of the component it was
+//! compiled from and to the sha256 of its own artifact, both checked before
+//! anything is deserialised. A planted entry (another plugin's artifact in
+//! this plugin's slot) is refused, and the component is compiled again.
 
 use super::error::PluginError;
+use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+/// First bytes of every entry: format tag, source sha256, artifact sha256.
+const MAGIC: &str = "plait-cwasm-1";
 
 /// Where compiled components live.
 #[derive(Debug, Clone)]
@@ -56,27 +71,93 @@ impl ComponentCache {
         Some(dir.join(format!("{sha256}.cwasm")))
     }
 
-    /// Load the component for `bytes`, from the cache when possible.
+    /// Load the component for `bytes`, from the cache when a trusted entry
+    /// for exactly these bytes is there; else compile (and store).
     pub fn load(&self, engine: &Engine, path: &Path, bytes: &[u8], sha256: &str) -> Result<(Component, CacheOutcome), PluginError> {
         let artifact = self.artifact_path(engine, sha256);
         if let Some(a) = &artifact
             && a.is_file()
-            && let Ok(c) = deserialize_trusted(engine, a)
         {
-            return Ok((c, CacheOutcome::Hit));
+            match self.read_trusted(a, sha256) {
+                Ok(code) => {
+                    if let Ok(c) = deserialize_checked(engine, &code) {
+                        return Ok((c, CacheOutcome::Hit));
+                    }
+                }
+                Err(why) => tracing::warn!("ignoring cached {} for {}: {why}", a.display(), path.display()),
+            }
         }
         let compiled = engine
             .precompile_component(bytes)
             .map_err(|e| PluginError::Invalid { path: path.to_path_buf(), detail: format!("{:#}", e.root_cause()) })?;
         if let Some(a) = &artifact {
             // Best effort: a read-only cache dir only costs a recompile next time.
-            if let Err(e) = store_atomically(a, &compiled) {
+            if let Err(e) = self.store(a, sha256, &compiled) {
                 tracing::warn!("cannot write plugin cache {}: {e}", a.display());
             }
         }
-        let component = deserialize_bytes(engine, &compiled)
+        let component = deserialize_checked(engine, &compiled)
             .map_err(|e| PluginError::Runtime(format!("loading freshly compiled {}: {e:#}", path.display())))?;
         Ok((component, CacheOutcome::Compiled))
+    }
+
+    /// The artifact of entry `path`, if the entry and the folders up to the
+    /// cache root are the user's own and its header binds it to `sha256`.
+    fn read_trusted(&self, path: &Path, sha256: &str) -> Result<Vec<u8>, String> {
+        let root = self.dir.as_deref().ok_or("no cache")?;
+        let uid = rustix::process::geteuid().as_raw();
+        let mut p = Some(path);
+        while let Some(x) = p {
+            let m = std::fs::symlink_metadata(x).map_err(|e| format!("{}: {e}", x.display()))?;
+            if m.uid() != uid {
+                return Err(format!("{} is owned by uid {}, not by this user", x.display(), m.uid()));
+            }
+            if m.mode() & 0o022 != 0 {
+                return Err(format!("{} is writable by others (mode {:o})", x.display(), m.mode() & 0o7777));
+            }
+            if m.file_type().is_symlink() {
+                return Err(format!("{} is a symbolic link", x.display()));
+            }
+            p = if x == root { None } else { x.parent().filter(|q| q.starts_with(root)) };
+        }
+        let data = std::fs::read(path).map_err(|e| e.to_string())?;
+        let header_len = MAGIC.len() + 1 + 64 + 1 + 64 + 1;
+        let header = data.get(..header_len).and_then(|h| std::str::from_utf8(h).ok()).ok_or("no header")?;
+        let mut fields = header.split('\n');
+        if fields.next() != Some(MAGIC) {
+            return Err("not a plait cache entry".into());
+        }
+        let (source, code_sha) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+        if source != sha256 {
+            return Err(format!("compiled from another component (sha256 {source})"));
+        }
+        let code = data[header_len..].to_vec();
+        if hex::encode(Sha256::digest(&code)) != code_sha {
+            return Err("its artifact does not match its checksum".into());
+        }
+        Ok(code)
+    }
+
+    /// Store an entry: folders 0700, the file 0600, written then renamed.
+    fn store(&self, path: &Path, sha256: &str, code: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        // Folders below the root made before this version (or through a
+        // umask) are narrowed too; the root is the user's choice and is
+        // only checked, never changed.
+        if let Some(root) = self.dir.as_deref() {
+            let mut p = Some(dir);
+            while let Some(x) = p.filter(|x| x.starts_with(root) && *x != root) {
+                std::fs::set_permissions(x, std::fs::Permissions::from_mode(0o700))?;
+                p = x.parent();
+            }
+        }
+        let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        f.write_all(format!("{MAGIC}\n{sha256}\n{}\n", hex::encode(Sha256::digest(code))).as_bytes())?;
+        f.write_all(code)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
     }
 }
 
@@ -85,24 +166,16 @@ fn wasmtime_version() -> &'static str {
     "48"
 }
 
-fn store_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
-
-#[expect(unsafe_code, reason = "deserializing artifacts that this cache itself compiled and wrote")]
-fn deserialize_trusted(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
-    // SAFETY: the file was produced by `precompile_component` with an engine
-    // of the same compatibility hash (part of the path) and written by us
-    // through an atomic rename into the user's private cache directory.
-    unsafe { Component::deserialize_file(engine, path) }
-}
-
-#[expect(unsafe_code, reason = "deserializing bytes produced by precompile_component just now")]
-fn deserialize_bytes(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: `bytes` come straight from `Engine::precompile_component` on this engine.
-    unsafe { Component::deserialize(engine, bytes) }
+#[expect(
+    unsafe_code,
+    reason = "deserializing artifacts compiled by this engine: just now, or read from the user's own cache after checking the entry's binding and checksum"
+)]
+fn deserialize_checked(engine: &Engine, code: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: `code` is either fresh from `Engine::precompile_component` on
+    // this engine, or a cache entry that is the user's own (owner and mode
+    // checked up to the cache root), whose header binds it to this
+    // component's sha256 and whose artifact matches the checksum written
+    // with it; the entry's folder is named after this engine's
+    // compatibility hash.
+    unsafe { Component::deserialize(engine, code) }
 }
