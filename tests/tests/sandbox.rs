@@ -107,6 +107,11 @@ fn undeclared_capabilities_are_refused() {
     let rt = runtime(Limits::default());
     let cases = [
         ("undeclared-program", "runs `rm`, which the plugin did not declare"),
+        // Declared `true` is that name, not a file called true somewhere.
+        ("path-program", "runs `/tmp/plait-hostile/true`, which the plugin did not declare"),
+        ("guard-path-program", "the guard of action 1"),
+        ("ld-preload", "sets LD_PRELOAD, which changes what runs or what it loads; the workflow must grant it"),
+        ("path-env", "sets PATH, which changes what runs"),
         ("undeclared-path", "writes /etc/shadow, outside the paths"),
         ("script", "is a shell script, but the `shell` capability"),
         ("reboot", "reboots the host, which the plugin did not declare"),
@@ -126,6 +131,17 @@ fn a_narrowed_grant_refuses_what_the_plugin_declared() {
     let narrowed: Capabilities = p.info.capabilities.narrow(&Grants { programs: Some(vec![]), ..Grants::default() });
     let err = p.plan(&ctx, &narrowed).expect_err("`true` is no longer granted");
     assert!(err.to_string().contains("runs `true`, which the plugin did not declare or the workflow did not grant"), "{err}");
+}
+
+#[test]
+fn a_sensitive_environment_variable_runs_only_when_granted_by_name() {
+    let rt = runtime(Limits::default());
+    let p = hostile(&rt);
+    let ctx = context_from_facts("centos79-fresh.toml", "master", json!({ "mode": "ld-preload" }));
+    let granted = p.info.capabilities.narrow(&Grants { env: Some(vec!["LD_PRELOAD".into()]), ..Grants::default() });
+    p.plan(&ctx, &granted).expect("granted by name");
+    let other = p.info.capabilities.narrow(&Grants { env: Some(vec!["LD_LIBRARY_PATH".into()]), ..Grants::default() });
+    assert!(p.plan(&ctx, &other).is_err(), "another name is not a grant for this one");
 }
 
 #[test]

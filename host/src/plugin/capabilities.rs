@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 /// What a plugin's actions may touch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
-    /// Program basenames `run` actions and guards may start.
+    /// Programs `run` actions and guards may start: a bare name (found on
+    /// the host's search path) or an absolute path, each matching only
+    /// itself.
     pub programs: Vec<String>,
     /// Whether shell scripts are allowed.
     pub shell: bool,
@@ -18,6 +20,45 @@ pub struct Capabilities {
     pub reboot: bool,
     /// Whether the plugin reads its bundled assets (mounted only when granted).
     pub assets: bool,
+    /// Environment variables that change how programs are found or loaded
+    /// (PATH, LD_PRELOAD, ...) which actions may set: only what the
+    /// workflow grants.
+    pub env: Vec<String>,
+}
+
+/// Environment variables an action may set only when the workflow grants
+/// them by name: they change which program runs, what it loads, or what a
+/// shell executes on start (ld.so(8), bash(1) `BASH_ENV`/`ENV`, glibc's
+/// `GCONV_PATH`, interpreters' library paths).
+pub fn is_sensitive_env(name: &str) -> bool {
+    name.starts_with("LD_")
+        || matches!(
+            name,
+            "PATH"
+                | "BASH_ENV"
+                | "ENV"
+                | "IFS"
+                | "CDPATH"
+                | "SHELLOPTS"
+                | "BASHOPTS"
+                | "PS4"
+                | "GCONV_PATH"
+                | "NLSPATH"
+                | "LOCPATH"
+                | "HOSTALIASES"
+                | "PYTHONPATH"
+                | "PYTHONHOME"
+                | "PYTHONSTARTUP"
+                | "PERL5LIB"
+                | "PERL5OPT"
+                | "PERLLIB"
+                | "RUBYLIB"
+                | "RUBYOPT"
+                | "NODE_OPTIONS"
+                | "NODE_PATH"
+                | "JAVA_TOOL_OPTIONS"
+                | "SUDO_ASKPASS"
+        )
 }
 
 /// A workflow's narrowing of a step's capabilities. Absent fields keep what
@@ -36,9 +77,12 @@ pub struct Grants {
     /// Reboots allowed.
     pub reboot: Option<bool>,
     /// Mount the plugin's `NAME.assets/` folder read-only at `/assets`.
-    /// Off unless granted: assets are the one thing a grant adds, and only
-    /// for a plugin that declares it reads them.
+    /// Off unless granted: assets are one of the two things a grant adds,
+    /// and only for a plugin that declares it reads them.
     pub assets: Option<bool>,
+    /// Sensitive environment variables (PATH, LD_*, ...) the step's actions
+    /// may set: the other thing a grant adds; none unless granted.
+    pub env: Option<Vec<String>>,
 }
 
 /// Whether `path` is `prefix` itself or inside it (component-wise, so
@@ -70,13 +114,20 @@ impl Capabilities {
             reads: keep(&self.reads, &grants.reads, path_within),
             reboot: self.reboot && grants.reboot.unwrap_or(true),
             assets: self.assets && grants.assets.unwrap_or(false),
+            env: grants.env.clone().unwrap_or_default(),
         }
     }
 
-    /// Whether a program (argv[0]) may be started: compared by basename.
+    /// Whether a program (argv[0]) may be started: exactly as declared. A
+    /// declared name allows that name (found on the search path), not some
+    /// `/tmp/x/name`; a declared absolute path allows that path only.
     pub fn allows_program(&self, argv0: &str) -> bool {
-        let base = argv0.rsplit('/').next().unwrap_or(argv0);
-        self.programs.iter().any(|p| p == base || p == argv0)
+        self.programs.iter().any(|p| p == argv0)
+    }
+
+    /// Whether actions may set the environment variable `name`.
+    pub fn allows_env(&self, name: &str) -> bool {
+        !is_sensitive_env(name) || self.env.iter().any(|e| e == name)
     }
 
     /// Whether `path` may be written.
@@ -119,6 +170,7 @@ mod tests {
             reads: vec![],
             reboot: true,
             assets: true,
+            env: vec![],
         };
         let g = Grants {
             programs: Some(vec!["sed".into(), "rm".into()]),
@@ -127,6 +179,7 @@ mod tests {
             reads: None,
             reboot: None,
             assets: None,
+            env: None,
         };
         let n = declared.narrow(&g);
         // A grant can never add what the plugin did not declare (rm, /root/x).
@@ -138,5 +191,27 @@ mod tests {
         assert!(n.reboot);
         assert!(!n.assets, "assets need an explicit grant");
         assert!(declared.narrow(&Grants { assets: Some(true), ..Grants::default() }).assets);
+    }
+
+    #[test]
+    fn programs_match_exactly_and_sensitive_env_needs_a_grant() {
+        let c = Capabilities { programs: vec!["systemctl".into(), "/usr/sbin/ip".into()], ..Capabilities::default() };
+        // (argv[0], allowed)
+        for (argv0, want) in [
+            ("systemctl", true),
+            ("/tmp/x/systemctl", false), // a planted binary of the same name
+            ("/usr/bin/systemctl", false),
+            ("/usr/sbin/ip", true),
+            ("ip", false),
+        ] {
+            assert_eq!(c.allows_program(argv0), want, "{argv0}");
+        }
+        for (name, want) in
+            [("LANG", true), ("KUBECONFIG", true), ("PATH", false), ("LD_PRELOAD", false), ("LD_LIBRARY_PATH", false), ("BASH_ENV", false)]
+        {
+            assert_eq!(c.allows_env(name), want, "{name}");
+        }
+        let granted = c.narrow(&Grants { env: Some(vec!["LD_LIBRARY_PATH".into()]), ..Grants::default() });
+        assert!(granted.allows_env("LD_LIBRARY_PATH") && !granted.allows_env("LD_PRELOAD"));
     }
 }

@@ -44,6 +44,8 @@ pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
             reads: i.capabilities.reads,
             reboot: i.capabilities.reboot,
             assets: i.capabilities.assets,
+            // A plugin cannot declare sensitive variables: only a grant adds them.
+            env: Vec::new(),
         },
         produces: i.produces,
         consumes: i.consumes,

@@ -174,6 +174,11 @@ pub fn validate_plan(
                     {
                         return Err(Violation::Invalid(format!("{what} sets an invalid environment variable name {k:?}")));
                     }
+                    if !caps.allows_env(k) {
+                        return Err(Violation::NotAllowed(format!(
+                            "{what} sets {k}, which changes what runs or what it loads; the workflow must grant it (grants = {{ env = [\"{k}\"] }})"
+                        )));
+                    }
                 }
                 if let Some(v) = &r.capture {
                     check_var(info, v, &what)?;

@@ -67,6 +67,12 @@ impl Plugin for Hostile {
                 Ok(Plan::from((0..200_000).map(|i| cmd::run(["true"]).summary(format!("#{i}")).into()).collect::<Vec<Action>>()))
             }
             "undeclared-program" => Ok(Plan::from(vec![cmd::run(["rm", "-rf", "/"]).into()])),
+            // A binary of a declared name, planted elsewhere.
+            "path-program" => Ok(Plan::from(vec![cmd::run(["/tmp/plait-hostile/true"]).into()])),
+            "guard-path-program" => Ok(Plan::from(vec![cmd::run(["true"]).unless(cmd::argv(["/tmp/plait-hostile/true"])).into()])),
+            // What the dynamic loader loads into a declared program.
+            "ld-preload" => Ok(Plan::from(vec![cmd::run(["true"]).env("LD_PRELOAD", "/tmp/plait-hostile/evil.so").into()])),
+            "path-env" => Ok(Plan::from(vec![cmd::run(["true"]).env("PATH", "/tmp/plait-hostile").into()])),
             "undeclared-path" => Ok(Plan::from(vec![file::put("/etc/shadow", "x").into()])),
             "script" => Ok(Plan::from(vec![cmd::script("true").into()])),
             "reboot" => Ok(Plan::from(vec![reboot::host(60)])),
