@@ -160,3 +160,34 @@ fn plugin_inspect_shows_parameters_probes_and_capabilities() {
         assert!(stdout(&o).contains(&format!("{name:<16} 0.1.0")), "{}", stdout(&o));
     }
 }
+
+#[test]
+fn an_offline_plan_masks_secret_parameters_and_secret_stdin() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+    std::fs::copy(plait_tests::test_plugin_path("kit"), dir.path().join("plugins/kit.wasm")).unwrap();
+    let wf = dir.path().join("secret.toml");
+    std::fs::write(
+        &wf,
+        "[workflow]\nname = \"secret\"\n\n[inventory.hosts.master]\naddress = \"192.168.100.100\"\n\n\
+         [[steps]]\nplugin = \"kit\"\nparams = { mode = \"secret-param\", password = \"it's hunter2-secret\" }\n",
+    )
+    .unwrap();
+    // The recorded facts, plus the kit's probes.
+    let facts = dir.path().join("facts.toml");
+    let recorded = std::fs::read_to_string(repo_root().join("tests/fixtures/facts/centos79-fresh.toml")).unwrap();
+    std::fs::write(
+        &facts,
+        recorded
+            + "\n[master.probes.kit]\necho_text = { exit_code = 0, stdout = \"hello\\n\" }\nkit_file = { exit_code = 1, stdout = \"\" }\n",
+    )
+    .unwrap();
+    for format in ["json", "human"] {
+        let o = plait(&["plan", wf.to_str().unwrap(), "--facts", facts.to_str().unwrap(), "--output", format], cache.path());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(!out.contains("hunter2"), "{format}: the secret parameter shows:\n{out}");
+        assert!(out.contains("********"), "{format}: {out}");
+    }
+}

@@ -491,3 +491,31 @@ fn a_batch_of_commands_reports_each_and_stops_at_the_first_failure() {
     assert_eq!(n1["failure"]["command"], "false");
     assert_eq!(n1["failure"]["exit_code"], 1);
 }
+
+#[test]
+fn a_secret_parameter_never_shows_quoted_or_not() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "secret-param", "");
+    // A value the shell must quote: command lines show `'it'\''s ...'`.
+    let secret = "it's hunter2-secret";
+    let toml = std::fs::read_to_string(&wf)
+        .unwrap()
+        .replace("mode = \"secret-param\"", &format!("mode = \"secret-param\", password = {secret:?}"));
+    std::fs::write(&wf, toml).unwrap();
+    let inv = fleet.inventory("root");
+    for format in ["json", "human"] {
+        let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", format]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let out = text(&o);
+        assert!(!out.contains("hunter2"), "secret parameter leaked:\n{out}");
+        assert!(out.contains("echo ********"), "{out}");
+    }
+    for run in std::fs::read_dir(work.path().join(".plait/runs")).unwrap() {
+        let journal = std::fs::read_to_string(run.unwrap().path().join("events.jsonl")).unwrap();
+        assert!(!journal.contains("hunter2"), "secret parameter in the journal");
+    }
+}

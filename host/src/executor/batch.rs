@@ -146,14 +146,15 @@ impl<'a> Script<'a> {
             let is = |f: &Frame<'_>, kind: &str| f.kind() == kind && f.args().next() == Some(ks.as_str());
             let Some(start) = frames.next_if(|f| is(f, "action")) else { break };
             if frames.next_if(|f| is(f, "ok")).is_some() {
-                let guard = match &a.kind {
-                    ActionKind::Run(r) => r.unless.as_ref().map(Program::display).unwrap_or_default(),
-                    _ => String::new(),
+                let (guard, secret) = match &a.kind {
+                    ActionKind::Run(r) => (r.unless.as_ref().map(Program::display).unwrap_or_default(), r.secret),
+                    _ => (String::new(), false),
                 };
                 outcomes.push(Outcome {
                     status: ActionStatus::Ok,
                     note: Some(format!("already done (guard `{guard}` passed)")),
-                    command: Some(self.shown[k].clone()),
+                    // A secret action's command line is never shown, skipped or not.
+                    command: Some(if secret { "(secret command line hidden)".into() } else { self.shown[k].clone() }),
                     exit_code: Some(0),
                     stdout: String::new(),
                     stderr: String::new(),

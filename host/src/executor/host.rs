@@ -235,6 +235,10 @@ impl<'a, T: Transport> HostRun<'a, T> {
             let caps = s.caps.clone();
             match tokio::task::spawn_blocking(move || plugin.plan(&ctx, &caps)).await {
                 Ok(Ok(plan)) => {
+                    let secrets = self.shared.reporter.secrets();
+                    for l in &plan.logs {
+                        tracing::debug!(plugin = %s.plugin.label(), host = %self.name, source = ?l.source, "{}", secrets.mask(&l.message));
+                    }
                     self.shared.reporter.emit(Event::StepPlanned {
                         host: self.name.clone(),
                         step: s.step.number,

@@ -115,6 +115,9 @@ pub async fn run(
     if let Some(p) = &opts.become_password {
         reporter.secrets().add(p);
     }
+    for v in bound.secret_values() {
+        reporter.secrets().add(&v);
+    }
     shared.save();
 
     // Ctrl-C: start nothing new; running actions finish; the journal stays.

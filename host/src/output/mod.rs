@@ -56,7 +56,11 @@ impl Reporter {
 
     /// Emit one event.
     pub fn emit(&self, event: Event) {
-        let event = self.secrets.mask_event(event);
+        // Fail closed: an event that cannot be checked for secrets is not shown.
+        let Some(event) = self.secrets.mask_event(event) else {
+            tracing::warn!("an event could not be checked for secrets and was withheld");
+            return;
+        };
         let line = serde_json::to_string(&event).unwrap_or_default();
         if let Some(j) = &self.journal
             && let Ok(mut f) = j.lock()

@@ -22,7 +22,10 @@ impl Secrets {
             return;
         }
         if let Ok(mut w) = self.values.write() {
-            for candidate in [v.to_string(), value.to_string()] {
+            // As given, trimmed, and as a shell word: command lines show
+            // values quoted (`'it'\''s'`), which no longer contain the value.
+            let quoted = shell_escape::unix::escape(v.into()).into_owned();
+            for candidate in [v.to_string(), value.to_string(), quoted] {
                 if !w.contains(&candidate) {
                     w.push(candidate);
                 }
@@ -44,7 +47,8 @@ impl Secrets {
         out
     }
 
-    fn mask_value(&self, v: &mut serde_json::Value) {
+    /// Every string in a JSON document masked.
+    pub fn mask_value(&self, v: &mut serde_json::Value) {
         match v {
             serde_json::Value::String(s) => *s = self.mask(s),
             serde_json::Value::Array(a) => a.iter_mut().for_each(|x| self.mask_value(x)),
@@ -53,14 +57,17 @@ impl Secrets {
         }
     }
 
-    /// The event with every string field masked.
-    pub fn mask_event(&self, e: Event) -> Event {
-        if self.values.read().map(|v| v.is_empty()).unwrap_or(true) {
-            return e;
+    /// The event with every string field masked; none when it cannot be
+    /// checked (then it is withheld: never shown unmasked).
+    pub fn mask_event(&self, e: Event) -> Option<Event> {
+        match self.values.read() {
+            Ok(v) if v.is_empty() => return Some(e),
+            Ok(_) => {}
+            Err(_) => return None,
         }
-        let Ok(mut v) = serde_json::to_value(&e) else { return e };
+        let mut v = serde_json::to_value(&e).ok()?;
         self.mask_value(&mut v);
-        serde_json::from_value(v).unwrap_or(e)
+        serde_json::from_value(v).ok()
     }
 }
 
@@ -76,5 +83,14 @@ mod tests {
         s.add("x");
         assert_eq!(s.mask("kubeadm join --token abcdef.0123456789abcdef and abcdef"), "kubeadm join --token ******** and ********");
         assert_eq!(s.mask("x marks"), "x marks");
+    }
+
+    #[test]
+    fn a_quoted_secret_is_masked_too() {
+        let s = Secrets::default();
+        s.add("it's secret");
+        // How a command line shows it.
+        assert_eq!(s.mask("echo 'it'\\''s secret'"), "echo ********");
+        assert_eq!(s.mask("it's secret"), "********");
     }
 }

@@ -183,10 +183,9 @@ impl LoadedPlugin {
             }
             other => other,
         });
+        // Returned, not logged here: a plugin may print what it was given,
+        // secrets included, so the caller masks them before showing them.
         let logs: Vec<PluginLog> = raw_logs.into_iter().map(|(source, message)| PluginLog { source, message }).collect();
-        for l in &logs {
-            tracing::debug!(plugin = %plugin, host = %host, source = ?l.source, "{}", l.message);
-        }
         let raw = match result? {
             Ok(p) => p,
             Err(e) => {

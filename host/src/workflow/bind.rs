@@ -64,6 +64,30 @@ pub struct BoundWorkflow {
     pub steps: Vec<BoundStep>,
 }
 
+impl BoundWorkflow {
+    /// The values of every parameter a plugin declares secret (strings, and
+    /// the strings inside lists and tables), to mask wherever they appear.
+    pub fn secret_values(&self) -> Vec<String> {
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                other => out.push(other.to_string()),
+            }
+        }
+        let mut out = Vec::new();
+        for s in &self.steps {
+            for p in s.plugin.info.params.iter().filter(|p| p.secret) {
+                if let Some(v) = s.params.get(&p.name) {
+                    strings(v, &mut out);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Load every step's plugin and check parameters and variables.
 pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Result<BoundWorkflow, Box<SourceError>> {
     let src = workflow.source.clone();

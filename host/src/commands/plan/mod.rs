@@ -9,7 +9,8 @@ pub use render::render_human;
 use super::CommandError;
 use crate::exit_codes;
 use crate::facts::FactsFile;
-use crate::output::Format;
+use crate::model::ActionKind;
+use crate::output::{Format, Secrets};
 use crate::plugin::{Registry, Runtime};
 use crate::workflow::{Workflow, bind};
 use std::path::PathBuf;
@@ -36,6 +37,24 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let bound = bind(workflow, &registry, runtime)?;
     let facts = FactsFile::load(&args.facts)?;
     let plan: OfflinePlan = plan_offline(&bound, &facts, &args.facts.display().to_string())?;
+    // Secret parameters, and the stdin of secret actions, are masked here as
+    // in a run's events: a printed plan is output too.
+    let secrets = Secrets::default();
+    for v in bound.secret_values() {
+        secrets.add(&v);
+    }
+    for cell in plan.hosts.iter().flat_map(|h| &h.steps) {
+        if let StepOutcome::Changes { actions } = &cell.outcome {
+            for a in actions {
+                if let ActionKind::Run(r) = &a.kind
+                    && r.secret
+                    && let Some(s) = &r.stdin
+                {
+                    secrets.add(s);
+                }
+            }
+        }
+    }
     match args.output {
         Format::Human => {
             println!(
@@ -45,12 +64,14 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 if plan.hosts.len() == 1 { "" } else { "s" },
                 args.facts.display()
             );
-            print!("{}", render_human(&plan));
+            print!("{}", secrets.mask(&render_human(&plan)));
             let compiled = bound.steps.iter().filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled).count();
             tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, compiled, "planned");
         }
         Format::Json => {
-            let text = serde_json::to_string_pretty(&plan).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
+            let mut doc = serde_json::to_value(&plan).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
+            secrets.mask_value(&mut doc);
+            let text = serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Other(format!("encoding the plan: {e}")))?;
             println!("{text}");
         }
     }

@@ -11,6 +11,7 @@ struct Params {
     target: String,
     reboot_timeout: i64,
     text: String,
+    password: String,
 }
 
 struct Kit;
@@ -18,10 +19,11 @@ struct Kit;
 impl Plugin for Kit {
     fn describe() -> PluginInfo {
         info("kit", env!("CARGO_PKG_VERSION"), "configurable behaviour for end-to-end tests")
-            .param(param::string("mode", "ok", "fail-on, hang, sleep, secret, reboot, put, put-always, echo, ok, none"))
+            .param(param::string("mode", "ok", "fail-on, hang, sleep, secret, secret-param, reboot, put, put-always, echo, ok, none"))
             .param(param::string("target", "", "the host some modes single out"))
             .param(param::integer("reboot_timeout", 60, "seconds to wait for a reboot"))
             .param(param::string("text", "hello", "what mode echo prints"))
+            .param(param::string("password", "", "a secret parameter (mode secret-param)").secret())
             .probe("echo_text", "echo {text}")
             .probe("kit_file", "cat /var/tmp/plait-kit/file")
             .programs(["true", "false", "echo", "sleep"])
@@ -55,6 +57,12 @@ impl Plugin for Kit {
                 Some(t) => vec![cmd::run(["echo", t]).summary("use the secret").into()],
                 None => return Err(PluginError::missing_variable(format!("token from {} not captured yet", p.target))),
             },
+            // A secret parameter on stdin of a secret action, and (carelessly)
+            // in the argv and summary of a plain one: masked everywhere.
+            "secret-param" => vec![
+                cmd::run(["true"]).stdin(format!("{}\n", p.password)).secret().summary("feed the password").into(),
+                cmd::run(["echo", p.password.as_str()]).summary(format!("echo {}", p.password)).into(),
+            ],
             "reboot" => vec![reboot::host(p.reboot_timeout as u32), cmd::run(["true"]).summary("after the reboot").into()],
             "echo" => {
                 // The probe echoed `text` through the host's quoting: it must come back verbatim.
