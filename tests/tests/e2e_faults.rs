@@ -212,3 +212,19 @@ fn a_missing_identity_file_is_refused_before_connecting() {
     assert!(text(&o).contains("inv.toml:4:1"), "the error points into the inventory: {}", text(&o));
     assert_eq!(fleet.logins("master"), logins, "nothing connected");
 }
+
+#[test]
+fn a_command_that_floods_its_output_is_stopped_at_the_cap() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit(work.path(), "flood", "");
+    let inv = fleet.inventory("root");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let h = host(&o, "master");
+    assert_eq!(h["state"], "failed", "{h}");
+    assert!(text(&o).contains("printed more than 67108864 bytes on stdout"), "{}", text(&o));
+}

@@ -135,8 +135,13 @@ impl Journal {
     pub fn save(&self, state: &RunState) -> Result<(), JournalError> {
         let tmp = self.state_path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(state).unwrap_or_default();
-        std::fs::write(&tmp, text).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.state_path).map_err(io(&self.state_path))
+        // Durable: the data reaches the disk before the rename makes it the
+        // state, and the folder entry after.
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &self.state_path).map_err(io(&self.state_path))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io(&self.dir))
     }
 
     /// Append one progress record (one `write`: a line is whole or absent).
@@ -145,7 +150,9 @@ impl Journal {
         let mut line = serde_json::to_string(p).unwrap_or_default();
         line.push('\n');
         let mut f = self.progress.lock().unwrap_or_else(|e| e.into_inner());
-        f.write_all(line.as_bytes()).map_err(io(&self.progress_path))
+        f.write_all(line.as_bytes()).map_err(io(&self.progress_path))?;
+        // A finished step must survive a crash of this machine: --resume trusts it.
+        f.sync_data().map_err(io(&self.progress_path))
     }
 
     /// Progress of the latest earlier run of `workflow` (for `--resume`).

@@ -11,12 +11,14 @@ use sha2::{Digest, Sha256};
 
 use super::outcome::Outcome;
 
-/// Arguments: path, sha256, mode, owner, group, parent folder, umask (set
-/// when the mode can be had at creation, which saves a `chmod`), and `1` to
+/// Arguments: path, sha256, mode, owner, group, parent folder, and `1` to
 /// write (else it only reports). Spawns as few processes as it can:
-/// `sha256sum` (+ `stat` with a mode or owner) for an existing file; `cat`,
-/// `sha256sum` and `mv` (+ `mkdir` for a new folder) to write.
-const PUT: &str = r#"p=$1 want=$2 mode=$3 owner=$4 group=$5 dir=$6 um=$7 write=$8
+/// `sha256sum` (+ `stat` with a mode or owner) for an existing file;
+/// `mktemp`, `cat`, `sha256sum`, `chmod` and `mv` (+ `mkdir` for a new
+/// folder) to write. The temporary file is made by `mktemp` beside the
+/// target (an unpredictable name, created 0600, so nobody can plant or
+/// read it first).
+const PUT: &str = r#"p=$1 want=$2 mode=$3 owner=$4 group=$5 dir=$6 write=$7
 why="new file"
 if [ -e "$p" ]; then
   set -- $(sha256sum -- "$p" 2>/dev/null)
@@ -33,24 +35,17 @@ if [ -e "$p" ]; then
 fi
 [ "$write" = 1 ] || { echo "$why"; exit 0; }
 [ -d "$dir" ] || mkdir -p -- "$dir" || exit 1
-t="$p.plait-tmp.$$"
+t=$(mktemp "$p.plait-tmp.XXXXXXXX") || exit 1
 trap 'rm -f "$t"' EXIT
-if [ -n "$um" ]; then umask "$um"; else umask 077; fi
 cat > "$t" || exit 1
 set -- $(sha256sum -- "$t" 2>/dev/null)
 [ "${1:-}" = "$want" ] || { echo "checksum mismatch after upload" >&2; exit 3; }
-if [ -n "$um" ]; then :; elif [ -n "$mode" ]; then chmod "$mode" "$t"; elif [ -e "$p" ]; then chmod --reference="$p" "$t"; else chmod 644 "$t"; fi || exit 1
+if [ -n "$mode" ]; then chmod "$mode" "$t"; elif [ -e "$p" ]; then chmod --reference="$p" "$t"; else chmod 644 "$t"; fi || exit 1
 if [ -n "$owner" ]; then chown "$owner" "$t"; elif [ -e "$p" ]; then chown --reference="$p" "$t"; fi || exit 1
 if [ -n "$group" ]; then chgrp "$group" "$t" || exit 1; fi
 mv -f "$t" "$p" || exit 1
 trap - EXIT
 echo "$why""#;
-
-/// The umask that creates a file with exactly `mode`, when one can (no
-/// execute or special bits: a new file starts from 0666).
-pub fn file_mode_umask(mode: u32) -> Option<u32> {
-    (mode & !0o666 == 0).then_some(0o777 & !mode)
-}
 
 /// Check only, or write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +65,8 @@ pub fn sha256(f: &PutFile) -> String {
 pub fn program(f: &PutFile, put: Put) -> Program {
     let dir = std::path::Path::new(&f.path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
     let mode = f.mode.map(|m| format!("{m:o}")).unwrap_or_default();
-    let umask = f.mode.and_then(file_mode_umask).map(|u| format!("{u:03o}")).unwrap_or_default();
     let write = if put == Put::Write { "1" } else { "0" };
-    let args =
-        [f.path.as_str(), &sha256(f), &mode, f.owner.as_deref().unwrap_or(""), f.group.as_deref().unwrap_or(""), &dir, &umask, write];
+    let args = [f.path.as_str(), &sha256(f), &mode, f.owner.as_deref().unwrap_or(""), f.group.as_deref().unwrap_or(""), &dir, write];
     Program::Argv(["sh", "-c", PUT, "sh"].into_iter().chain(args).map(String::from).collect())
 }
 
@@ -99,21 +92,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn umask_gives_the_mode_at_creation_or_nothing() {
-        assert_eq!(file_mode_umask(0o644), Some(0o133));
-        assert_eq!(0o666 & !file_mode_umask(0o644).unwrap(), 0o644);
-        assert_eq!(file_mode_umask(0o600), Some(0o177));
-        assert_eq!(file_mode_umask(0o755), None);
-        assert_eq!(file_mode_umask(0o4644), None);
-    }
-
-    #[test]
     fn the_script_is_one_for_checking_and_writing() {
         let f = PutFile { path: "/etc/x/y.conf".into(), content: b"a\n".to_vec(), mode: Some(0o644), owner: None, group: None };
         let (Program::Argv(check), Program::Argv(write)) = (program(&f, Put::Check), program(&f, Put::Write)) else { panic!() };
         assert_eq!(check[2], write[2], "the same script");
-        assert_eq!(&check[4..], ["/etc/x/y.conf", &sha256(&f), "644", "", "", "/etc/x", "133", "0"]);
+        assert_eq!(&check[4..], ["/etc/x/y.conf", &sha256(&f), "644", "", "", "/etc/x", "0"]);
         assert_eq!(write.last().map(String::as_str), Some("1"));
         assert!(PUT.contains("checksum mismatch after upload"), "the written file is checked");
+        assert!(PUT.contains(r#"t=$(mktemp "$p.plait-tmp.XXXXXXXX")"#), "an unpredictable temporary name");
+        assert!(!PUT.contains("$$"), "no name derived from the PID");
     }
 }

@@ -79,4 +79,14 @@ pub enum SshError {
         /// Limit.
         secs: u64,
     },
+    /// A command printed more than plait keeps (its process was ended).
+    #[error("a command on {host} printed more than {limit} bytes on {stream}; it was stopped")]
+    TooMuchOutput {
+        /// Inventory name.
+        host: String,
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
 }

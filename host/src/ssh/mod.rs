@@ -11,4 +11,4 @@ mod session;
 pub use command::{Elevation, RemoteCommand, build as build_command, quote};
 pub use error::SshError;
 pub use host_keys::HostKeyPolicy;
-pub use session::{ConnectOptions, ConnectSettings, ExecOutput, Session, connect_options};
+pub use session::{ConnectOptions, ConnectSettings, ExecOutput, MAX_OUTPUT, Session, connect_options};

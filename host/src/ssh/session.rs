@@ -94,6 +94,11 @@ impl ExecOutput {
     }
 }
 
+/// The most output kept from one command, per stream: a runaway or hostile
+/// command (or a huge `fetch-file`) must not exhaust the controller's
+/// memory. Returning early drops the channel, which ends the command.
+pub const MAX_OUTPUT: usize = 64 << 20;
+
 /// An open connection.
 pub struct Session {
     handle: Handle<Verifier>,
@@ -188,9 +193,10 @@ impl Session {
         Ok(Session { handle, host: o.host.clone(), spare: tokio::sync::Mutex::new(None), _jump: jump })
     }
 
-    /// Run `line` on a new channel, feed `stdin`, collect output. `limit`
-    /// bounds the whole exchange; remote processes are expected to carry
-    /// their own `timeout` so they die too.
+    /// Run `line` on a new channel, feed `stdin`, collect output (at most
+    /// [`MAX_OUTPUT`] bytes per stream). `limit` bounds the whole exchange;
+    /// remote processes are expected to carry their own `timeout` so they
+    /// die too.
     pub async fn exec(&self, line: &str, stdin: Option<&[u8]>, limit: Duration) -> Result<ExecOutput, SshError> {
         let lost = |e: russh::Error| SshError::Lost { host: self.host.clone(), detail: e.to_string() };
         let work = async {
@@ -216,8 +222,18 @@ impl Session {
                 let mut got_status = false;
                 while let Some(msg) = ch.wait().await {
                     match msg {
-                        ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
-                        ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+                        ChannelMsg::Data { data } => {
+                            if out.stdout.len() + data.len() > MAX_OUTPUT {
+                                return Err(SshError::TooMuchOutput { host: self.host.clone(), stream: "stdout", limit: MAX_OUTPUT });
+                            }
+                            out.stdout.extend_from_slice(&data)
+                        }
+                        ChannelMsg::ExtendedData { data, ext: 1 } => {
+                            if out.stderr.len() + data.len() > MAX_OUTPUT {
+                                return Err(SshError::TooMuchOutput { host: self.host.clone(), stream: "stderr", limit: MAX_OUTPUT });
+                            }
+                            out.stderr.extend_from_slice(&data)
+                        }
                         ChannelMsg::ExitStatus { exit_status } => {
                             out.exit_code = exit_status as i32;
                             got_status = true;

@@ -90,6 +90,19 @@ impl Workflow {
         }
 
         let meta = raw.workflow.into_inner();
+        // The name becomes journal paths (`.plait/NAME.lock`, run folders):
+        // a word, never a path.
+        let name_ok = !meta.name.is_empty()
+            && meta.name.len() <= 100
+            && !meta.name.starts_with('.')
+            && meta.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !name_ok {
+            return Err(Box::new(
+                source.error(meta_span, format!("invalid workflow name {:?}", meta.name), "in this table").with_help(
+                    "a workflow name is letters, digits, '.', '_' and '-' (not starting with '.'); it names the journal's files",
+                ),
+            ));
+        }
         let mut steps = Vec::with_capacity(raw.steps.len());
         for (i, spanned) in raw.steps.into_iter().enumerate() {
             let span = spanned.span();

@@ -19,14 +19,18 @@ struct Kit;
 impl Plugin for Kit {
     fn describe() -> PluginInfo {
         info("kit", env!("CARGO_PKG_VERSION"), "configurable behaviour for end-to-end tests")
-            .param(param::string("mode", "ok", "fail-on, hang, sleep, secret, secret-param, reboot, put, put-always, echo, ok, none"))
+            .param(param::string(
+                "mode",
+                "ok",
+                "fail-on, hang, sleep, flood, secret, secret-param, reboot, put, put-always, echo, ok, none",
+            ))
             .param(param::string("target", "", "the host some modes single out"))
             .param(param::integer("reboot_timeout", 60, "seconds to wait for a reboot"))
             .param(param::string("text", "hello", "what mode echo prints"))
             .param(param::string("password", "", "a secret parameter (mode secret-param)").secret())
             .probe("echo_text", "echo {text}")
             .probe("kit_file", "cat /var/tmp/plait-kit/file")
-            .programs(["true", "false", "echo", "sleep"])
+            .programs(["true", "false", "echo", "sleep", "head"])
             .writes(["/var/tmp/plait-kit/"])
             .reboots()
             .produces(["token"])
@@ -48,6 +52,8 @@ impl Plugin for Kit {
                 cmd::run([if me == p.target { "false" } else { "true" }]).summary("maybe fail").into(),
                 cmd::run(["echo", "four"]).summary("last").into(),
             ],
+            // More output than plait keeps (64 MiB).
+            "flood" => vec![cmd::run(["head", "-c", "70000000", "/dev/zero"]).summary("print 70 MB").into()],
             "sleep" => vec![cmd::run(["sleep", "3"]).timeout_secs(60).summary("work for three seconds").into()],
             "hang" => vec![cmd::run(["sleep", "300"]).timeout_secs(2).summary("hang past the timeout").into()],
             "secret" if me == p.target => {
