@@ -48,6 +48,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "human")]
         output: Format,
+        /// Exit 0 when nothing would change and 5 when changes are pending
+        /// (for drift checks in CI); errors keep their own codes.
+        #[arg(long)]
+        detailed_exitcode: bool,
         /// Connection settings (live plan).
         #[command(flatten)]
         conn: ConnArgs,

@@ -10,5 +10,8 @@ pub const INVALID_INPUT: i32 = 2;
 pub const PLUGIN_FAILED: i32 = 3;
 /// Another run of the same workflow holds its lock (nothing was done).
 pub const BUSY: i32 = 4;
+/// `plait plan --detailed-exitcode`: the plan has changes (Terraform's
+/// convention is 2, which plait uses for invalid input).
+pub const CHANGES_PENDING: i32 = 5;
 /// Interrupted (Ctrl-C).
 pub const INTERRUPTED: i32 = 130;

@@ -73,17 +73,20 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, format: Format, conn:
         max_fail_percent: 0,
         resume: false,
         state_dir: None,
+        detailed_exitcode: false,
     }
 }
 
 fn run(cli: Cli) -> Result<i32, CommandError> {
     let rt = runtime(&cli)?;
     match cli.command {
-        Command::Plan { workflow, facts: Some(facts), inventory, output, .. } => {
-            commands::plan(&PlanArgs { workflow, inventory, facts, output }, &rt)
+        Command::Plan { workflow, facts: Some(facts), inventory, output, detailed_exitcode, .. } => {
+            commands::plan(&PlanArgs { workflow, inventory, facts, output, detailed_exitcode }, &rt)
         }
-        Command::Plan { workflow, facts: None, inventory, output, conn } => {
-            commands::run_workflow(&run_args(workflow, inventory, output, conn, Mode::DryRun), &rt)
+        Command::Plan { workflow, facts: None, inventory, output, detailed_exitcode, conn } => {
+            let mut args = run_args(workflow, inventory, output, conn, Mode::DryRun);
+            args.detailed_exitcode = detailed_exitcode;
+            commands::run_workflow(&args, &rt)
         }
         Command::Run { workflow, inventory, output, conn, fail_fast, max_fail_percent, resume, state_dir } => {
             let mut args = run_args(workflow, inventory, output, conn, Mode::Apply);

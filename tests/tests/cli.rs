@@ -31,6 +31,12 @@ fn plan_from_converged_facts_has_nothing_to_do_and_says_why() {
     assert_eq!(out.matches(": nothing to do").count(), 23, "nine steps on master, seven on each worker: {out}");
     assert!(out.contains("swap is off and /etc/fstab has no active swap entry"), "{out}");
     assert!(out.contains("Plan: 0 actions on 0 of 3 hosts; 0 failures."), "{out}");
+    // Drift checks: nothing pending exits 0, pending changes exit 5.
+    let args = ["plan", "workflows/k8s-centos7.toml", "--detailed-exitcode", "--facts"];
+    let converged = plait(&[&args[..], &["tests/fixtures/facts/centos79-converged.toml"]].concat(), cache.path());
+    assert_eq!(converged.status.code(), Some(0), "{}", stderr(&converged));
+    let fresh = plait(&[&args[..], &["tests/fixtures/facts/centos79-fresh.toml"]].concat(), cache.path());
+    assert_eq!(fresh.status.code(), Some(5), "{}", stderr(&fresh));
     check_golden(&repo_root().join("tests/snapshots/plan-k8s-centos7-converged.txt"), &redact(&out)).unwrap();
 }
 

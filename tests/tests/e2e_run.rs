@@ -164,6 +164,9 @@ fn a_live_plan_changes_nothing() {
     assert!(out.contains("would run"), "{out}");
     assert!(out.contains("list 1 inventory hosts in /etc/hosts") && out.contains("(content differs)"), "{out}");
     assert_eq!(fleet.state("master"), before, "a plan must not change the host");
+    // Drift check for CI: changes are pending on this fresh host.
+    let o = fleet.plait(&["plan", "workflows/k8s-centos7.toml", "-i", inv.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub resume: bool,
     /// Journal location (default: `.plait` beside the workflow).
     pub state_dir: Option<PathBuf>,
+    /// A dry run exits `CHANGES_PENDING` when something would change.
+    pub detailed_exitcode: bool,
 }
 
 /// Run and report; returns the exit code.
@@ -65,6 +67,8 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
         exit_codes::INTERRUPTED
     } else if summary.failed() > 0 {
         exit_codes::HOSTS_FAILED
+    } else if args.detailed_exitcode && args.mode == crate::executor::Mode::DryRun && summary.changed() > 0 {
+        exit_codes::CHANGES_PENDING
     } else {
         exit_codes::OK
     })

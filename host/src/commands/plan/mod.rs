@@ -27,6 +27,8 @@ pub struct PlanArgs {
     pub facts: PathBuf,
     /// Format.
     pub output: Format,
+    /// Exit `CHANGES_PENDING` when something would change.
+    pub detailed_exitcode: bool,
 }
 
 /// Plan offline and print; returns the exit code.
@@ -75,5 +77,12 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
             println!("{text}");
         }
     }
-    Ok(if plan.failures() > 0 { exit_codes::PLUGIN_FAILED } else { exit_codes::OK })
+    let pending = plan.hosts.iter().flat_map(|h| &h.steps).any(|c| matches!(c.outcome, StepOutcome::Changes { .. }));
+    Ok(if plan.failures() > 0 {
+        exit_codes::PLUGIN_FAILED
+    } else if args.detailed_exitcode && pending {
+        exit_codes::CHANGES_PENDING
+    } else {
+        exit_codes::OK
+    })
 }
