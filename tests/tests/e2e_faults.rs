@@ -228,3 +228,34 @@ fn a_command_that_floods_its_output_is_stopped_at_the_cap() {
     assert_eq!(h["state"], "failed", "{h}");
     assert!(text(&o).contains("printed more than 67108864 bytes on stdout"), "{}", text(&o));
 }
+
+#[test]
+fn ctrl_c_ends_the_wait_of_a_host_that_waits_for_a_variable() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let work = tempfile::tempdir().unwrap();
+    kit(work.path(), "ok", "");
+    // master works for three seconds before it captures `token`; node1
+    // waits for it from the start.
+    let wf = work.path().join("wait.toml");
+    std::fs::write(
+        &wf,
+        "[workflow]\nname = \"wait\"\n\n[[steps]]\nname = \"work\"\nplugin = \"kit\"\ntargets = [\"master\"]\nparams = { mode = \"sleep\" }\n\n\
+         [[steps]]\nname = \"share\"\nplugin = \"kit\"\nparams = { mode = \"secret\", target = \"master\" }\n",
+    )
+    .unwrap();
+    let inv = fleet.inventory("root");
+    let run = fleet.spawn_plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    wait_until_sleeping(&fleet, "master");
+    let sent = std::process::Command::new("kill").args(["-INT", &run.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let o = run.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    // node1 stops waiting at once, as interrupted: not "failed, no other
+    // host can capture it" after master ends.
+    let r = host(&o, "node1");
+    assert_eq!(r["state"], "interrupted", "{r}");
+    assert_eq!(r["failed"], 0, "{r}");
+}

@@ -66,9 +66,9 @@ struct Counts {
 /// Run every targeted step on host `hi`; the host is done for the
 /// variable store whatever happens (no other host waits on it forever).
 pub async fn run_host(shared: Arc<Shared>, hi: usize) -> HostRecap {
-    let recap = connect_and_run(&shared, hi).await;
-    shared.vars.host_done();
-    recap
+    // Done for the store however the task ends, a panic included.
+    let _running = shared.vars.running();
+    connect_and_run(&shared, hi).await
 }
 
 async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
@@ -253,10 +253,13 @@ impl<'a, T: Transport> HostRun<'a, T> {
                     // Probes read ahead must not outlive a wait: other hosts
                     // may change what they read (the cluster) meanwhile.
                     self.known.forget_ahead();
-                    if self.shared.vars.wait_for_new(seen).await == WaitOutcome::Stalled {
-                        return Err(
-                            self.step_failure(pos, format!("plugin {}: {message} (no other host can capture it)", s.plugin.label()))
-                        );
+                    match self.shared.vars.wait_for_new(seen).await {
+                        WaitOutcome::NewValues => {}
+                        WaitOutcome::Stalled => {
+                            let why = format!("plugin {}: {message} (no other host can capture it)", s.plugin.label());
+                            return Err(self.step_failure(pos, why));
+                        }
+                        WaitOutcome::Interrupted => return Err(HostStop::Interrupted),
                     }
                 }
                 Ok(Err(e)) => return Err(self.step_failure(pos, e.to_string())),

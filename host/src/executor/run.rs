@@ -128,7 +128,7 @@ pub async fn run(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
-                shared.stop.store(true, Ordering::SeqCst);
+                shared.stop();
                 eprintln!("\ninterrupted: finishing running actions, starting no new ones (Ctrl-C again to abort)");
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(crate::exit_codes::INTERRUPTED);

@@ -39,8 +39,15 @@ impl Shared {
         let n = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
         let over = self.max_fail_percent > 0 && n * 100 > usize::from(self.max_fail_percent) * self.hosts;
         if self.fail_fast || over {
-            self.stop.store(true, Ordering::SeqCst);
+            self.stop();
         }
+    }
+
+    /// Stop the run: no host starts anything new, and hosts waiting for a
+    /// variable stop waiting.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.vars.interrupt();
     }
 
     pub fn save(&self) {

@@ -15,6 +15,7 @@ struct Inner {
     version: u64,
     active: usize,
     waiting: usize,
+    interrupted: bool,
 }
 
 /// The shared store.
@@ -31,6 +32,19 @@ pub enum WaitOutcome {
     NewValues,
     /// Every running host waits: nothing more will come.
     Stalled,
+    /// The run was stopped (Ctrl-C, fail-fast): stop waiting.
+    Interrupted,
+}
+
+/// Marks a host done when dropped, so that a host task that ends in any
+/// way (a panic included: drop runs while unwinding) no longer counts as a
+/// possible producer, and hosts waiting on it are told.
+pub struct Running<'a>(&'a VarStore);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.host_done();
+    }
 }
 
 impl VarStore {
@@ -50,6 +64,19 @@ impl VarStore {
             i.vars.retain(|v| !(v.host == host && v.name == name));
             i.vars.push(Variable { host: host.into(), name: name.into(), value });
             i.version += 1;
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// The guard of a running host: [`VarStore::host_done`] when dropped.
+    pub fn running(&self) -> Running<'_> {
+        Running(self)
+    }
+
+    /// The run stops: every waiting host wakes up with `Interrupted`.
+    pub fn interrupt(&self) {
+        if let Ok(mut i) = self.inner.lock() {
+            i.interrupted = true;
         }
         self.changed.notify_waiters();
     }
@@ -76,6 +103,9 @@ impl VarStore {
                     Ok(i) => i,
                     Err(_) => break WaitOutcome::Stalled,
                 };
+                if i.interrupted {
+                    break WaitOutcome::Interrupted;
+                }
                 if i.version != seen {
                     break WaitOutcome::NewValues;
                 }
@@ -94,5 +124,44 @@ impl VarStore {
     /// The current version (bumped by every capture).
     pub fn version(&self) -> u64 {
         self.inner.lock().map(|i| i.version).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    #[test]
+    fn a_stop_wakes_a_waiting_host() {
+        rt().block_on(async {
+            let store = Arc::new(VarStore::new(2));
+            let s = store.clone();
+            let waiter = tokio::spawn(async move { s.wait_for_new(0).await });
+            tokio::task::yield_now().await;
+            store.interrupt();
+            assert_eq!(waiter.await.unwrap(), WaitOutcome::Interrupted);
+        });
+    }
+
+    #[test]
+    fn a_host_task_that_panics_still_counts_as_done() {
+        rt().block_on(async {
+            let store = Arc::new(VarStore::new(2));
+            let s = store.clone();
+            // The producer panics: its guard is dropped while unwinding.
+            let producer = tokio::spawn(async move {
+                let _running = s.running();
+                panic!("a bug in a host task");
+            });
+            assert!(producer.await.is_err());
+            // The other host, waiting for its variable, is not left hanging.
+            let _me = store.running();
+            assert_eq!(store.wait_for_new(0).await, WaitOutcome::Stalled);
+        });
     }
 }
