@@ -52,6 +52,9 @@ pub enum Command {
         /// (for drift checks in CI); errors keep their own codes.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Only these hosts and groups (comma-separated names; `all`).
+        #[arg(long, value_name = "HOSTS|GROUPS")]
+        limit: Option<String>,
         /// Connection settings (live plan).
         #[command(flatten)]
         conn: ConnArgs,
@@ -66,6 +69,11 @@ pub enum Command {
         /// Output format: human lines, or one JSON event per line.
         #[arg(long, value_enum, default_value = "human")]
         output: Format,
+        /// Only these hosts and groups (comma-separated names; `all`).
+        /// Steps still target the others' names; variables they would
+        /// capture are missing (a clear error, naming --limit).
+        #[arg(long, value_name = "HOSTS|GROUPS")]
+        limit: Option<String>,
         /// Connection settings.
         #[command(flatten)]
         conn: ConnArgs,
@@ -96,6 +104,9 @@ pub enum Command {
         /// Write a facts file instead of printing.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Only these hosts and groups (comma-separated names; `all`).
+        #[arg(long, value_name = "HOSTS|GROUPS")]
+        limit: Option<String>,
         /// Connection settings.
         #[command(flatten)]
         conn: ConnArgs,

@@ -74,30 +74,33 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, format: Format, conn:
         resume: false,
         state_dir: None,
         detailed_exitcode: false,
+        limit: None,
     }
 }
 
 fn run(cli: Cli) -> Result<i32, CommandError> {
     let rt = runtime(&cli)?;
     match cli.command {
-        Command::Plan { workflow, facts: Some(facts), inventory, output, detailed_exitcode, .. } => {
-            commands::plan(&PlanArgs { workflow, inventory, facts, output, detailed_exitcode }, &rt)
+        Command::Plan { workflow, facts: Some(facts), inventory, output, detailed_exitcode, limit, .. } => {
+            commands::plan(&PlanArgs { workflow, inventory, facts, output, detailed_exitcode, limit }, &rt)
         }
-        Command::Plan { workflow, facts: None, inventory, output, detailed_exitcode, conn } => {
+        Command::Plan { workflow, facts: None, inventory, output, detailed_exitcode, limit, conn } => {
             let mut args = run_args(workflow, inventory, output, conn, Mode::DryRun);
             args.detailed_exitcode = detailed_exitcode;
+            args.limit = limit;
             commands::run_workflow(&args, &rt)
         }
-        Command::Run { workflow, inventory, output, conn, fail_fast, max_fail_percent, resume, state_dir } => {
+        Command::Run { workflow, inventory, output, limit, conn, fail_fast, max_fail_percent, resume, state_dir } => {
             let mut args = run_args(workflow, inventory, output, conn, Mode::Apply);
+            args.limit = limit;
             args.fail_fast = fail_fast;
             args.max_fail_percent = max_fail_percent;
             args.resume = resume;
             args.state_dir = state_dir;
             commands::run_workflow(&args, &rt)
         }
-        Command::Facts { workflow, hosts, inventory, record, conn } => {
-            commands::facts(&commands::FactsArgs { workflow, inventory, hosts, record, connection: connection(conn) }, &rt)
+        Command::Facts { workflow, hosts, inventory, record, limit, conn } => {
+            commands::facts(&commands::FactsArgs { workflow, inventory, hosts, limit, record, connection: connection(conn) }, &rt)
         }
         Command::Check { workflow, inventory } => {
             let wf = plait::workflow::Workflow::load(&workflow, inventory.as_deref())?;

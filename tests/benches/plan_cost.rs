@@ -68,7 +68,7 @@ fn main() {
         let t = Instant::now();
         let n = 20;
         for _ in 0..n {
-            std::hint::black_box(plan_offline(&bound, &facts, fixture).expect("offline plan"));
+            std::hint::black_box(plan_offline(&bound, &facts, fixture, None).expect("offline plan"));
         }
         println!("{fixture}: whole seed workflow offline, in process: {:.2} ms", ms(t.elapsed() / n));
     }

@@ -197,3 +197,19 @@ fn an_offline_plan_masks_secret_parameters_and_secret_stdin() {
         assert!(out.contains("********"), "{format}: {out}");
     }
 }
+
+#[test]
+fn limit_plans_only_the_named_hosts_and_groups() {
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["plan", "workflows/k8s-centos7.toml", "--facts", "tests/fixtures/facts/centos79-fresh.toml", "--limit"];
+    let o = plait(&[&args[..], &["workers"]].concat(), cache.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("\nnode1 (") && out.contains("\nnode2 (") && !out.contains("\nmaster ("), "{out}");
+    let o = plait(&[&args[..], &["master,node2"]].concat(), cache.path());
+    assert!(stdout(&o).contains("\nmaster (") && !stdout(&o).contains("\nnode1 ("), "{}", stdout(&o));
+    // A name that is neither a host nor a group: invalid input, named.
+    let o = plait(&[&args[..], &["nosuch"]].concat(), cache.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`nosuch` is neither a host nor a group of the inventory (hosts: master, node1, node2"), "{}", stderr(&o));
+}

@@ -522,3 +522,26 @@ fn a_secret_parameter_never_shows_quoted_or_not() {
         assert!(!journal.contains("hunter2"), "secret parameter in the journal");
     }
 }
+
+#[test]
+fn limit_runs_only_the_named_hosts_and_says_so_when_a_variable_is_out_of_reach() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let work = tempfile::tempdir().unwrap();
+    let inv = fleet.inventory("root");
+    let wf = kit_workflow(work.path(), "put-always", "");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--limit", "node1", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = recap(&o);
+    assert_eq!(r.len(), 1, "only node1 ran: {r:?}");
+    assert_eq!(host(&r, "node1")["changed"], 1);
+    assert_eq!(fleet.exec("master", "test -e /var/tmp/plait-kit/file && echo yes || echo no").trim(), "no", "master untouched");
+
+    // node1 needs a variable only master (left out) captures: a clear error.
+    let wf = kit_workflow(&work.path().join("secret"), "secret", "master");
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--limit", "node1", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("no other host can capture it; --limit leaves out 1 host that might"), "{}", text(&o));
+}

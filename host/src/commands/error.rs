@@ -25,6 +25,9 @@ pub enum CommandError {
     /// The run's journal: its lock is held, or it cannot be written.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// Invalid command-line input (e.g. a `--limit` naming nothing).
+    #[error("{0}")]
+    Invalid(String),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -42,7 +45,7 @@ impl CommandError {
         match self {
             // A plugin problem reported at its step still is a plugin problem.
             CommandError::Source(e) if e.category == Category::Plugin => exit_codes::PLUGIN_FAILED,
-            CommandError::Source(_) | CommandError::Facts(_) => exit_codes::INVALID_INPUT,
+            CommandError::Source(_) | CommandError::Facts(_) | CommandError::Invalid(_) => exit_codes::INVALID_INPUT,
             CommandError::Plugin(_) | CommandError::Probe(_) => exit_codes::PLUGIN_FAILED,
             CommandError::Journal(JournalError::Locked { .. }) => exit_codes::BUSY,
             CommandError::Journal(_) => exit_codes::HOSTS_FAILED,

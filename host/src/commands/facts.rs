@@ -21,6 +21,8 @@ pub struct FactsArgs {
     pub inventory: Option<PathBuf>,
     /// Only these hosts (all when empty).
     pub hosts: Vec<String>,
+    /// Only these hosts and groups (`--limit`).
+    pub limit: Option<String>,
     /// Write here instead of printing.
     pub record: Option<PathBuf>,
     /// How hosts are reached (the same options as `plait run`).
@@ -34,9 +36,10 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let inv = &bound.workflow.inventory;
     for h in &args.hosts {
         if inv.host(h).is_none() {
-            return Err(CommandError::Other(format!("host `{h}` is not in the inventory")));
+            return Err(CommandError::Invalid(format!("host `{h}` is not in the inventory")));
         }
     }
+    let only = args.limit.as_deref().map(|l| inv.limit(l)).transpose().map_err(CommandError::Invalid)?;
     let settings = args.connection.settings(inv);
     let password = args.connection.become_password()?;
 
@@ -52,8 +55,13 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     }
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CommandError::Other(e.to_string()))?;
-    let targets: Vec<&crate::inventory::Host> =
-        inv.hosts.iter().filter(|h| args.hosts.is_empty() || args.hosts.contains(&h.name)).collect();
+    let targets: Vec<&crate::inventory::Host> = inv
+        .hosts
+        .iter()
+        .enumerate()
+        .filter(|(hi, h)| (args.hosts.is_empty() || args.hosts.contains(&h.name)) && only.as_ref().is_none_or(|o| o.contains(hi)))
+        .map(|(_, h)| h)
+        .collect();
     let results = rt.block_on(async {
         let forks = Arc::new(tokio::sync::Semaphore::new(args.connection.forks.max(1)));
         let tasks: Vec<_> = targets

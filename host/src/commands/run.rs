@@ -35,6 +35,8 @@ pub struct RunArgs {
     pub state_dir: Option<PathBuf>,
     /// A dry run exits `CHANGES_PENDING` when something would change.
     pub detailed_exitcode: bool,
+    /// Only these hosts and groups (`--limit`).
+    pub limit: Option<String>,
 }
 
 /// Run and report; returns the exit code.
@@ -43,6 +45,7 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
     let registry = Registry::standard(Some(&args.workflow));
     workflow.inventory.check_identity_files()?;
     let bound = Arc::new(bind(workflow, &registry, runtime)?);
+    let limit = args.limit.as_deref().map(|l| bound.workflow.inventory.limit(l)).transpose().map_err(CommandError::Invalid)?;
     let opts = RunOptions {
         mode: args.mode,
         forks: args.connection.forks,
@@ -52,6 +55,7 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
         max_fail_percent: args.max_fail_percent,
         become_password: args.connection.become_password()?,
         resume: args.resume,
+        limit,
     };
     let state_dir = args.state_dir.clone().unwrap_or_else(|| bound.workflow.folder().join(".plait"));
     // One thread: the run mostly waits on hosts, and a single-threaded

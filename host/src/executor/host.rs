@@ -256,7 +256,11 @@ impl<'a, T: Transport> HostRun<'a, T> {
                     match self.shared.vars.wait_for_new(seen).await {
                         WaitOutcome::NewValues => {}
                         WaitOutcome::Stalled => {
-                            let why = format!("plugin {}: {message} (no other host can capture it)", s.plugin.label());
+                            let limit = match self.shared.left_out {
+                                0 => String::new(),
+                                n => format!("; --limit leaves out {n} host{} that might", if n == 1 { "" } else { "s" }),
+                            };
+                            let why = format!("plugin {}: {message} (no other host can capture it{limit})", s.plugin.label());
                             return Err(self.step_failure(pos, why));
                         }
                         WaitOutcome::Interrupted => return Err(HostStop::Interrupted),

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub become_password: Option<String>,
     /// Continue the latest earlier run.
     pub resume: bool,
+    /// Only these hosts (inventory indices); all when none.
+    pub limit: Option<Vec<usize>>,
 }
 
 /// The result of a run.
@@ -86,10 +88,11 @@ pub async fn run(
     let run_id = journal.as_ref().map(|j| j.run_id.clone()).unwrap_or_else(|| "dry-run".into());
     let journal_dir = journal.as_ref().map(|j| j.dir.clone()).unwrap_or_default();
     let inv = &bound.workflow.inventory;
+    let selected: Vec<usize> = opts.limit.clone().unwrap_or_else(|| (0..inv.hosts.len()).collect());
     reporter.emit(Event::RunStart {
         workflow: wf_name.clone(),
         run_id,
-        hosts: inv.hosts.iter().map(|h| h.name.clone()).collect(),
+        hosts: selected.iter().map(|&hi| inv.hosts[hi].name.clone()).collect(),
         steps: bound.steps.len(),
         mode: if opts.mode == Mode::Apply { "apply".into() } else { "dry-run".into() },
     });
@@ -97,7 +100,7 @@ pub async fn run(
     let shared = Arc::new(Shared {
         bound: bound.clone(),
         reporter: reporter.clone(),
-        vars: VarStore::new(inv.hosts.len()),
+        vars: VarStore::new(selected.len()),
         forks: Semaphore::new(opts.forks.max(1)),
         stop: AtomicBool::new(false),
         mode: opts.mode,
@@ -108,7 +111,8 @@ pub async fn run(
         failures: AtomicUsize::new(0),
         fail_fast: opts.fail_fast,
         max_fail_percent: opts.max_fail_percent,
-        hosts: inv.hosts.len(),
+        hosts: selected.len(),
+        left_out: inv.hosts.len() - selected.len(),
         state: Mutex::new(state),
         journal,
     });
@@ -137,9 +141,9 @@ pub async fn run(
         });
     }
 
-    let tasks: Vec<_> = (0..inv.hosts.len()).map(|hi| tokio::spawn(run_host(shared.clone(), hi))).collect();
+    let tasks: Vec<_> = selected.iter().map(|&hi| tokio::spawn(run_host(shared.clone(), hi))).collect();
     let mut hosts = Vec::with_capacity(tasks.len());
-    for (hi, t) in tasks.into_iter().enumerate() {
+    for (&hi, t) in selected.iter().zip(tasks) {
         hosts.push(t.await.unwrap_or_else(|e| HostRecap {
             host: inv.hosts[hi].name.clone(),
             state: HostState::Failed,

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub fail_fast: bool,
     pub max_fail_percent: u8,
     pub hosts: usize,
+    /// Inventory hosts `--limit` leaves out (they run nothing).
+    pub left_out: usize,
     pub state: Mutex<RunState>,
     pub journal: Option<Journal>,
 }

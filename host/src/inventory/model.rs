@@ -183,6 +183,28 @@ impl Inventory {
         g
     }
 
+    /// Indices (in inventory order) of the hosts `--limit` selects: a
+    /// comma-separated list of host names, groups and `all`. A name that is
+    /// neither is an error naming what there is.
+    pub fn limit(&self, spec: &str) -> Result<Vec<usize>, String> {
+        let mut chosen = std::collections::BTreeSet::new();
+        for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let m = self.matching(word);
+            if m.is_empty() {
+                return Err(format!(
+                    "--limit: `{word}` is neither a host nor a group of the inventory (hosts: {}; groups: {})",
+                    self.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", "),
+                    self.groups().join(", ")
+                ));
+            }
+            chosen.extend(m);
+        }
+        if chosen.is_empty() {
+            return Err("--limit selects no host".into());
+        }
+        Ok(chosen.into_iter().collect())
+    }
+
     /// Indices of hosts matched by a target: `all`, a group, or a host name.
     pub fn matching(&self, target: &str) -> Vec<usize> {
         if target == "all" {

@@ -29,6 +29,8 @@ pub struct PlanArgs {
     pub output: Format,
     /// Exit `CHANGES_PENDING` when something would change.
     pub detailed_exitcode: bool,
+    /// Only these hosts and groups (`--limit`).
+    pub limit: Option<String>,
 }
 
 /// Plan offline and print; returns the exit code.
@@ -38,7 +40,8 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     let registry = Registry::standard(Some(&args.workflow));
     let bound = bind(workflow, &registry, runtime)?;
     let facts = FactsFile::load(&args.facts)?;
-    let plan: OfflinePlan = plan_offline(&bound, &facts, &args.facts.display().to_string())?;
+    let only = args.limit.as_deref().map(|l| bound.workflow.inventory.limit(l)).transpose().map_err(CommandError::Invalid)?;
+    let plan: OfflinePlan = plan_offline(&bound, &facts, &args.facts.display().to_string(), only.as_deref())?;
     // Secret parameters, and the stdin of secret actions, are masked here as
     // in a run's events: a printed plan is output too.
     let secrets = Secrets::default();

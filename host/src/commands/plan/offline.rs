@@ -133,12 +133,13 @@ pub fn offline_context(s: &BoundStep, h: &Host, rec: &HostRecord, inventory: &[I
 }
 
 /// Plan every step on every target host from `facts`.
-pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) -> Result<OfflinePlan, PlanError> {
+pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str, only: Option<&[usize]>) -> Result<OfflinePlan, PlanError> {
     let inv = &bound.workflow.inventory;
     let inventory = inv.for_plugins();
-    // Check the file covers every host and probe before calling any plugin.
+    let selected = |hi: usize| only.is_none_or(|o| o.contains(&hi));
+    // Check the file covers every (selected) host and probe before calling any plugin.
     for s in &bound.steps {
-        for &hi in &s.step.hosts {
+        for &hi in s.step.hosts.iter().filter(|&&hi| selected(hi)) {
             let host = &inv.hosts[hi].name;
             let rec = facts.hosts.get(host).ok_or_else(|| PlanError::MissingHost { file: facts_name.into(), host: host.clone() })?;
             for p in &s.plugin.info.probes {
@@ -155,7 +156,7 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str) 
     }
 
     let mut hosts = Vec::with_capacity(inv.hosts.len());
-    for (hi, h) in inv.hosts.iter().enumerate() {
+    for (hi, h) in inv.hosts.iter().enumerate().filter(|(hi, _)| selected(*hi)) {
         let rec = facts.hosts.get(&h.name);
         let mut cells = Vec::new();
         let mut failed = false;
