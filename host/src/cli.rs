@@ -87,6 +87,10 @@ pub enum Command {
         /// restart at the step that failed; completed steps are skipped.
         #[arg(long)]
         resume: bool,
+        /// With --resume: continue even though the workflow file or a
+        /// step's plugin changed since that run (refused otherwise).
+        #[arg(long, requires = "resume")]
+        force: bool,
         /// Where the journal and lock live (default: .plait beside the workflow).
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,

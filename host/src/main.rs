@@ -75,6 +75,7 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, format: Format, conn:
         state_dir: None,
         detailed_exitcode: false,
         limit: None,
+        force: false,
     }
 }
 
@@ -90,9 +91,10 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             args.limit = limit;
             commands::run_workflow(&args, &rt)
         }
-        Command::Run { workflow, inventory, output, limit, conn, fail_fast, max_fail_percent, resume, state_dir } => {
+        Command::Run { workflow, inventory, output, limit, conn, fail_fast, max_fail_percent, resume, force, state_dir } => {
             let mut args = run_args(workflow, inventory, output, conn, Mode::Apply);
             args.limit = limit;
+            args.force = force;
             args.fail_fast = fail_fast;
             args.max_fail_percent = max_fail_percent;
             args.resume = resume;

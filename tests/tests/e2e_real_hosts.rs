@@ -254,3 +254,42 @@ fn a_plugin_author_adds_packages_and_services_to_the_simulated_hosts() {
     let out = plain.exec("master", "yum -y install acme-agent 2>&1; echo \"exit $?\"");
     assert!(out.contains("No package acme-agent available.") && out.contains("exit 1"), "{out}");
 }
+
+#[test]
+fn a_worker_cut_off_during_the_first_run_joins_on_resume_and_an_edited_workflow_is_not_resumed_blindly() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let dir = tempfile::tempdir().unwrap();
+    let wf = cluster_workflow(dir.path(), "cluster", "");
+    let inv = fleet.inventory("root");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--state-dir", dir.path().to_str().unwrap()];
+        args.extend(["--output", "json", "--connect-timeout", "3"]);
+        args.extend(extra);
+        fleet.plait(&args)
+    };
+    fleet.net("node1", false);
+    let first = run(&[]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master"]));
+    fleet.net("node1", true);
+
+    // master's steps are done; its kubeadm step reads the join command
+    // again (read-only) so node1 can join.
+    let resumed = run(&["--resume"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed));
+    let r = recap(&resumed);
+    assert_eq!(r.iter().find(|h| h["host"] == "master").unwrap()["changed"], 0, "master changed nothing: {r:?}");
+    assert_eq!(fleet.state("node1")["cluster"]["nodes"], serde_json::json!(["master", "node1"]));
+    assert_eq!(fleet.state("node1")["kubernetes"]["kubelet_conf"], true);
+
+    // The workflow is edited: its steps may not be what the journal says.
+    std::fs::write(&wf, std::fs::read_to_string(&wf).unwrap() + "\n# edited\n").unwrap();
+    let refused = run(&["--resume"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("cannot resume: the workflow file changed"), "{}", text(&refused));
+    let forced = run(&["--resume", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
+}

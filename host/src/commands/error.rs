@@ -48,6 +48,7 @@ impl CommandError {
             CommandError::Source(_) | CommandError::Facts(_) | CommandError::Invalid(_) => exit_codes::INVALID_INPUT,
             CommandError::Plugin(_) | CommandError::Probe(_) => exit_codes::PLUGIN_FAILED,
             CommandError::Journal(JournalError::Locked { .. }) => exit_codes::BUSY,
+            CommandError::Journal(JournalError::Changed { .. }) => exit_codes::INVALID_INPUT,
             CommandError::Journal(_) => exit_codes::HOSTS_FAILED,
             CommandError::Other(_) => exit_codes::HOSTS_FAILED,
         }

@@ -37,6 +37,8 @@ pub struct RunArgs {
     pub detailed_exitcode: bool,
     /// Only these hosts and groups (`--limit`).
     pub limit: Option<String>,
+    /// Resume even though the workflow or a plugin changed.
+    pub force: bool,
 }
 
 /// Run and report; returns the exit code.
@@ -56,6 +58,7 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
         become_password: args.connection.become_password()?,
         resume: args.resume,
         limit,
+        force: args.force,
     };
     let state_dir = args.state_dir.clone().unwrap_or_else(|| bound.workflow.folder().join(".plait"));
     // One thread: the run mostly waits on hosts, and a single-threaded

@@ -13,8 +13,8 @@ use super::shared::Shared;
 use super::transport::{GatherFailed, SshTransport, Transport, gather};
 use super::vars::WaitOutcome;
 use crate::facts::{GatherError, GatherScript, gather_script, parse_gathered, parse_probes_only};
-use crate::model::HostFacts;
 use crate::model::PlanContext;
+use crate::model::{ActionKind, HostFacts};
 use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plugin::PlanOutput as Plan;
@@ -79,7 +79,17 @@ async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
     for s in steps.iter().filter(|s| done_before.contains(&s.step.number)) {
         shared.reporter.emit(Event::StepResumed { host: name.clone(), step: s.step.number, name: s.step.name.clone() });
     }
-    let pending: Vec<&BoundStep> = steps.into_iter().filter(|s| !done_before.contains(&s.step.number)).collect();
+    // Steps done in the run being resumed are skipped, except that those
+    // whose plugin captures variables run their read-only captures again:
+    // hosts still unfinished may need those values (a join command), and
+    // the journal does not keep them (they may be secrets).
+    let recapture: Vec<usize> = steps
+        .iter()
+        .filter(|s| done_before.contains(&s.step.number) && !s.plugin.info.produces.is_empty())
+        .map(|s| s.step.number)
+        .collect();
+    let pending: Vec<&BoundStep> =
+        steps.into_iter().filter(|s| !done_before.contains(&s.step.number) || recapture.contains(&s.step.number)).collect();
     let recap = |state: HostState, counts: Counts, failure: Option<Failure>| HostRecap {
         host: name.clone(),
         state,
@@ -93,6 +103,7 @@ async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
         shared.mark_converged(&name);
         return recap(if done_before.is_empty() { HostState::Converged } else { HostState::Skipped }, Counts::default(), None);
     }
+    let only_recapture = pending.iter().all(|s| recapture.contains(&s.step.number));
 
     let _permit = shared.forks.acquire().await.ok();
     let start = Instant::now();
@@ -115,8 +126,10 @@ async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
         shared.reporter.secrets(),
         shared.command_timeout,
     );
-    let run = HostRun { shared, hi, name: name.clone(), pending, counts: Counts::default(), known: Known::default(), runner };
+    let run = HostRun { shared, hi, name: name.clone(), pending, recapture, counts: Counts::default(), known: Known::default(), runner };
     let (state, counts, failure) = run.run().await;
+    // A host that only captured again was done before: it stays "skipped".
+    let state = if only_recapture && state == HostState::Converged { HostState::Skipped } else { state };
     recap(state, counts, failure)
 }
 
@@ -126,6 +139,8 @@ struct HostRun<'a, T: Transport> {
     hi: usize,
     name: String,
     pending: Vec<&'a BoundStep>,
+    /// Steps (numbers) done before, run again only for their captures.
+    recapture: Vec<usize>,
     counts: Counts,
     known: Known,
     runner: HostRunner<'a, T>,
@@ -142,11 +157,24 @@ impl<'a, T: Transport> HostRun<'a, T> {
                 end = (HostState::Interrupted, None);
                 break;
             }
+            let again = self.recapture.contains(&self.pending[pos].step.number);
             let result = match self.plan_step(pos).await {
-                Ok(plan) => self.apply(pos, &plan).await,
+                Ok(mut plan) => {
+                    if again {
+                        // Only what reads a value into a variable; the
+                        // step's changes were made in the earlier run.
+                        plan.actions.retain(|a| match &a.kind {
+                            ActionKind::Run(r) => r.read_only && r.capture.is_some(),
+                            ActionKind::FetchFile(_) => true,
+                            _ => false,
+                        });
+                    }
+                    self.apply(pos, &plan).await
+                }
                 Err(stop) => Err(stop),
             };
             match result {
+                Ok(()) if again => {}
                 Ok(()) => {
                     if self.shared.mode == Mode::Apply {
                         self.shared.mark_step_done(&self.name, self.pending[pos].step.number);

@@ -29,6 +29,14 @@ pub enum JournalError {
         /// State dir.
         dir: PathBuf,
     },
+    /// `--resume` after the workflow or a step's plugin changed.
+    #[error(
+        "cannot resume: {what} changed since the run being resumed; its finished steps may no longer be what the workflow says (run without --resume, or add --force to resume anyway)"
+    )]
+    Changed {
+        /// What changed.
+        what: String,
+    },
     /// File system trouble.
     #[error("journal {}: {source}", path.display())]
     Io {
@@ -52,6 +60,31 @@ pub struct RunState {
     pub completed: BTreeMap<String, Vec<usize>>,
     /// Hosts that converged (every targeted step done).
     pub converged: Vec<String>,
+    /// sha256 of the workflow file the run used.
+    #[serde(default)]
+    pub workflow_sha256: String,
+    /// Per step number, `plugin-name sha256` of the plugin the run used.
+    #[serde(default)]
+    pub steps: BTreeMap<usize, String>,
+}
+
+impl RunState {
+    /// What differs between the run being resumed (`self`) and this one
+    /// (`now`), if anything. A journal without fingerprints (an older
+    /// plait) counts as changed.
+    pub fn changed_since(&self, now: &RunState) -> Option<String> {
+        if self.workflow_sha256 != now.workflow_sha256 {
+            return Some("the workflow file".into());
+        }
+        let steps: Vec<String> = now
+            .steps
+            .iter()
+            .filter(|(n, p)| self.steps.get(n) != Some(*p))
+            .map(|(n, p)| format!("step {n} ({})", p.split_whitespace().next().unwrap_or("")))
+            .chain(self.steps.keys().filter(|n| !now.steps.contains_key(n)).map(|n| format!("step {n} (removed)")))
+            .collect();
+        (!steps.is_empty()).then(|| format!("the plugin of {}", steps.join(", ")))
+    }
 }
 
 /// One line of `progress.jsonl`.
@@ -160,7 +193,11 @@ impl Journal {
         let runs = state_dir.join("runs");
         let mut candidates: Vec<PathBuf> =
             std::fs::read_dir(&runs).map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-        candidates.retain(|p| p != exclude && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(&format!("-{workflow}"))));
+        // Run folders are `<milliseconds>-<workflow>`: the name must match
+        // whole ("centos7" is not "k8s-centos7").
+        candidates.retain(|p| {
+            p != exclude && p.file_name().and_then(|n| n.to_str()).and_then(|n| n.split_once('-')).is_some_and(|(_, w)| w == workflow)
+        });
         // Run ids start with a millisecond timestamp: the largest is the latest.
         candidates.sort_by_key(|p| {
             p.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('-').next()).and_then(|t| t.parse::<u128>().ok()).unwrap_or(0)
@@ -206,5 +243,32 @@ mod tests {
         std::fs::write(run_dir.join("progress.jsonl"), "{\"done\":\"step\",\"host\":\"c\",\"step\":3}\n{\"done\":\"st").unwrap();
         let resumed = Journal::latest(dir.path(), "wf", Path::new("/nonexistent")).unwrap();
         assert_eq!(resumed.completed["c"], vec![3]);
+    }
+
+    #[test]
+    fn a_workflow_resumes_only_its_own_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), "k8s-centos7").unwrap();
+        j.save(&RunState { workflow: "k8s-centos7".into(), ..Default::default() }).unwrap();
+        drop(j);
+        // "centos7" must not pick up the run of "k8s-centos7".
+        assert!(matches!(Journal::latest(dir.path(), "centos7", Path::new("/x")), Err(JournalError::NothingToResume { .. })));
+        assert!(Journal::latest(dir.path(), "k8s-centos7", Path::new("/x")).is_ok());
+    }
+
+    #[test]
+    fn a_changed_workflow_or_plugin_is_named() {
+        let then = RunState {
+            workflow_sha256: "aa".into(),
+            steps: [(1, "os-prep 11".to_string()), (2, "docker 22".to_string())].into(),
+            ..Default::default()
+        };
+        assert_eq!(then.changed_since(&then.clone()), None);
+        let edited = RunState { workflow_sha256: "bb".into(), ..then.clone() };
+        assert_eq!(then.changed_since(&edited).as_deref(), Some("the workflow file"));
+        let new_plugin = RunState { steps: [(1, "os-prep 11".to_string()), (2, "docker 33".to_string())].into(), ..then.clone() };
+        assert_eq!(then.changed_since(&new_plugin).as_deref(), Some("the plugin of step 2 (docker)"));
+        // A journal of an older plait has no fingerprints: changed.
+        assert!(RunState::default().changed_since(&then).is_some());
     }
 }

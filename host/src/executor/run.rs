@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Only these hosts (inventory indices); all when none.
     pub limit: Option<Vec<usize>>,
+    /// Resume even when the workflow or a plugin changed.
+    pub force: bool,
 }
 
 /// The result of a run.
@@ -72,11 +74,21 @@ pub async fn run(
         Mode::Apply => Some(Journal::open(state_dir, &wf_name)?),
         Mode::DryRun => None,
     };
-    let mut state = RunState { workflow: wf_name.clone(), ..Default::default() };
+    let mut state = RunState {
+        workflow: wf_name.clone(),
+        workflow_sha256: std::fs::read(&bound.workflow.path).map(|b| crate::plugin::sha256_hex(&b)).unwrap_or_default(),
+        steps: bound.steps.iter().map(|s| (s.step.number, format!("{} {}", s.plugin.info.name, s.plugin.sha256))).collect(),
+        ..Default::default()
+    };
     let mut resume_from = BTreeMap::new();
     if opts.resume {
         let dir = journal.as_ref().map(|j| j.dir.clone()).unwrap_or_default();
         let previous = Journal::latest(state_dir, &wf_name, &dir)?;
+        if let Some(what) = previous.changed_since(&state)
+            && !opts.force
+        {
+            return Err(JournalError::Changed { what });
+        }
         resume_from = previous.completed.clone();
         state.completed = previous.completed;
     }
