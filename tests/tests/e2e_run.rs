@@ -269,6 +269,63 @@ fn a_failing_host_does_not_stop_the_others_and_resume_finishes_it() {
 }
 
 #[test]
+fn a_rolling_step_runs_batch_by_batch_and_stops_past_its_allowance() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let inv = fleet.inventory("root");
+    let inv = inv.to_str().unwrap();
+    let rolling = |strategy: &str| {
+        let work = tempfile::tempdir().unwrap();
+        let wf = kit_workflow(work.path(), "fail-on", "node1");
+        let text =
+            std::fs::read_to_string(&wf).unwrap().replace("plugin = \"kit\"\n", &format!("plugin = \"kit\"\nstrategy = {strategy}\n"));
+        std::fs::write(&wf, text).unwrap();
+        let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv, "--output", "json"]);
+        (work, o)
+    };
+
+    // One host at a time, no failure tolerated: node1 fails, node2 never starts.
+    let (_w, o) = rolling("{ serial = 1 }");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = recap(&o);
+    assert_eq!(host(&r, "master")["state"], "converged");
+    assert_eq!(host(&r, "node1")["state"], "failed");
+    assert_eq!(host(&r, "node2")["state"], "not_started");
+    let ev = events(&o);
+    let batches: Vec<(u64, Vec<&str>)> = ev
+        .iter()
+        .filter(|e| e["event"] == "batch_started")
+        .map(|e| (e["batch"].as_u64().unwrap(), e["hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect()))
+        .collect();
+    assert_eq!(batches, vec![(1, vec!["master"]), (2, vec!["node1"])]);
+    let acted: Vec<&str> = ev.iter().filter(|e| e["event"] == "action").map(|e| e["host"].as_str().unwrap()).collect();
+    assert_eq!(acted, vec!["master", "node1"], "batches run in turn, and node2 runs nothing");
+    let not_started: Vec<&Value> = ev.iter().filter(|e| e["event"] == "not_started").collect();
+    assert_eq!(not_started.len(), 1);
+    assert_eq!(not_started[0]["host"], "node2");
+    assert_eq!(not_started[0]["failed"], 1);
+
+    // One failure tolerated: the rollout goes on to node2.
+    let (_w, o) = rolling("{ serial = 1, max_fail = 1 }");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = recap(&o);
+    assert_eq!(host(&r, "node1")["state"], "failed");
+    assert_eq!(host(&r, "node2")["state"], "converged");
+    let acted: Vec<String> =
+        events(&o).iter().filter(|e| e["event"] == "action").map(|e| e["host"].as_str().unwrap().to_string()).collect();
+    assert_eq!(acted, vec!["master", "node1", "node2"]);
+
+    // Half the hosts per batch (rounded up): master and node1, then node2.
+    let (_w, o) = rolling("{ max_unavailable = \"50%\", max_fail = \"50%\" }");
+    let r = recap(&o);
+    assert_eq!(host(&r, "node2")["state"], "converged", "{}", text(&o));
+    let batches = events(&o).iter().filter(|e| e["event"] == "batch_started").count();
+    assert_eq!(batches, 2);
+}
+
+#[test]
 fn a_command_past_its_timeout_is_killed_on_the_host() {
     if skip_unless_available() {
         return;

@@ -8,6 +8,7 @@
 use super::Mode;
 use super::known::{Gathered, Known, Probes};
 use super::outcome::Outcome;
+use super::rollout::{Entry, Rollout};
 use super::runner::HostRunner;
 use super::shared::Shared;
 use super::transport::{GatherFailed, SshTransport, Transport, gather};
@@ -68,6 +69,8 @@ struct Counts {
 pub async fn run_host(shared: Arc<Shared>, hi: usize) -> HostRecap {
     // Done for the store however the task ends, a panic included.
     let _running = shared.vars.running();
+    // Not coming (again) to any rolling step, however the task ends.
+    let _rolling = shared.rollouts.leaving(hi);
     connect_and_run(&shared, hi).await
 }
 
@@ -78,6 +81,10 @@ async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
     let done_before: Vec<usize> = shared.resume_from.get(&name).cloned().unwrap_or_default();
     for s in steps.iter().filter(|s| done_before.contains(&s.step.number)) {
         shared.reporter.emit(Event::StepResumed { host: name.clone(), step: s.step.number, name: s.step.name.clone() });
+        // Done in the earlier run: its batch need not wait for it.
+        if let Some(r) = shared.rollouts.get(s.step.number) {
+            r.leave(hi, Some(false));
+        }
     }
     // Steps done in the run being resumed are skipped, except that those
     // whose plugin captures variables run their read-only captures again:
@@ -105,7 +112,7 @@ async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
     }
     let only_recapture = pending.iter().all(|s| recapture.contains(&s.step.number));
 
-    let _permit = shared.forks.acquire().await.ok();
+    let permit = shared.forks.acquire().await.ok();
     let start = Instant::now();
     let transport = match SshTransport::connect(connect_options(host, &shared.connect)).await {
         Ok(t) => t,
@@ -126,7 +133,8 @@ async fn connect_and_run(shared: &Shared, hi: usize) -> HostRecap {
         shared.reporter.secrets(),
         shared.command_timeout,
     );
-    let run = HostRun { shared, hi, name: name.clone(), pending, recapture, counts: Counts::default(), known: Known::default(), runner };
+    let run =
+        HostRun { shared, hi, name: name.clone(), pending, recapture, counts: Counts::default(), known: Known::default(), runner, permit };
     let (state, counts, failure) = run.run().await;
     // A host that only captured again was done before: it stays "skipped".
     let state = if only_recapture && state == HostState::Converged { HostState::Skipped } else { state };
@@ -144,6 +152,9 @@ struct HostRun<'a, T: Transport> {
     counts: Counts,
     known: Known,
     runner: HostRunner<'a, T>,
+    /// This host's place among `--forks`; given up while it waits for its
+    /// batch of a rolling step, so the hosts it waits for can run.
+    permit: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
 impl<'a, T: Transport> HostRun<'a, T> {
@@ -158,6 +169,27 @@ impl<'a, T: Transport> HostRun<'a, T> {
                 break;
             }
             let again = self.recapture.contains(&self.pending[pos].step.number);
+            let rollout = if again { None } else { self.shared.rollouts.get(self.pending[pos].step.number) };
+            if let Some(r) = rollout {
+                if let Entry::Stopped { failed, tolerated } = self.enter_batch(pos, r).await {
+                    let s = &self.pending[pos].step;
+                    self.shared.reporter.emit(Event::NotStarted {
+                        host: self.name.clone(),
+                        step: s.number,
+                        name: s.name.clone(),
+                        failed,
+                        tolerated,
+                    });
+                    self.counts.skipped += n - pos;
+                    end = (HostState::NotStarted, None);
+                    break;
+                }
+                if self.shared.stop.load(Ordering::SeqCst) {
+                    self.counts.skipped += n - pos;
+                    end = (HostState::Interrupted, None);
+                    break;
+                }
+            }
             let result = match self.plan_step(pos).await {
                 Ok(mut plan) => {
                     if again {
@@ -173,6 +205,16 @@ impl<'a, T: Transport> HostRun<'a, T> {
                 }
                 Err(stop) => Err(stop),
             };
+            if let Some(r) = rollout {
+                r.leave(
+                    self.hi,
+                    match &result {
+                        Ok(()) => Some(false),
+                        Err(HostStop::Failed(_)) => Some(true),
+                        Err(HostStop::Interrupted) => None,
+                    },
+                );
+            }
             match result {
                 Ok(()) if again => {}
                 Ok(()) => {
@@ -199,6 +241,35 @@ impl<'a, T: Transport> HostRun<'a, T> {
             self.shared.mark_converged(&self.name);
         }
         (end.0, self.counts, end.1)
+    }
+
+    /// Wait for this host's batch of rolling step `r`, announcing the batch
+    /// when this host opens it. While waiting, the host gives up its fork
+    /// and counts as parked for the variable store.
+    async fn enter_batch(&mut self, pos: usize, r: &Rollout) -> Entry {
+        let entry = match r.check(self.hi) {
+            Some(entry) => entry,
+            None => {
+                let parked = self.shared.vars.parked();
+                self.permit = None;
+                let entry = r.enter(self.hi).await;
+                drop(parked);
+                self.permit = self.shared.forks.acquire().await.ok();
+                entry
+            }
+        };
+        if let Entry::Go { opened: Some((batch, batches, hosts)) } = &entry {
+            let s = &self.pending[pos].step;
+            let inv = &self.shared.bound.workflow.inventory;
+            self.shared.reporter.emit(Event::BatchStarted {
+                step: s.number,
+                name: s.name.clone(),
+                batch: *batch,
+                batches: *batches,
+                hosts: hosts.iter().map(|&h| inv.hosts[h].name.clone()).collect(),
+            });
+        }
+        entry
     }
 
     fn step_failure(&self, pos: usize, error: String) -> HostStop {

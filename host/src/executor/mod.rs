@@ -11,6 +11,7 @@ mod known;
 #[cfg(test)]
 mod mock;
 mod outcome;
+mod rollout;
 mod run;
 mod runner;
 mod shared;

@@ -3,6 +3,7 @@
 use super::Mode;
 use super::host::run_host;
 use super::journal::{Journal, JournalError, RunState};
+use super::rollout::Rollouts;
 use super::shared::Shared;
 use super::vars::VarStore;
 use crate::output::{Event, HostRecap, HostState, Reporter};
@@ -53,7 +54,10 @@ pub struct RunSummary {
 impl RunSummary {
     /// Hosts that did not converge.
     pub fn failed(&self) -> usize {
-        self.hosts.iter().filter(|h| matches!(h.state, HostState::Failed | HostState::Unreachable | HostState::Interrupted)).count()
+        self.hosts
+            .iter()
+            .filter(|h| matches!(h.state, HostState::Failed | HostState::Unreachable | HostState::Interrupted | HostState::NotStarted))
+            .count()
     }
     /// Total changed actions.
     pub fn changed(&self) -> usize {
@@ -113,6 +117,11 @@ pub async fn run(
         bound: bound.clone(),
         reporter: reporter.clone(),
         vars: VarStore::new(selected.len()),
+        // A dry run changes nothing, so it has nothing to roll out.
+        rollouts: match opts.mode {
+            Mode::Apply => Rollouts::new(&bound, &selected),
+            Mode::DryRun => Rollouts::default(),
+        },
         forks: Semaphore::new(opts.forks.max(1)),
         stop: AtomicBool::new(false),
         mode: opts.mode,

@@ -4,6 +4,7 @@
 
 use super::Mode;
 use super::journal::{Journal, Progress, RunState};
+use super::rollout::Rollouts;
 use super::vars::VarStore;
 use crate::output::Reporter;
 use crate::ssh::ConnectSettings;
@@ -19,6 +20,8 @@ pub(crate) struct Shared {
     pub bound: Arc<BoundWorkflow>,
     pub reporter: Arc<Reporter>,
     pub vars: VarStore,
+    /// Rolling steps' batches (apply mode only).
+    pub rollouts: Rollouts,
     pub forks: Semaphore,
     pub stop: AtomicBool,
     pub mode: Mode,

@@ -47,6 +47,20 @@ impl Drop for Running<'_> {
     }
 }
 
+/// Counts a host as waiting while it waits for something other than a
+/// variable (its batch of a rolling step): it captures nothing meanwhile,
+/// so hosts waiting for a variable only it would capture must not hang.
+pub struct Parked<'a>(&'a VarStore);
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut i) = self.0.inner.lock() {
+            i.waiting = i.waiting.saturating_sub(1);
+        }
+        self.0.changed.notify_waiters();
+    }
+}
+
 impl VarStore {
     /// A store for `hosts` running hosts.
     pub fn new(hosts: usize) -> Self {
@@ -71,6 +85,15 @@ impl VarStore {
     /// The guard of a running host: [`VarStore::host_done`] when dropped.
     pub fn running(&self) -> Running<'_> {
         Running(self)
+    }
+
+    /// The guard of a host parked outside [`VarStore::wait_for_new`].
+    pub fn parked(&self) -> Parked<'_> {
+        if let Ok(mut i) = self.inner.lock() {
+            i.waiting += 1;
+        }
+        self.changed.notify_waiters();
+        Parked(self)
     }
 
     /// The run stops: every waiting host wakes up with `Interrupted`.
@@ -162,6 +185,19 @@ mod tests {
             // The other host, waiting for its variable, is not left hanging.
             let _me = store.running();
             assert_eq!(store.wait_for_new(0).await, WaitOutcome::Stalled);
+        });
+    }
+
+    #[test]
+    fn a_host_parked_for_its_batch_cannot_hold_up_a_waiting_host() {
+        rt().block_on(async {
+            let store = VarStore::new(2);
+            let _a = store.running();
+            let _b = store.running();
+            // The other host waits for its batch: it captures nothing.
+            let parked = store.parked();
+            assert_eq!(store.wait_for_new(0).await, WaitOutcome::Stalled);
+            drop(parked);
         });
     }
 }

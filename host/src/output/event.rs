@@ -29,6 +29,9 @@ pub enum HostState {
     Unreachable,
     /// Interrupted before finishing.
     Interrupted,
+    /// A rolling step's rollout stopped before this host's batch: the host
+    /// never started it (nor what follows).
+    NotStarted,
     /// Nothing left to do (resume found every step done).
     Skipped,
 }
@@ -161,6 +164,32 @@ pub enum Event {
         stdout_tail: Option<String>,
         /// Last lines of stderr.
         stderr_tail: Option<String>,
+    },
+    /// A batch of a rolling step opens.
+    BatchStarted {
+        /// Step number.
+        step: usize,
+        /// Step name.
+        name: String,
+        /// Batch number (1-based).
+        batch: usize,
+        /// How many batches the step has.
+        batches: usize,
+        /// The batch's hosts.
+        hosts: Vec<String>,
+    },
+    /// A host did not start a rolling step: its rollout stopped.
+    NotStarted {
+        /// Host.
+        host: String,
+        /// Step number.
+        step: usize,
+        /// Step name.
+        name: String,
+        /// Hosts that failed the step before it stopped.
+        failed: usize,
+        /// Failures the strategy tolerated.
+        tolerated: usize,
     },
     /// A host failed (connection, plugin or action).
     HostFailed {

@@ -79,6 +79,17 @@ impl HumanReporter {
                     }
                 }
             }
+            Event::BatchStarted { step, name, batch, batches, hosts } => {
+                let _ = writeln!(o, "step {step} {name}: batch {batch} of {batches}: {}", hosts.join(", "));
+            }
+            Event::NotStarted { host, step, name, failed, tolerated } => {
+                let _ = writeln!(
+                    o,
+                    "{host:w$}  step {step} {name}: NOT STARTED: the rollout stopped after {failed} failed host{} ({tolerated} tolerated)",
+                    if *failed == 1 { "" } else { "s" },
+                    w = self.width
+                );
+            }
             Event::HostFailed { host, failure } => {
                 let at = failure.step.map(|s| format!(" at step {s} {}", failure.step_name.as_deref().unwrap_or(""))).unwrap_or_default();
                 let _ = writeln!(o, "{host:w$}  FAILED{at}: {}", failure.error, w = self.width);
@@ -97,6 +108,7 @@ impl HumanReporter {
                         HostState::Unreachable => "UNREACHABLE",
                         HostState::Interrupted => "interrupted",
                         HostState::Skipped => "already done",
+                        HostState::NotStarted => "NOT STARTED (rollout stopped)",
                     };
                     let _ = writeln!(
                         o,

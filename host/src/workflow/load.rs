@@ -1,6 +1,7 @@
 //! Reading and checking a workflow file on its own (no plugins yet).
 
 use super::raw::{RawPluginSource, RawWorkflow};
+use super::strategy::Strategy;
 use crate::diagnostic::{Source, SourceError};
 use crate::inventory::{Inventory, RawInventory};
 use crate::plugin::{Grants, PluginSource};
@@ -28,6 +29,8 @@ pub struct Step {
     pub params_span: Range<usize>,
     /// Narrowing grants.
     pub grants: Grants,
+    /// Rolling strategy: the step's own, else the workflow's default.
+    pub strategy: Option<Strategy>,
     /// Span of the whole step.
     pub span: Range<usize>,
 }
@@ -90,6 +93,7 @@ impl Workflow {
         }
 
         let meta = raw.workflow.into_inner();
+        let default_strategy = meta.strategy.as_ref().map(|s| Strategy::from_raw(s, &source)).transpose()?;
         // The name becomes journal paths (`.plait/NAME.lock`, run folders):
         // a word, never a path.
         let name_ok = !meta.name.is_empty()
@@ -190,6 +194,10 @@ impl Workflow {
                 params,
                 params_span,
                 grants: s.grants.map(Spanned::into_inner).unwrap_or_default(),
+                strategy: match &s.strategy {
+                    Some(st) => Some(Strategy::from_raw(st, &source)?),
+                    None => default_strategy,
+                },
                 span,
             });
         }

@@ -6,7 +6,9 @@
 mod bind;
 mod load;
 mod raw;
+mod strategy;
 
 pub use bind::{BoundStep, BoundWorkflow, ProbeError, bind};
 pub use load::{Step, Workflow};
 pub use raw::{RawPluginSource, RawStep, RawWorkflow};
+pub use strategy::{Amount, RawStrategy, Strategy};

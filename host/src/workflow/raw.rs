@@ -1,5 +1,6 @@
 //! The workflow file as written in TOML.
 
+use super::strategy::RawStrategy;
 use crate::inventory::RawInventory;
 use crate::plugin::Grants;
 use indexmap::IndexMap;
@@ -16,6 +17,9 @@ pub struct RawMeta {
     /// Description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Default rolling strategy of every step.
+    #[serde(default)]
+    pub strategy: Option<Spanned<RawStrategy>>,
 }
 
 /// A whole workflow file.
@@ -47,6 +51,9 @@ pub struct RawStep {
     /// Narrowing of the plugin's capabilities.
     #[serde(default)]
     pub grants: Option<Spanned<Grants>>,
+    /// Rolling strategy (batches of hosts).
+    #[serde(default)]
+    pub strategy: Option<Spanned<RawStrategy>>,
 }
 
 /// `plugin = "name"` or `plugin = { path = "...", sha256 = "..." }`.
