@@ -306,6 +306,11 @@ fn a_rolling_step_runs_batch_by_batch_and_stops_past_its_allowance() {
     assert_eq!(not_started.len(), 1);
     assert_eq!(not_started[0]["host"], "node2");
     assert_eq!(not_started[0]["failed"], 1);
+    let recap_event = ev.iter().rev().find(|e| e["event"] == "recap").unwrap();
+    assert_eq!(
+        recap_event["rollouts"],
+        serde_json::json!([{"step": 1, "name": "kit fail-on", "started": 2, "batches": 3, "failed": 1, "tolerated": 0, "stopped": true, "not_started": ["node2"]}])
+    );
 
     // One failure tolerated: the rollout goes on to node2.
     let (_w, o) = rolling("{ serial = 1, max_fail = 1 }");

@@ -5,6 +5,7 @@
 //! finished, and once more hosts failed than the strategy tolerates, the
 //! rollout stops and hosts of later batches never start the step.
 
+use crate::output::RolloutRecap;
 use crate::workflow::BoundWorkflow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -39,6 +40,8 @@ struct State {
     stopped: bool,
     /// Batches already announced.
     announced: Vec<bool>,
+    /// Hosts turned away because the rollout stopped.
+    turned_away: BTreeSet<usize>,
 }
 
 /// One rolling step.
@@ -56,7 +59,14 @@ impl Rollout {
         Rollout {
             batches,
             tolerated,
-            state: Mutex::new(State { open: 0, reported: BTreeSet::new(), failed: 0, stopped: false, announced }),
+            state: Mutex::new(State {
+                open: 0,
+                reported: BTreeSet::new(),
+                failed: 0,
+                stopped: false,
+                announced,
+                turned_away: BTreeSet::new(),
+            }),
             changed: Notify::new(),
         }
     }
@@ -70,6 +80,7 @@ impl Rollout {
         let Some(b) = self.batch_of(hi) else { return Some(Entry::Go { opened: None }) };
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if s.stopped && b > s.open {
+            s.turned_away.insert(hi);
             return Some(Entry::Stopped { failed: s.failed, tolerated: self.tolerated });
         }
         if s.open >= b {
@@ -120,6 +131,23 @@ impl Rollout {
     }
 }
 
+impl Rollout {
+    /// How the rollout went, for the recap.
+    fn recap(&self, step: usize, name: &str, host_name: impl Fn(usize) -> String) -> RolloutRecap {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        RolloutRecap {
+            step,
+            name: name.to_string(),
+            started: s.announced.iter().filter(|a| **a).count(),
+            batches: self.batches.len(),
+            failed: s.failed,
+            tolerated: self.tolerated,
+            stopped: s.stopped,
+            not_started: s.turned_away.iter().map(|&h| host_name(h)).collect(),
+        }
+    }
+}
+
 /// The rollouts of a run, by step number (only steps with a strategy).
 #[derive(Debug, Default)]
 pub struct Rollouts {
@@ -147,6 +175,12 @@ impl Rollouts {
     /// The rollout of step `n`, if it has a strategy.
     pub fn get(&self, n: usize) -> Option<&Rollout> {
         self.by_step.get(&n)
+    }
+
+    /// How every rollout went, for the recap.
+    pub fn recap(&self, bound: &BoundWorkflow) -> Vec<RolloutRecap> {
+        let name = |h: usize| bound.workflow.inventory.hosts[h].name.clone();
+        bound.steps.iter().filter_map(|s| Some(self.get(s.step.number)?.recap(s.step.number, &s.step.name, name))).collect()
     }
 
     /// A guard that, when dropped, tells every rollout that host `hi` will

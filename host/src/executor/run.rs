@@ -183,6 +183,11 @@ pub async fn run(
         }));
     }
     shared.save();
-    reporter.emit(Event::Recap { hosts: hosts.clone(), ms: start.elapsed().as_millis() as u64, dry_run: opts.mode == Mode::DryRun });
+    reporter.emit(Event::Recap {
+        hosts: hosts.clone(),
+        ms: start.elapsed().as_millis() as u64,
+        dry_run: opts.mode == Mode::DryRun,
+        rollouts: shared.rollouts.recap(&bound),
+    });
     Ok(RunSummary { hosts, interrupted: interrupted.load(Ordering::SeqCst), journal_dir })
 }

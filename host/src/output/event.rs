@@ -206,5 +206,29 @@ pub enum Event {
         ms: u64,
         /// Dry run.
         dry_run: bool,
+        /// How each rolling step's rollout went.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        rollouts: Vec<RolloutRecap>,
     },
+}
+
+/// How a rolling step's rollout went.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RolloutRecap {
+    /// Step number.
+    pub step: usize,
+    /// Step name.
+    pub name: String,
+    /// Batches started.
+    pub started: usize,
+    /// Batches in all.
+    pub batches: usize,
+    /// Hosts that failed the step.
+    pub failed: usize,
+    /// Failures the strategy tolerated.
+    pub tolerated: usize,
+    /// Whether too many failures stopped it.
+    pub stopped: bool,
+    /// Hosts that never started the step because it stopped.
+    pub not_started: Vec<String>,
 }

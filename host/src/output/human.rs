@@ -94,7 +94,7 @@ impl HumanReporter {
                 let at = failure.step.map(|s| format!(" at step {s} {}", failure.step_name.as_deref().unwrap_or(""))).unwrap_or_default();
                 let _ = writeln!(o, "{host:w$}  FAILED{at}: {}", failure.error, w = self.width);
             }
-            Event::Recap { hosts, ms, dry_run } => {
+            Event::Recap { hosts, ms, dry_run, rollouts } => {
                 let _ = writeln!(
                     o,
                     "\n{} ({:.1} s):",
@@ -140,6 +140,20 @@ impl HumanReporter {
                             }
                         }
                     }
+                }
+                for r in rollouts {
+                    let how = if r.stopped {
+                        format!(
+                            "STOPPED after {} failed host{} ({} tolerated); not started: {}",
+                            r.failed,
+                            if r.failed == 1 { "" } else { "s" },
+                            r.tolerated,
+                            r.not_started.join(", ")
+                        )
+                    } else {
+                        format!("{} failed ({} tolerated)", r.failed, r.tolerated)
+                    };
+                    let _ = writeln!(o, "\n  step {} {}: rolled out {} of {} batches, {how}", r.step, r.name, r.started, r.batches);
                 }
             }
         }

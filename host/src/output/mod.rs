@@ -6,7 +6,7 @@ mod human;
 mod live;
 mod secrets;
 
-pub use event::{ActionStatus, Event, HostRecap, HostState};
+pub use event::{ActionStatus, Event, HostRecap, HostState, RolloutRecap};
 pub use human::HumanReporter;
 pub use secrets::Secrets;
 
