@@ -157,6 +157,45 @@ fn sudo_with_a_password_converges_and_the_password_never_shows() {
 }
 
 #[test]
+fn a_password_given_to_a_nopasswd_user_never_reaches_the_program() {
+    if skip_unless_available() {
+        return;
+    }
+    // Ansible users pass -K out of habit; sudo here does not prompt, so a
+    // password sent ahead on stdin would be read by the program itself
+    // (an upload would write it into the file).
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let password = std::fs::read_to_string(fleet.dir().join("sudo-password")).unwrap();
+    let pw_file = fleet.dir().join("sudo-password");
+    let inv = fleet.inventory("plait");
+    let run = || {
+        fleet.plait(&[
+            "run",
+            "workflows/k8s-centos7.toml",
+            "-i",
+            inv.to_str().unwrap(),
+            "--become-pass-file",
+            pw_file.to_str().unwrap(),
+            "--state-dir",
+            work.path().to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+    };
+    let o = run();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains(password.trim()), "the sudo password leaked into the output");
+    let hosts = fleet.exec("master", "cat /etc/hosts");
+    assert!(!hosts.contains(password.trim()) && hosts.contains("192.168.100.100 master"), "{hosts}");
+    assert_eq!(fleet.state("master")["kernel"], "5.19.3-1.el7.elrepo.x86_64");
+    // Converged: a second run changes nothing.
+    let again = run();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(!text(&again).contains("\"status\":\"changed\""), "{}", text(&again));
+}
+
+#[test]
 fn ecdsa_and_rsa_identity_files_authenticate() {
     if skip_unless_available() {
         return;

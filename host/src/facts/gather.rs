@@ -5,7 +5,7 @@
 
 use super::{HostFacts, ProbeResult, ServiceState};
 use crate::frame::{self, Frame};
-use crate::ssh::{Elevation, quote};
+use crate::ssh::{Elevation, SUDO_FN, quote};
 use std::collections::BTreeMap;
 
 const CORE: &str = include_str!("gather.sh");
@@ -31,22 +31,26 @@ pub struct GatherScript {
 }
 
 /// Build the script for the core facts plus `probes`.
-/// With `Elevation::SudoPassword`, `password` reaches each root probe's sudo
-/// through a pipe from the shell builtin `printf`: never on a command line.
+/// With `Elevation::SudoPassword`, root probes run through [`SUDO_FN`]:
+/// sudo gets `password` only when it asks, never on a command line, and a
+/// probe never on its stdin.
 /// Without `core`, only the probes run (the caller still has the facts).
 pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>, core: bool) -> GatherScript {
     let boundary = frame::boundary();
     let mut s = String::with_capacity(CORE.len() + 256);
     s.push_str(&format!("B={}\n", quote(&boundary)));
+    if elevation == Elevation::SudoPassword && probes.iter().any(|p| p.sudo) {
+        // First, so the shell has consumed it before any probe runs; a
+        // variable, not exported: on no probe's stdin, argv or environment.
+        s.push_str(&format!("P={}\n{SUDO_FN}", quote(password.unwrap_or(""))));
+    }
     if core {
         s.push_str(CORE);
     }
     for p in probes {
         let cmd = match (p.sudo, elevation) {
             (true, Elevation::Sudo) => format!("sudo -n -- sh -c {}", quote(&p.command)),
-            (true, Elevation::SudoPassword) => {
-                format!("printf '%s\\n' {} | sudo -S -p '' -- sh -c {}", quote(password.unwrap_or("")), quote(&p.command))
-            }
+            (true, Elevation::SudoPassword) => format!("plait_sudo sh -c {}", quote(&p.command)),
             _ => p.command.clone(),
         };
         // The subshell takes the redirections, so a pipe inside it still

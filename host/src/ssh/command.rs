@@ -18,9 +18,34 @@ pub enum Elevation {
     None,
     /// `sudo -n`: passwordless sudo; fails instead of prompting.
     Sudo,
-    /// `sudo -S`: the password is the first line of stdin (never on the command line).
+    /// sudo with a password: the first line of stdin, read by a wrapper
+    /// shell and given to sudo only when sudo asks (see [`SUDO_FN`]); never
+    /// on a command line, never to the program.
     SudoPassword,
 }
+
+/// `plait_sudo PROGRAM ARGS...`: run as root with the password in the
+/// shell variable `P` (not exported). sudo gets the password only when it
+/// needs one: NOPASSWD and cached credentials run `sudo -n` with the
+/// program's stdin untouched (sending the password ahead on stdin, as
+/// `sudo -S` alone would, hands it to any program sudo does not prompt
+/// for, and an upload then writes it into the file). Otherwise `sudo -v`
+/// authenticates from a pipe fed by the `printf` builtin (no argv), and the
+/// program runs under the credentials it cached; only when sudoers caches
+/// nothing (`timestamp_timeout=0`) does the password go ahead of stdin,
+/// where sudo certainly reads it. Timestamps are per parent process when
+/// there is no terminal (sudoers(5) `timestamp_type`): every sudo here is
+/// a child of the same shell.
+pub const SUDO_FN: &str = r#"plait_sudo() {
+  if ! sudo -n true 2>/dev/null; then
+    printf '%s
+' "$P" | sudo -S -p '' -v 2>/dev/null || { echo 'sudo: the sudo password was refused' >&2; return 1; }
+  fi
+  if sudo -n true 2>/dev/null; then sudo -n -- "$@"; return; fi
+  { printf '%s
+' "$P"; cat; } | sudo -S -p '' -- "$@"
+}
+"#;
 
 impl Elevation {
     /// How `user` gets root: root needs nothing; anyone else uses sudo,
@@ -51,7 +76,11 @@ pub fn build(program: &Program, env: &[(String, String)], elevation: Elevation, 
     match elevation {
         Elevation::None => {}
         Elevation::Sudo => words.extend(["sudo", "-n", "--"].map(String::from)),
-        Elevation::SudoPassword => words.extend(["sudo", "-S", "-p", "", "--"].map(String::from)),
+        // The wrapper reads the password line itself; the program gets
+        // only what follows.
+        Elevation::SudoPassword => {
+            words.extend(["sh".into(), "-c".into(), format!("IFS= read -r P || exit 126\n{SUDO_FN}plait_sudo \"$@\""), "plait-sudo".into()])
+        }
     }
     if let Some(t) = timeout_secs {
         words.extend(["timeout", "-k", "10", &format!("{t}")].map(String::from));
@@ -100,11 +129,18 @@ mod tests {
                 None,
                 "env KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes",
             ),
-            (Program::Script("a && b 'c'".into()), vec![], Elevation::SudoPassword, None, "sudo -S -p '' -- sh -c 'a && b '\\''c'\\'''"),
             (argv(&["printf", "%s\n", "it's"]), vec![], Elevation::None, None, "printf '%s\n' 'it'\\''s'"),
         ];
         for (program, env, elevation, timeout, expected) in cases {
             assert_eq!(build(&program, &env, elevation, timeout).line, expected);
         }
+    }
+
+    #[test]
+    fn with_a_password_the_wrapper_reads_it_and_the_program_follows_as_arguments() {
+        let c = build(&argv(&["cat", "/x y"]), &[], Elevation::SudoPassword, Some(5));
+        assert!(c.needs_password);
+        let wrapper = format!("IFS= read -r P || exit 126\n{SUDO_FN}plait_sudo \"$@\"");
+        assert_eq!(c.line, format!("sh -c {} plait-sudo timeout -k 10 5 cat '/x y'", quote(&wrapper)));
     }
 }
