@@ -214,6 +214,22 @@ mod tests {
     }
 
     #[test]
+    fn a_capture_larger_than_a_variable_may_hold_fails_and_stores_nothing() {
+        let fx = Fixture::new();
+        let t = MockTransport::default();
+        let big = "x".repeat(super::super::vars::MAX_VARIABLE + 1);
+        t.expect("cat /var/log/huge", None, move |_, _| out(0, &big, ""));
+        let mut r = fx.runner(t, Mode::Apply, Elevation::None);
+        let mut run = run_action(&["cat", "/var/log/huge"]);
+        run.capture = Some("log".into());
+        let o = block_on(r.execute("master", &action("log", ActionKind::Run(run)))).unwrap();
+        assert_eq!(o.status, ActionStatus::Failed);
+        assert!(o.note.as_deref().unwrap().contains("`log` would hold 1048577 bytes, more than a variable may"), "{o:?}");
+        assert!(o.stdout.is_empty());
+        assert!(fx.vars.snapshot().is_empty());
+    }
+
+    #[test]
     fn a_dry_run_reads_but_never_changes() {
         let fx = Fixture::new();
         let t = MockTransport::default();

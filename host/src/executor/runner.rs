@@ -8,7 +8,7 @@ use super::batch;
 use super::outcome::Outcome;
 use super::transport::Transport;
 use super::upload::{self, Put};
-use super::vars::VarStore;
+use super::vars::{MAX_VARIABLE, VarStore};
 use crate::facts::GatherScript;
 use crate::model::{Action, ActionKind, FetchFile, Program, PutFile, Run};
 use crate::output::{ActionStatus, Secrets};
@@ -170,6 +170,20 @@ impl<'a, T: Transport> HostRunner<'a, T> {
             if retried > 0 {
                 notes.push(format!("succeeded on attempt {}", retried + 1));
             }
+            if let Some(name) = &r.capture
+                && stdout.trim().len() > MAX_VARIABLE
+            {
+                notes.push(too_big(name, stdout.trim().len()));
+                let o = Outcome {
+                    status: ActionStatus::Failed,
+                    note: Some(notes.join("; ")),
+                    command: Some(line.to_string()),
+                    exit_code: Some(code),
+                    stdout: String::new(),
+                    stderr,
+                };
+                return hide_if_secret(r.secret, o);
+            }
             if let Some(name) = &r.capture {
                 let value = stdout.trim().to_string();
                 if r.secret {
@@ -266,6 +280,11 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         if out.exit_code != 0 {
             return Ok(Outcome::from_exec(ActionStatus::Failed, Some(format!("cannot read {}", f.path)), &line, &out));
         }
+        if out.stdout.len() > MAX_VARIABLE {
+            let mut o = Outcome::from_exec(ActionStatus::Failed, Some(too_big(&f.into, out.stdout.len())), &line, &out);
+            o.stdout = String::new();
+            return Ok(o);
+        }
         let value = out.stdout_text();
         if f.secret {
             self.secrets.add(&value);
@@ -312,4 +331,9 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         let out = self.transport.exec(&sh.line, Some(script.text.as_bytes()), script.limit).await?;
         script.read(host, &out, |r, code, retried, stdout, stderr, shown| self.run_outcome(host, r, code, retried, stdout, stderr, shown))
     }
+}
+
+/// Why a capture or fetch over [`MAX_VARIABLE`] fails.
+fn too_big(name: &str, len: usize) -> String {
+    format!("`{name}` would hold {len} bytes, more than a variable may ({} bytes)", MAX_VARIABLE)
 }

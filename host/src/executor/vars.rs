@@ -9,6 +9,11 @@ use crate::model::Variable;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
+/// The most a captured variable may hold: every plan of every later step
+/// receives all variables, so one runaway capture must not make each of
+/// them megabytes (remote output itself is capped at 64 MiB per stream).
+pub const MAX_VARIABLE: usize = 1 << 20;
+
 #[derive(Debug, Default)]
 struct Inner {
     vars: Vec<Variable>,
