@@ -94,6 +94,10 @@ pub enum Command {
         /// Where the journal and lock live (default: .plait beside the workflow).
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// Longest a command without its own timeout may run; past it the
+        /// command is killed on the host (coreutils `timeout`) and fails.
+        #[arg(long, value_name = "SECS", default_value_t = 7200, value_parser = clap::value_parser!(u32).range(1..))]
+        command_timeout: u32,
     },
     /// Gather facts and the workflow's probes from live hosts; print them or
     /// record a facts file for `plait plan --facts`.

@@ -76,6 +76,7 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, format: Format, conn:
         detailed_exitcode: false,
         limit: None,
         force: false,
+        command_timeout: std::time::Duration::from_secs(7200),
     }
 }
 
@@ -91,7 +92,19 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             args.limit = limit;
             commands::run_workflow(&args, &rt)
         }
-        Command::Run { workflow, inventory, output, limit, conn, fail_fast, max_fail_percent, resume, force, state_dir } => {
+        Command::Run {
+            workflow,
+            inventory,
+            output,
+            limit,
+            conn,
+            fail_fast,
+            max_fail_percent,
+            resume,
+            force,
+            state_dir,
+            command_timeout,
+        } => {
             let mut args = run_args(workflow, inventory, output, conn, Mode::Apply);
             args.limit = limit;
             args.force = force;
@@ -99,6 +112,7 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             args.max_fail_percent = max_fail_percent;
             args.resume = resume;
             args.state_dir = state_dir;
+            args.command_timeout = std::time::Duration::from_secs(u64::from(command_timeout));
             commands::run_workflow(&args, &rt)
         }
         Command::Facts { workflow, hosts, inventory, record, limit, conn } => {

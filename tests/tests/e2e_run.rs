@@ -342,6 +342,26 @@ fn a_command_past_its_timeout_is_killed_on_the_host() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("timed out after 2 s; the remote command was killed"), "{}", text(&o));
     assert_eq!(fleet.exec("master", "pgrep -x sleep || true").trim(), "", "the sleep must be gone");
+
+    // A command without a timeout of its own is bounded by --command-timeout,
+    // on the host too; it is shown as the plugin asked for it.
+    let wf = kit_workflow(work.path(), "hang-forever", "");
+    let o = fleet.plait(&[
+        "run",
+        wf.to_str().unwrap(),
+        "-i",
+        fleet.inventory("root").to_str().unwrap(),
+        "--command-timeout",
+        "2",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = recap(&o);
+    let failure = &host(&r, "master")["failure"];
+    assert_eq!(failure["command"], "sleep 300", "{failure}");
+    assert_eq!(failure["exit_code"], 124, "{failure}");
+    assert_eq!(fleet.exec("master", "pgrep -x sleep || true").trim(), "", "the sleep must be gone");
 }
 
 #[test]

@@ -39,6 +39,8 @@ pub struct RunArgs {
     pub limit: Option<String>,
     /// Resume even though the workflow or a plugin changed.
     pub force: bool,
+    /// Limit of commands without their own timeout (`--command-timeout`).
+    pub command_timeout: Duration,
 }
 
 /// Run and report; returns the exit code.
@@ -52,7 +54,7 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
         mode: args.mode,
         forks: args.connection.forks,
         connect: args.connection.settings(&bound.workflow.inventory),
-        command_timeout: Duration::from_secs(2 * 3600),
+        command_timeout: args.command_timeout,
         fail_fast: args.fail_fast,
         max_fail_percent: args.max_fail_percent,
         become_password: args.connection.become_password()?,

@@ -13,7 +13,7 @@ use crate::facts::GatherScript;
 use crate::frame::{self, Frame};
 use crate::model::{Action, ActionKind, Program, PutFile, Run};
 use crate::output::ActionStatus;
-use crate::ssh::{Elevation, ExecOutput, SshError, build_command, quote};
+use crate::ssh::{Elevation, ExecOutput, SshError, build_command, quote, timeout_secs};
 use std::time::Duration;
 
 /// Largest file content sent inside a batch script.
@@ -48,8 +48,12 @@ pub struct Script<'a> {
     gathers: bool,
 }
 
-fn run_code(r: &Run, elevation: Elevation) -> (String, String) {
-    let line = build_command(&r.program, &r.env, if r.sudo { elevation } else { Elevation::None }, r.timeout_secs).line;
+fn run_code(r: &Run, elevation: Elevation, default_timeout: Duration) -> (String, String) {
+    let elevation = if r.sudo { elevation } else { Elevation::None };
+    // Shown as asked for; run under the run's limit when it has none (as
+    // the single-action path does).
+    let shown = build_command(&r.program, &r.env, elevation, r.timeout_secs).line;
+    let line = build_command(&r.program, &r.env, elevation, Some(r.timeout_secs.unwrap_or_else(|| timeout_secs(default_timeout)))).line;
     // Retries as the single-action path does them: same delay, the last
     // attempt's stderr kept, `a` = attempts made before the last.
     let code = format!(
@@ -57,7 +61,7 @@ fn run_code(r: &Run, elevation: Elevation) -> (String, String) {
         retries = r.retries,
         delay = r.retry_delay_secs,
     );
-    (line, code)
+    (shown, code)
 }
 
 fn put_code(f: &PutFile, elevation: Elevation, delim: &str) -> String {
@@ -87,7 +91,7 @@ impl<'a> Script<'a> {
                 ActionKind::Run(r) => {
                     let per_try = r.timeout_secs.map(|t| Duration::from_secs(u64::from(t) + 30)).unwrap_or(default_timeout);
                     limit += per_try * (r.retries + 1) + Duration::from_secs(u64::from(r.retry_delay_secs) * u64::from(r.retries));
-                    let (line, code) = run_code(r, elevation);
+                    let (line, code) = run_code(r, elevation, default_timeout);
                     let guard = r
                         .unless
                         .as_ref()

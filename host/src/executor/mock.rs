@@ -201,7 +201,7 @@ mod tests {
     fn a_secret_capture_is_stored_masked_and_hidden() {
         let fx = Fixture::new();
         let t = MockTransport::default();
-        t.expect("kubeadm token create", None, |_, _| out(0, "  s3cr3t-token \n", ""));
+        t.expect("timeout -k 10 7200 kubeadm token create", None, |_, _| out(0, "  s3cr3t-token \n", ""));
         let mut r = fx.runner(t, Mode::Apply, Elevation::None);
         let mut run = run_action(&["kubeadm", "token", "create"]);
         run.capture = Some("token".into());
@@ -218,7 +218,7 @@ mod tests {
         let fx = Fixture::new();
         let t = MockTransport::default();
         let big = "x".repeat(super::super::vars::MAX_VARIABLE + 1);
-        t.expect("cat /var/log/huge", None, move |_, _| out(0, &big, ""));
+        t.expect("timeout -k 10 7200 cat /var/log/huge", None, move |_, _| out(0, &big, ""));
         let mut r = fx.runner(t, Mode::Apply, Elevation::None);
         let mut run = run_action(&["cat", "/var/log/huge"]);
         run.capture = Some("log".into());
@@ -284,11 +284,11 @@ mod tests {
         ];
         // The pinned script: each action framed, stops at the first failure.
         let expected = "B='@@B@@'\nd=$(mktemp -d) || exit 97\nt=\"$d/err\"\ntrap 'exec >&3; cat \"$d/out\"; rm -rf \"$d\"' EXIT\nexec 3>&1 >\"$d/out\"\n\
-printf '\\n%s %s\\n' \"$B\" \"action 0\"\na=0\nwhile :; do\n{ echo 1\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
+printf '\\n%s %s\\n' \"$B\" \"action 0\"\na=0\nwhile :; do\n{ timeout -k 10 7200 echo 1\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
 printf '\\n%s %s\\n' \"$B\" \"exit 0 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprintf '\\n%s %s\\n' \"$B\" \"stderr-end 0\"\n[ \"$rc\" -eq 0 ] || exit 0\n\
-printf '\\n%s %s\\n' \"$B\" \"action 1\"\na=0\nwhile :; do\n{ false\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
+printf '\\n%s %s\\n' \"$B\" \"action 1\"\na=0\nwhile :; do\n{ timeout -k 10 7200 false\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
 printf '\\n%s %s\\n' \"$B\" \"exit 1 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprintf '\\n%s %s\\n' \"$B\" \"stderr-end 1\"\n[ \"$rc\" -eq 0 ] || exit 0\n\
-printf '\\n%s %s\\n' \"$B\" \"action 2\"\na=0\nwhile :; do\n{ echo 3\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
+printf '\\n%s %s\\n' \"$B\" \"action 2\"\na=0\nwhile :; do\n{ timeout -k 10 7200 echo 3\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
 printf '\\n%s %s\\n' \"$B\" \"exit 2 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprintf '\\n%s %s\\n' \"$B\" \"stderr-end 2\"\n[ \"$rc\" -eq 0 ] || exit 0\n";
         t.expect("sh -s", Some(expected), |_, b| {
             out(
@@ -306,6 +306,8 @@ printf '\\n%s %s\\n' \"$B\" \"exit 2 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprin
         assert!(gathered.is_none());
         let got: Vec<(ActionStatus, &str, &str)> = o.iter().map(|o| (o.status, o.stdout.as_str(), o.stderr.as_str())).collect();
         assert_eq!(got, vec![(ActionStatus::Changed, "1\n", ""), (ActionStatus::Failed, "", "no\n")]);
+        // Run under the run's limit on the host; shown as the plugin asked.
+        assert_eq!(o[1].command.as_deref(), Some("false"));
         r.transport.done();
     }
 

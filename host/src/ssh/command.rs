@@ -59,6 +59,11 @@ impl Elevation {
     }
 }
 
+/// A limit in the whole seconds the remote `timeout` takes (at least 1).
+pub fn timeout_secs(limit: std::time::Duration) -> u32 {
+    u32::try_from(limit.as_secs()).unwrap_or(u32::MAX).max(1)
+}
+
 /// A command line plus the stdin to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteCommand {

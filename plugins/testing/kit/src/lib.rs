@@ -56,6 +56,8 @@ impl Plugin for Kit {
             "flood" => vec![cmd::run(["head", "-c", "70000000", "/dev/zero"]).summary("print 70 MB").into()],
             "sleep" => vec![cmd::run(["sleep", "3"]).timeout_secs(60).summary("work for three seconds").into()],
             "hang" => vec![cmd::run(["sleep", "300"]).timeout_secs(2).summary("hang past the timeout").into()],
+            // No timeout of its own: the run's --command-timeout applies.
+            "hang-forever" => vec![cmd::run(["sleep", "300"]).summary("hang with no timeout of its own").into()],
             "secret" if me == p.target => {
                 vec![cmd::run(["echo", "s3cr3t-join-token-4f9a"]).capture("token").secret().summary("capture a secret").into()]
             }
