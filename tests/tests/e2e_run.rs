@@ -256,9 +256,14 @@ fn a_failing_host_does_not_stop_the_others_and_resume_finishes_it() {
     assert_eq!(state["completed"]["master"], serde_json::json!([1]));
     assert!(state["completed"].get("node1").is_none());
 
-    // Repair, resume: only node1 runs its step.
+    // Repair (an edit of the workflow): a plain resume is refused, since
+    // the finished steps may no longer be what the workflow says; with
+    // --force, only node1 runs its step.
     let wf = kit_workflow(work.path(), "fail-on", "nobody");
     let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv, "--resume", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("cannot resume: the workflow file changed"), "{}", text(&o));
+    let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv, "--resume", "--force", "--output", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let ev = events(&o);
     let resumed: Vec<&str> = ev.iter().filter(|e| e["event"] == "step_resumed").map(|e| e["host"].as_str().unwrap()).collect();
