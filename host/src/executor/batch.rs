@@ -13,7 +13,7 @@ use crate::facts::GatherScript;
 use crate::frame::{self, Frame};
 use crate::model::{Action, ActionKind, Program, PutFile, Run};
 use crate::output::ActionStatus;
-use crate::ssh::{Elevation, ExecOutput, SshError, build_command, quote, timeout_secs};
+use crate::ssh::{Elevation, ExecOutput, RemoteCommand, SshError, build_bounded, build_command, quote};
 use std::time::Duration;
 
 /// Largest file content sent inside a batch script.
@@ -50,10 +50,7 @@ pub struct Script<'a> {
 
 fn run_code(r: &Run, elevation: Elevation, default_timeout: Duration) -> (String, String) {
     let elevation = if r.sudo { elevation } else { Elevation::None };
-    // Shown as asked for; run under the run's limit when it has none (as
-    // the single-action path does).
-    let shown = build_command(&r.program, &r.env, elevation, r.timeout_secs).line;
-    let line = build_command(&r.program, &r.env, elevation, Some(r.timeout_secs.unwrap_or_else(|| timeout_secs(default_timeout)))).line;
+    let RemoteCommand { line, shown, .. } = build_bounded(&r.program, &r.env, elevation, r.timeout_secs, default_timeout);
     // Retries as the single-action path does them: same delay, the last
     // attempt's stderr kept, `a` = attempts made before the last.
     let code = format!(

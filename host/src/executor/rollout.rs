@@ -129,9 +129,7 @@ impl Rollout {
         drop(s);
         self.changed.notify_waiters();
     }
-}
 
-impl Rollout {
     /// How the rollout went, for the recap.
     fn recap(&self, step: usize, name: &str, host_name: impl Fn(usize) -> String) -> RolloutRecap {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -12,7 +12,7 @@ use super::vars::{MAX_VARIABLE, VarStore};
 use crate::facts::GatherScript;
 use crate::model::{Action, ActionKind, FetchFile, Program, PutFile, Run};
 use crate::output::{ActionStatus, Secrets};
-use crate::ssh::{Elevation, ExecOutput, SshError, build_command, timeout_secs};
+use crate::ssh::{Elevation, ExecOutput, SshError, build_bounded, build_command, timeout_secs};
 use std::time::{Duration, Instant};
 
 /// Proof that this run may change hosts: only [`HostRunner::new`] makes
@@ -87,11 +87,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         timeout: Option<u32>,
         stdin: Option<&[u8]>,
     ) -> Result<(String, ExecOutput), SshError> {
-        // Without a timeout of its own a command still may not outlive the
-        // run's limit on the host: the remote `timeout` kills it. Reports
-        // show the line as the plugin asked for it.
-        let shown = build_command(program, env, self.elevation(sudo), timeout).line;
-        let cmd = build_command(program, env, self.elevation(sudo), Some(timeout.unwrap_or_else(|| timeout_secs(self.default_timeout))));
+        let cmd = build_bounded(program, env, self.elevation(sudo), timeout, self.default_timeout);
         let mut input: Option<Vec<u8>> = stdin.map(<[u8]>::to_vec);
         if cmd.needs_password {
             let mut v = format!("{}\n", self.password.as_deref().unwrap_or("")).into_bytes();
@@ -100,7 +96,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         }
         let limit = Duration::from_secs(u64::from(timeout.unwrap_or_else(|| timeout_secs(self.default_timeout))) + 30);
         let out = self.transport.exec(&cmd.line, input.as_deref(), limit).await?;
-        Ok((shown, out))
+        Ok((cmd.shown, out))
     }
 
     /// Execute one action, or in a dry run assess it (reads only).

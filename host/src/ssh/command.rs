@@ -71,6 +71,9 @@ pub struct RemoteCommand {
     pub line: String,
     /// Whether the sudo password must be written before any other stdin.
     pub needs_password: bool,
+    /// The line as reports show it: as the plugin asked for it, without
+    /// the run's default limit ([`build_bounded`]).
+    pub shown: String,
 }
 
 /// The remote line for `program` with environment, elevation and timeout.
@@ -98,10 +101,23 @@ pub fn build(program: &Program, env: &[(String, String)], elevation: Elevation, 
         Program::Argv(argv) => words.extend(argv.iter().cloned()),
         Program::Script(s) => words.extend(["sh".to_string(), "-c".to_string(), s.clone()]),
     }
-    RemoteCommand {
-        line: words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
-        needs_password: elevation == Elevation::SudoPassword,
-    }
+    let line = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    RemoteCommand { shown: line.clone(), line, needs_password: elevation == Elevation::SudoPassword }
+}
+
+/// [`build`], with `default_limit` as the timeout when the program has none
+/// of its own: no command outlives the run's limit on the host (the remote
+/// `timeout` kills it). Reports still show the line as asked for.
+pub fn build_bounded(
+    program: &Program,
+    env: &[(String, String)],
+    elevation: Elevation,
+    timeout_secs: Option<u32>,
+    default_limit: std::time::Duration,
+) -> RemoteCommand {
+    let shown = build(program, env, elevation, timeout_secs).line;
+    let bounded = build(program, env, elevation, Some(timeout_secs.unwrap_or_else(|| self::timeout_secs(default_limit))));
+    RemoteCommand { shown, ..bounded }
 }
 
 #[cfg(test)]

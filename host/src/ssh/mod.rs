@@ -8,7 +8,7 @@ mod error;
 mod host_keys;
 mod session;
 
-pub use command::{Elevation, RemoteCommand, SUDO_FN, build as build_command, quote, timeout_secs};
+pub use command::{Elevation, RemoteCommand, SUDO_FN, build as build_command, build_bounded, quote, timeout_secs};
 pub use error::SshError;
 pub use host_keys::HostKeyPolicy;
 pub use session::{ConnectOptions, ConnectSettings, ExecOutput, MAX_OUTPUT, Session, connect_options};
