@@ -153,7 +153,8 @@ fn plugin_inspect_shows_parameters_probes_and_capabilities() {
     let out = stdout(&o);
     for expected in [
         "ntp_server (string, default \"time.windows.com\")",
-        "clock: if [ {time_sync_tool} = ntpdate ]; then ntpdate -q {ntp_server} 2>&1",
+        "clock (shell code): if [ {time_sync_tool} = ntpdate ]; then ntpdate -q {ntp_server} 2>&1",
+        "etc_hosts (runs cat): cat /etc/hosts",
         "time_sync_tool (string, default \"chronyd\")",
         "programs: systemctl, setenforce",
         "writes: /etc/hosts",
@@ -212,4 +213,40 @@ fn limit_plans_only_the_named_hosts_and_groups() {
     let o = plait(&[&args[..], &["nosuch"]].concat(), cache.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("`nosuch` is neither a host nor a group of the inventory (hosts: master, node1, node2"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_plugin_whose_probes_exceed_its_capabilities_is_refused_before_any_host() {
+    // plugins/testing/prober declares only `rpm`, yet probes `cat
+    // /etc/shadow` as root and shell code. Probes run in dry runs and
+    // `plait facts` too, so the step is refused when the workflow is bound:
+    // offline, live (an address nothing answers on), and for `plait facts`.
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = test_plugin_path("prober");
+    let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
+    let wf = dir.path().join("prober.toml");
+    std::fs::write(
+        &wf,
+        format!(
+            "[workflow]\nname = \"prober\"\n\n[inventory.hosts.master]\naddress = \"192.0.2.1\"\n\n[[steps]]\nplugin = {{ path = {:?}, sha256 = \"{sha}\" }}\n",
+            wasm.display().to_string()
+        ),
+    )
+    .unwrap();
+    let facts = repo_root().join("tests/fixtures/facts/centos79-fresh.toml");
+    let wf = wf.to_str().unwrap();
+    for args in [vec!["plan", wf, "--facts", facts.to_str().unwrap()], vec!["plan", wf], vec!["facts", wf], vec!["run", wf]] {
+        let start = Instant::now();
+        let o = plait(&args, dir.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        // The diagnostic wraps lines; compare its words.
+        let err = err.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            err.contains("prober 0.1.0 may not run its probe `shadow`: it runs `cat`, which the plugin declares neither in its programs nor through `shell`"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("the probe runs `cat /etc/shadow` as root"), "{err}");
+        assert!(start.elapsed().as_secs() < 5, "{args:?} tried to connect first");
+    }
 }

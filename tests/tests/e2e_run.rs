@@ -632,3 +632,35 @@ fn limit_runs_only_the_named_hosts_and_says_so_when_a_variable_is_out_of_reach()
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("no other host can capture it; --limit leaves out 1 host that might"), "{}", text(&o));
 }
+
+#[test]
+fn environment_values_reach_the_program_but_no_process_listing() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "env", "");
+    let value = "env-s3cr3t-7d1e 'quoted' $HOME";
+    let toml = std::fs::read_to_string(&wf).unwrap().replace("mode = \"env\"", &format!("mode = \"env\", text = {value:?}"));
+    std::fs::write(&wf, toml).unwrap();
+    // As root (no sudo) and as a sudo user: the block goes through sudo too.
+    for user in ["root", "plait"] {
+        let inv = fleet.inventory(user);
+        let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{user}: {}", text(&o));
+        let ev = events(&o);
+        let action = |summary: &str| {
+            ev.iter().find(|e| e["event"] == "action" && e["summary"] == summary).unwrap_or_else(|| panic!("no {summary}: {ev:?}")).clone()
+        };
+        assert_eq!(action("print the variable")["stdout_tail"], value, "{user}: the program sees the value verbatim");
+        let listing = action("list processes")["stdout_tail"].as_str().unwrap().to_string();
+        // The listing was taken while the command ran: its own shell shows
+        // the reader, and nothing shows the value.
+        assert!(listing.contains("plait-env ps -eo args"), "{user}: {listing}");
+        assert!(!listing.contains("env-s3cr3t"), "{user}: the value is on a command line:\n{listing}");
+        // Reports show the variable as the plugin set it.
+        let shown = action("list processes")["command"].as_str().unwrap().to_string();
+        assert!(shown.contains("env 'PLAIT_KIT_TEXT=env-s3cr3t-7d1e"), "{user}: {shown}");
+    }
+}

@@ -95,6 +95,7 @@ fn caps() -> Capabilities {
         reads: vec!["/etc/".into()],
         reboot: true,
         assets: false,
+        sudo: true,
         env: vec![],
     }
 }

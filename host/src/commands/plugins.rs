@@ -55,12 +55,12 @@ fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
         };
         let _ = writeln!(out, "  {} ({}, {default})\n      {}", p.name, p.ty.name(), p.doc);
     }
-    let _ = writeln!(out, "\nprobes (read-only, gathered before each plan):");
+    let _ = writeln!(out, "\nprobes (run before each plan, dry runs included; each needs its program or `shell`, and `sudo` as root):");
     if i.probes.is_empty() {
         let _ = writeln!(out, "  (none)");
     }
     for p in &i.probes {
-        let _ = writeln!(out, "  {}{}: {}", p.name, if p.sudo { " (root)" } else { "" }, p.command);
+        let _ = writeln!(out, "  {} ({}): {}", p.name, crate::plugin::describe_probe(p), p.command);
     }
     let c = &i.capabilities;
     let list = |v: &Vec<String>| {

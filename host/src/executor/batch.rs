@@ -48,13 +48,20 @@ pub struct Script<'a> {
     gathers: bool,
 }
 
-fn run_code(r: &Run, elevation: Elevation, default_timeout: Duration) -> (String, String) {
+/// Where a batched command's stdin comes from: nothing, or the
+/// environment block in a here-document (literal: quoted delimiter).
+fn stdin_of(prefix: &[u8], delim: &str) -> String {
+    if prefix.is_empty() { "</dev/null\n".to_string() } else { format!("<<'{delim}'\n{}{delim}\n", String::from_utf8_lossy(prefix)) }
+}
+
+fn run_code(r: &Run, elevation: Elevation, default_timeout: Duration, delim: &str) -> (String, String) {
     let elevation = if r.sudo { elevation } else { Elevation::None };
-    let RemoteCommand { line, shown, .. } = build_bounded(&r.program, &r.env, elevation, r.timeout_secs, default_timeout);
+    let RemoteCommand { line, shown, stdin_prefix, .. } = build_bounded(&r.program, &r.env, elevation, r.timeout_secs, default_timeout);
+    let input = stdin_of(&stdin_prefix, delim);
     // Retries as the single-action path does them: same delay, the last
     // attempt's stderr kept, `a` = attempts made before the last.
     let code = format!(
-        "a=0\nwhile :; do\n{{ {line}\n}} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge {retries} ] && break\na=$((a + 1)); sleep {delay}\ndone\n",
+        "a=0\nwhile :; do\n{{ {line}\n}} 2>\"$t\" 3>&- {input}rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge {retries} ] && break\na=$((a + 1)); sleep {delay}\ndone\n",
         retries = r.retries,
         delay = r.retry_delay_secs,
     );
@@ -88,11 +95,11 @@ impl<'a> Script<'a> {
                 ActionKind::Run(r) => {
                     let per_try = r.timeout_secs.map(|t| Duration::from_secs(u64::from(t) + 30)).unwrap_or(default_timeout);
                     limit += per_try * (r.retries + 1) + Duration::from_secs(u64::from(r.retry_delay_secs) * u64::from(r.retries));
-                    let (line, code) = run_code(r, elevation, default_timeout);
-                    let guard = r
-                        .unless
-                        .as_ref()
-                        .map(|g| build_command(g, &r.env, if r.sudo { elevation } else { Elevation::None }, Some(120)).line);
+                    let (line, code) = run_code(r, elevation, default_timeout, &format!("PLAIT_ENV_{token}_{k}"));
+                    let guard = r.unless.as_ref().map(|g| {
+                        let c = build_command(g, &r.env, if r.sudo { elevation } else { Elevation::None }, Some(120));
+                        (c.line, stdin_of(&c.stdin_prefix, &format!("PLAIT_GUARD_{token}_{k}")))
+                    });
                     (line, code, guard)
                 }
                 ActionKind::PutFile(f) => {
@@ -108,8 +115,8 @@ impl<'a> Script<'a> {
                 frame::marker(&format!("\"stderr-end {k}\"")),
             );
             match guard {
-                Some(g) => text.push_str(&format!(
-                    "if {{ {g}\n}} >/dev/null 2>&1 </dev/null 3>&-; then {}else\n{code}{report}fi\n",
+                Some((g, input)) => text.push_str(&format!(
+                    "if {{ {g}\n}} >/dev/null 2>&1 3>&- {input}then {}else\n{code}{report}fi\n",
                     frame::marker(&format!("\"ok {k}\""))
                 )),
                 None => {

@@ -284,11 +284,11 @@ mod tests {
         ];
         // The pinned script: each action framed, stops at the first failure.
         let expected = "B='@@B@@'\nd=$(mktemp -d) || exit 97\nt=\"$d/err\"\ntrap 'exec >&3; cat \"$d/out\"; rm -rf \"$d\"' EXIT\nexec 3>&1 >\"$d/out\"\n\
-printf '\\n%s %s\\n' \"$B\" \"action 0\"\na=0\nwhile :; do\n{ timeout -k 10 7200 echo 1\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
+printf '\\n%s %s\\n' \"$B\" \"action 0\"\na=0\nwhile :; do\n{ timeout -k 10 7200 echo 1\n} 2>\"$t\" 3>&- </dev/null\nrc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
 printf '\\n%s %s\\n' \"$B\" \"exit 0 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprintf '\\n%s %s\\n' \"$B\" \"stderr-end 0\"\n[ \"$rc\" -eq 0 ] || exit 0\n\
-printf '\\n%s %s\\n' \"$B\" \"action 1\"\na=0\nwhile :; do\n{ timeout -k 10 7200 false\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
+printf '\\n%s %s\\n' \"$B\" \"action 1\"\na=0\nwhile :; do\n{ timeout -k 10 7200 false\n} 2>\"$t\" 3>&- </dev/null\nrc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
 printf '\\n%s %s\\n' \"$B\" \"exit 1 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprintf '\\n%s %s\\n' \"$B\" \"stderr-end 1\"\n[ \"$rc\" -eq 0 ] || exit 0\n\
-printf '\\n%s %s\\n' \"$B\" \"action 2\"\na=0\nwhile :; do\n{ timeout -k 10 7200 echo 3\n} </dev/null 2>\"$t\" 3>&-; rc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
+printf '\\n%s %s\\n' \"$B\" \"action 2\"\na=0\nwhile :; do\n{ timeout -k 10 7200 echo 3\n} 2>\"$t\" 3>&- </dev/null\nrc=$?\n[ \"$rc\" -eq 0 ] || [ \"$a\" -ge 0 ] && break\na=$((a + 1)); sleep 0\ndone\n\
 printf '\\n%s %s\\n' \"$B\" \"exit 2 $rc $a\"\n[ -s \"$t\" ] && cat \"$t\"\nprintf '\\n%s %s\\n' \"$B\" \"stderr-end 2\"\n[ \"$rc\" -eq 0 ] || exit 0\n";
         t.expect("sh -s", Some(expected), |_, b| {
             out(

@@ -111,6 +111,7 @@ pub async fn run(
         hosts: selected.iter().map(|&hi| inv.hosts[hi].name.clone()).collect(),
         steps: bound.steps.len(),
         mode: if opts.mode == Mode::Apply { "apply".into() } else { "dry-run".into() },
+        probes: bound.probe_listing(),
     });
 
     let shared = Arc::new(Shared {

@@ -89,6 +89,13 @@ impl<'a, T: Transport> HostRunner<'a, T> {
     ) -> Result<(String, ExecOutput), SshError> {
         let cmd = build_bounded(program, env, self.elevation(sudo), timeout, self.default_timeout);
         let mut input: Option<Vec<u8>> = stdin.map(<[u8]>::to_vec);
+        // The environment block goes ahead of the program's input...
+        if !cmd.stdin_prefix.is_empty() {
+            let mut v = cmd.stdin_prefix.clone();
+            v.extend(input.unwrap_or_default());
+            input = Some(v);
+        }
+        // ...and the password ahead of both (the sudo wrapper reads it first).
         if cmd.needs_password {
             let mut v = format!("{}\n", self.password.as_deref().unwrap_or("")).into_bytes();
             v.extend(input.unwrap_or_default());
@@ -130,7 +137,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         if apply.is_none() && !r.read_only {
             let cmd = build_command(&r.program, &r.env, self.elevation(r.sudo), r.timeout_secs);
             let mut o = Outcome::new(ActionStatus::Changed, "would run");
-            o.command = Some(cmd.line);
+            o.command = Some(cmd.shown);
             return Ok(hide_if_secret(r.secret, o));
         }
         let mut attempt = 0;

@@ -88,6 +88,9 @@ pub enum Event {
         steps: usize,
         /// `apply` or `dry-run`.
         mode: String,
+        /// What each step's probes run (shown before a dry run).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        probes: Vec<crate::workflow::StepProbes>,
     },
     /// Connected to a host.
     HostConnected {

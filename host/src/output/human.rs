@@ -20,7 +20,7 @@ impl HumanReporter {
     pub fn render(&mut self, e: &Event) -> Option<String> {
         let mut o = String::new();
         match e {
-            Event::RunStart { workflow, hosts, steps, mode, run_id } => {
+            Event::RunStart { workflow, hosts, steps, mode, run_id, probes } => {
                 self.width = hosts.iter().map(|h| h.len()).max().unwrap_or(4);
                 let _ = writeln!(
                     o,
@@ -31,6 +31,9 @@ impl HumanReporter {
                     hosts.len(),
                     if hosts.len() == 1 { "" } else { "s" }
                 );
+                if mode == "dry-run" {
+                    o.push_str(&crate::workflow::render_probes(probes));
+                }
             }
             Event::HostConnected { host, ms } => {
                 let _ = writeln!(o, "{host:w$}  connected ({ms} ms)", w = self.width);

@@ -20,6 +20,10 @@ pub struct Capabilities {
     pub reboot: bool,
     /// Whether the plugin reads its bundled assets (mounted only when granted).
     pub assets: bool,
+    /// Whether actions and probes may run as root. Contract 0.1 has no way
+    /// to declare it, so every plugin declares it; a workflow can take it
+    /// away (`grants = { sudo = false }`).
+    pub sudo: bool,
     /// Environment variables that change how programs are found or loaded
     /// (PATH, LD_PRELOAD, ...) which actions may set: only what the
     /// workflow grants.
@@ -83,6 +87,11 @@ pub struct Grants {
     /// Sensitive environment variables (PATH, LD_*, ...) the step's actions
     /// may set: the other thing a grant adds; none unless granted.
     pub env: Option<Vec<String>>,
+    /// Actions and probes may run as root.
+    pub sudo: Option<bool>,
+    /// Only these of the plugin's probes may run; a step whose plugin
+    /// declares others is refused before any host is contacted.
+    pub probes: Option<Vec<String>>,
 }
 
 /// Whether `path` is `prefix` itself or inside it (component-wise, so
@@ -114,6 +123,7 @@ impl Capabilities {
             reads: keep(&self.reads, &grants.reads, path_within),
             reboot: self.reboot && grants.reboot.unwrap_or(true),
             assets: self.assets && grants.assets.unwrap_or(false),
+            sudo: self.sudo && grants.sudo.unwrap_or(true),
             env: grants.env.clone().unwrap_or_default(),
         }
     }
@@ -170,6 +180,7 @@ mod tests {
             reads: vec![],
             reboot: true,
             assets: true,
+            sudo: true,
             env: vec![],
         };
         let g = Grants {
@@ -180,6 +191,8 @@ mod tests {
             reboot: None,
             assets: None,
             env: None,
+            sudo: None,
+            probes: None,
         };
         let n = declared.narrow(&g);
         // A grant can never add what the plugin did not declare (rm, /root/x).

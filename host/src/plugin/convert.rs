@@ -44,6 +44,8 @@ pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
             reads: i.capabilities.reads,
             reboot: i.capabilities.reboot,
             assets: i.capabilities.assets,
+            // Contract 0.1 cannot say; a workflow can take it away.
+            sudo: true,
             // A plugin cannot declare sensitive variables: only a grant adds them.
             env: Vec::new(),
         },

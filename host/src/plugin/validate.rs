@@ -161,6 +161,9 @@ pub fn validate_plan(
                 if let Some(g) = &r.unless {
                     check_program(g, caps, &format!("the guard of {what}"))?;
                 }
+                if r.sudo && !caps.sudo {
+                    return Err(Violation::NotAllowed(format!("{what} runs as root, and the workflow grants `sudo = false`")));
+                }
                 if r.timeout_secs == Some(0) || r.timeout_secs.is_some_and(|t| t > limits.max_timeout_secs) {
                     return Err(Violation::Invalid(format!("{what} has a timeout outside 1..={} s", limits.max_timeout_secs)));
                 }

@@ -64,6 +64,35 @@ pub fn timeout_secs(limit: std::time::Duration) -> u32 {
     u32::try_from(limit.as_secs()).unwrap_or(u32::MAX).max(1)
 }
 
+/// `sh -c ENV_READER plait-env PROGRAM ARGS...`: set the environment
+/// from the first lines of stdin, then exec the program (which reads the
+/// rest). Values never appear on a command line, where `ps`,
+/// `/proc/*/cmdline` and sudo's log would show them. The block is a count,
+/// then `NAME OCTAL` per variable, the value's bytes as `\ooo` escapes (a
+/// `printf` format with nothing else in it); `x` keeps trailing newlines
+/// through the command substitution.
+pub const ENV_READER: &str = r#"IFS= read -r n || exit 126
+while [ "$n" -gt 0 ]; do
+  IFS=' ' read -r k e || exit 126
+  v=$(printf "${e}x"); export "$k=${v%x}"; n=$((n - 1))
+done
+exec "$@""#;
+
+/// The stdin block [`ENV_READER`] reads. Names are checked by the plan
+/// validator (letters, digits, `_`).
+pub fn env_block(env: &[(String, String)]) -> Vec<u8> {
+    let mut out = format!("{}\n", env.len());
+    for (k, v) in env {
+        out.push_str(k);
+        out.push(' ');
+        for b in v.bytes() {
+            out.push_str(&format!("\\{b:03o}"));
+        }
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
 /// A command line plus the stdin to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteCommand {
@@ -71,6 +100,9 @@ pub struct RemoteCommand {
     pub line: String,
     /// Whether the sudo password must be written before any other stdin.
     pub needs_password: bool,
+    /// Written to stdin after the password and before the program's own
+    /// input: the environment block ([`env_block`]), empty without env.
+    pub stdin_prefix: Vec<u8>,
     /// The line as reports show it: as the plugin asked for it, without
     /// the run's default limit ([`build_bounded`]).
     pub shown: String,
@@ -93,16 +125,27 @@ pub fn build(program: &Program, env: &[(String, String)], elevation: Elevation, 
     if let Some(t) = timeout_secs {
         words.extend(["timeout", "-k", "10", &format!("{t}")].map(String::from));
     }
+    // Reports show the variables as the plugin set them; the line sent
+    // carries only their names' reader (values follow on stdin).
+    let mut shown_words = words.clone();
     if !env.is_empty() {
-        words.push("env".into());
-        words.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        shown_words.push("env".into());
+        shown_words.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        words.extend(["sh".into(), "-c".into(), ENV_READER.into(), "plait-env".into()]);
     }
-    match program {
-        Program::Argv(argv) => words.extend(argv.iter().cloned()),
-        Program::Script(s) => words.extend(["sh".to_string(), "-c".to_string(), s.clone()]),
+    let program_words = match program {
+        Program::Argv(argv) => argv.clone(),
+        Program::Script(s) => vec!["sh".to_string(), "-c".to_string(), s.clone()],
+    };
+    words.extend(program_words.iter().cloned());
+    shown_words.extend(program_words);
+    let join = |w: &[String]| w.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    RemoteCommand {
+        shown: join(&shown_words),
+        line: join(&words),
+        needs_password: elevation == Elevation::SudoPassword,
+        stdin_prefix: if env.is_empty() { Vec::new() } else { env_block(env) },
     }
-    let line = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
-    RemoteCommand { shown: line.clone(), line, needs_password: elevation == Elevation::SudoPassword }
 }
 
 /// [`build`], with `default_limit` as the timeout when the program has none
@@ -115,7 +158,7 @@ pub fn build_bounded(
     timeout_secs: Option<u32>,
     default_limit: std::time::Duration,
 ) -> RemoteCommand {
-    let shown = build(program, env, elevation, timeout_secs).line;
+    let shown = build(program, env, elevation, timeout_secs).shown;
     let bounded = build(program, env, elevation, Some(timeout_secs.unwrap_or_else(|| self::timeout_secs(default_limit))));
     RemoteCommand { shown, ..bounded }
 }
@@ -143,18 +186,47 @@ mod tests {
             ),
             (argv(&["echo", "; rm -rf /"]), vec![], Elevation::Sudo, None, "sudo -n -- echo '; rm -rf /'"),
             (argv(&["sleep", "100"]), vec![], Elevation::Sudo, Some(5), "sudo -n -- timeout -k 10 5 sleep 100"),
-            (
-                argv(&["kubectl", "get", "nodes"]),
-                vec![("KUBECONFIG".into(), "/etc/kubernetes/admin.conf".into())],
-                Elevation::None,
-                None,
-                "env KUBECONFIG=/etc/kubernetes/admin.conf kubectl get nodes",
-            ),
             (argv(&["printf", "%s\n", "it's"]), vec![], Elevation::None, None, "printf '%s\n' 'it'\\''s'"),
         ];
         for (program, env, elevation, timeout, expected) in cases {
             assert_eq!(build(&program, &env, elevation, timeout).line, expected);
         }
+    }
+
+    #[test]
+    fn environment_values_go_on_stdin_never_on_the_command_line() {
+        let env = vec![("TOKEN".to_string(), "s3cret value\n".to_string()), ("KUBECONFIG".into(), "/etc/k.conf".into())];
+        let c = build(&argv(&["kubectl", "get", "nodes"]), &env, Elevation::Sudo, None);
+        assert_eq!(c.line, format!("sudo -n -- sh -c {} plait-env kubectl get nodes", quote(ENV_READER)));
+        assert!(!c.line.contains("s3cret") && !c.line.contains("/etc/k.conf"), "{}", c.line);
+        assert_eq!(c.shown, "sudo -n -- env 'TOKEN=s3cret value\n' KUBECONFIG=/etc/k.conf kubectl get nodes");
+        let block = String::from_utf8(c.stdin_prefix).unwrap();
+        assert!(block.starts_with("2\nTOKEN \\163\\063"), "{block}");
+        assert!(build(&argv(&["true"]), &[], Elevation::Sudo, None).stdin_prefix.is_empty());
+    }
+
+    /// The reader, run by this machine's `sh`, exports exactly the values
+    /// (spaces, quotes, newlines, trailing newlines, `%`, backslashes) and
+    /// leaves the rest of stdin to the program.
+    #[test]
+    fn the_environment_reader_restores_every_byte() {
+        use std::io::Write;
+        let env = vec![
+            ("A".to_string(), "it's a \"value\" with %s and \\n\n\n".to_string()),
+            ("B".to_string(), String::new()),
+            ("C".to_string(), "ünïcode $(touch /tmp/x) `id`".to_string()),
+        ];
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", ENV_READER, "plait-env", "sh", "-c", "printf '%s|%s|%s|' \"$A\" \"$B\" \"$C\"; cat"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = env_block(&env);
+        input.extend(b"program input\n");
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{}|{}|{}|program input\n", env[0].1, env[1].1, env[2].1));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::load::{Step, Workflow};
 use crate::diagnostic::{Category, SourceError};
 use crate::facts::{ProbeCommand, ProbeTemplateError, render_probe};
 use crate::inventory::toml_to_json;
-use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime};
+use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime, check_probes};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -181,6 +181,57 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         }
 
         let caps = plugin.info.capabilities.narrow(&step.grants);
+        // Probes run before every plan, dry runs included: they need the
+        // same consent as actions, checked before any host is contacted.
+        if let Err(r) = check_probes(&plugin.info.probes, &plugin.info.capabilities, &caps, &step.grants) {
+            let params = serde_json::Value::Object(params.clone());
+            let probe = plugin
+                .info
+                .probes
+                .iter()
+                .find(|p| p.name == r.probe)
+                .map_or(String::new(), |p| render_probe(&p.command, &params).unwrap_or_else(|_| p.command.clone()));
+            let (span, label) = if r.by_grant { (step.grants_span.clone(), "grants") } else { (step.plugin_span.clone(), "this plugin") };
+            let mut err = src
+                .error(
+                    span,
+                    format!(
+                        "step {} ({}): {label_} may not run its probe `{}`: {}",
+                        step.number,
+                        step.name,
+                        r.probe,
+                        r.reason,
+                        label_ = plugin.label()
+                    ),
+                    label,
+                )
+                .with_help(format!(
+                    "the probe runs `{probe}`{}; {}",
+                    if plugin.info.probes.iter().any(|p| p.name == r.probe && p.sudo) { " as root" } else { "" },
+                    if r.by_grant {
+                        "widen the step's grants to allow it, or use another plugin"
+                    } else {
+                        "the plugin must declare what its probes run (a plugin bug: report it to its author)"
+                    }
+                ));
+            if !r.by_grant {
+                err.category = Category::Plugin;
+            }
+            return Err(Box::new(err));
+        }
+        // Every probe renders with these parameters (else it would fail
+        // only when a host is reached).
+        for p in &plugin.info.probes {
+            if let Err(e) = render_probe(&p.command, &serde_json::Value::Object(params.clone())) {
+                let mut err = src.error(
+                    step.plugin_span.clone(),
+                    format!("step {} ({}): plugin {label} probe `{}`: {e}", step.number, step.name, p.name),
+                    "this plugin",
+                );
+                err.category = Category::Plugin;
+                return Err(Box::new(err));
+            }
+        }
         steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps });
     }
 

@@ -29,6 +29,8 @@ pub struct Step {
     pub params_span: Range<usize>,
     /// Narrowing grants.
     pub grants: Grants,
+    /// Span of the grants table (or of the plugin when absent).
+    pub grants_span: Range<usize>,
     /// Rolling strategy: the step's own, else the workflow's default.
     pub strategy: Option<Strategy>,
     /// Span of the whole step.
@@ -189,10 +191,11 @@ impl Workflow {
                 number: i + 1,
                 name,
                 plugin,
-                plugin_span,
+                plugin_span: plugin_span.clone(),
                 hosts,
                 params,
                 params_span,
+                grants_span: s.grants.as_ref().map_or_else(|| plugin_span.clone(), |g| g.span()),
                 grants: s.grants.map(Spanned::into_inner).unwrap_or_default(),
                 strategy: match &s.strategy {
                     Some(st) => Some(Strategy::from_raw(st, &source)?),

@@ -5,10 +5,12 @@
 
 mod bind;
 mod load;
+mod probes;
 mod raw;
 mod strategy;
 
 pub use bind::{BoundStep, BoundWorkflow, ProbeError, bind};
 pub use load::{Step, Workflow};
+pub use probes::{ProbeListing, StepProbes, render_probes};
 pub use raw::{RawPluginSource, RawStep, RawWorkflow};
 pub use strategy::{Amount, RawStrategy, Strategy};

@@ -45,9 +45,12 @@ impl Plugin for BridgeNet {
             .probe("sysctl_file", "cat {sysctl_file}")
             .probe("modules_file", "cat {modules_file}")
             // Every key of the table, whatever it is (core facts read only a
-            // fixed set): `sysctl KEY...` prints `KEY = VALUE` per key.
-            .probe("live", "sysctl {sysctls} 2>/dev/null; true")
-            .programs(["modprobe", "sysctl"])
+            // fixed set): `sysctl KEY...` prints `KEY = VALUE` per key
+            // that exists and goes on past a missing one (its exit status
+            // is then 255, so only the output is read).
+            .probe("live", "sysctl {sysctls}")
+            // `cat` only in probes: one program each, so no `shell`.
+            .programs(["modprobe", "sysctl", "cat"])
             .writes(["/etc/sysctl.d/", "/etc/modules-load.d/"])
     }
 

@@ -68,6 +68,8 @@ impl Plugin for Calico {
             .probe(probes[1].0, &probes[1].1)
             .probe(probes[2].0, &probes[2].1)
             .programs(["kubectl", "rm", "ip"])
+            // The leftover probes (cni-common) loop in shell code.
+            .shell()
             .writes(["/etc/kubernetes/plait/"])
             .assets()
             .produces(["calico_removed"])

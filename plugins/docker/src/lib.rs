@@ -92,6 +92,8 @@ impl Plugin for Docker {
             .probe("enabled", "systemctl is-enabled docker")
             .probe("active", "systemctl is-active docker")
             .programs(["yum", "rpm", "systemctl"])
+            // The package probe loops over the pins in shell code.
+            .shell()
             .writes(["/etc/yum.repos.d/", "/etc/docker/"])
     }
 

@@ -30,7 +30,7 @@ class WitWorld(wit_world.WitWorld):
                 )
             ],
             probes=[types.Probe(name="motd", command="cat /etc/motd", sudo=False)],
-            capabilities=types.Capabilities(programs=[], shell=False, writes=["/etc/motd"], reads=[], reboot=False, assets=False),
+            capabilities=types.Capabilities(programs=["cat"], shell=False, writes=["/etc/motd"], reads=[], reboot=False, assets=False),
             produces=[],
             consumes=[],
         )

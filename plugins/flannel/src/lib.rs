@@ -82,6 +82,8 @@ impl Plugin for Flannel {
             .probe(probes[1].0, &probes[1].1)
             .probe(probes[2].0, &probes[2].1)
             .programs(["kubectl", "rm", "ip"])
+            // The probes look in both namespaces flannel has used, in shell code.
+            .shell()
             .writes(["/etc/kubernetes/plait/"])
             .assets()
             .produces(["flannel_removed"])

@@ -69,6 +69,10 @@ pub fn plan(args: &PlanArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                 if plan.hosts.len() == 1 { "" } else { "s" },
                 args.facts.display()
             );
+            print!("{}", secrets.mask(&crate::workflow::render_probes(&plan.probes)));
+            if !plan.probes.is_empty() {
+                println!();
+            }
             print!("{}", secrets.mask(&render_human(&plan)));
             let compiled = bound.steps.iter().filter(|s| s.plugin.cache == crate::plugin::CacheOutcome::Compiled).count();
             tracing::info!(elapsed_ms = start.elapsed().as_millis() as u64, compiled, "planned");

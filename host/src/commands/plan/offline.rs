@@ -66,6 +66,8 @@ pub struct HostPlan {
 pub struct OfflinePlan {
     /// Workflow name.
     pub workflow: String,
+    /// The probes a live plan or run would read on the hosts, per step.
+    pub probes: Vec<crate::workflow::StepProbes>,
     /// Hosts.
     pub hosts: Vec<HostPlan>,
 }
@@ -199,5 +201,5 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str, 
         }
         hosts.push(HostPlan { host: h.name.clone(), address: h.address.clone(), steps: cells });
     }
-    Ok(OfflinePlan { workflow: bound.workflow.name.clone(), hosts })
+    Ok(OfflinePlan { workflow: bound.workflow.name.clone(), probes: bound.probe_listing(), hosts })
 }

@@ -22,7 +22,7 @@ impl Plugin for Kit {
             .param(param::string(
                 "mode",
                 "ok",
-                "fail-on, hang, sleep, flood, secret, secret-param, reboot, put, put-always, echo, ok, none",
+                "fail-on, hang, sleep, flood, secret, secret-param, reboot, put, put-always, echo, env, ok, none",
             ))
             .param(param::string("target", "", "the host some modes single out"))
             .param(param::integer("reboot_timeout", 60, "seconds to wait for a reboot"))
@@ -30,7 +30,7 @@ impl Plugin for Kit {
             .param(param::string("password", "", "a secret parameter (mode secret-param)").secret())
             .probe("echo_text", "echo {text}")
             .probe("kit_file", "cat /var/tmp/plait-kit/file")
-            .programs(["true", "false", "echo", "sleep", "head"])
+            .programs(["true", "false", "echo", "sleep", "head", "cat", "printenv", "ps"])
             .writes(["/var/tmp/plait-kit/"])
             .reboots()
             .produces(["token"])
@@ -80,6 +80,18 @@ impl Plugin for Kit {
                 }
                 vec![cmd::run(["echo", p.text.as_str()]).summary("echo the text").into()]
             }
+            // An environment variable reaches the program, and no process
+            // listing taken while a command runs shows its value: batched,
+            // then alone (stdin keeps it out of a batch), where the command
+            // line is the login shell's argv for as long as it runs.
+            "env" => vec![
+                cmd::run(["printenv", "PLAIT_KIT_TEXT"]).env("PLAIT_KIT_TEXT", p.text.as_str()).summary("print the variable").into(),
+                cmd::run(["ps", "-eo", "args", "--sort=pid"])
+                    .env("PLAIT_KIT_TEXT", p.text.as_str())
+                    .stdin("")
+                    .summary("list processes")
+                    .into(),
+            ],
             "put-always" => vec![file::put("/var/tmp/plait-kit/file", "hello\n").mode(0o640).summary("write the kit file").into()],
             "put" => {
                 let probe = ctx.probe("kit_file")?;
