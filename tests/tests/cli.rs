@@ -18,7 +18,7 @@ fn plan_from_fresh_facts_prints_every_command() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("$ systemctl stop firewalld"), "{out}");
-    assert!(out.contains("Plan: 149 actions on 3 of 3 hosts; 0 failures."), "{out}");
+    assert!(out.contains("Plan: 151 actions on 3 of 3 hosts; 0 failures."), "{out}");
     check_golden(&repo_root().join("tests/snapshots/plan-k8s-centos7-fresh.txt"), &redact(&out)).unwrap();
 }
 

@@ -7,6 +7,7 @@ use plait_tests::fleet::{Fleet, skip_unless_available};
 use plait_tests::test_plugin_path;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn events(o: &std::process::Output) -> Vec<Value> {
     String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
@@ -108,6 +109,17 @@ fn seed_converges_as(user: &str) {
         serde_json::json!(["KUBELET_EXTRA_ARGS=\"--cgroup-driver=systemd\"", "KUBE_PROXY_MODE=\"ipvs\""])
     );
     assert_eq!(fleet.state("master")["kubernetes"]["root_kubeconfig_server"], "https://192.168.100.100:6443");
+    // The join token was never on a command line: the simulated kubeadm
+    // took a process listing while `kubeadm join` ran on each worker, and
+    // the root-only JoinConfiguration it read is gone.
+    let kept = fleet.exec("master", "cat /etc/kubernetes/plait-join-command");
+    let token = kept.split_whitespace().skip_while(|w| *w != "--token").nth(1).expect("a token in the kept join command").to_string();
+    for w in ["node1", "node2"] {
+        let listing = fleet.exec(w, "cat /run/plait-sim/ps-during-join");
+        assert!(listing.contains("kubeadm join --config /etc/kubernetes/plait-join.yaml"), "{w}: {listing}");
+        assert!(!listing.contains(&token), "{w}: the join token is on a command line:\n{listing}");
+        assert_eq!(fleet.exec(w, "test -e /etc/kubernetes/plait-join.yaml && echo left || echo gone").trim(), "gone", "{w}");
+    }
     assert_eq!(s["swap_mb"], 0);
     assert_eq!(s["fstab_active_swap"], serde_json::json!([]));
     assert_eq!(s["hostname"], "node1");
@@ -663,4 +675,62 @@ fn environment_values_reach_the_program_but_no_process_listing() {
         let shown = action("list processes")["command"].as_str().unwrap().to_string();
         assert!(shown.contains("env 'PLAIT_KIT_TEXT=env-s3cr3t-7d1e"), "{user}: {shown}");
     }
+}
+
+#[test]
+fn known_hosts_follows_openssh_revoked_hashed_and_new_algorithm_keys() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "ok", "");
+    let inv = fleet.inventory("root");
+    let known = std::fs::read_to_string(fleet.dir().join("known_hosts")).unwrap();
+    let (name, real) = known.lines().find(|l| l.starts_with("192.168.100.100 ")).unwrap().split_once(' ').unwrap();
+    let plan = |file: &Path, accept_new: bool| {
+        let mut args = vec!["plan", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--known-hosts", file.to_str().unwrap()];
+        if accept_new {
+            args.push("--accept-new-host-keys");
+        }
+        fleet.plait(&args)
+    };
+
+    // Hashed names (ssh-keygen -H) are matched.
+    let hashed = work.path().join("hashed");
+    std::fs::write(&hashed, format!("{name} {real}\n")).unwrap();
+    let o = Command::new("ssh-keygen").args(["-q", "-H", "-f", hashed.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&hashed).unwrap().starts_with("|1|"));
+    assert_eq!(plan(&hashed, false).status.code(), Some(0), "{}", text(&plan(&hashed, false)));
+
+    // A wildcard pattern matches; a revoked key is refused even though it
+    // is also recorded.
+    let revoked = work.path().join("revoked");
+    std::fs::write(&revoked, format!("192.168.100.* {real}\n")).unwrap();
+    assert_eq!(plan(&revoked, false).status.code(), Some(0), "{}", text(&plan(&revoked, false)));
+    std::fs::write(&revoked, format!("192.168.100.* {real}\n@revoked * {real}\n")).unwrap();
+    let o = plan(&revoked, true);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is marked @revoked (line 2 of"), "{}", text(&o));
+
+    // The host known only by a key of another algorithm: refused even with
+    // --accept-new-host-keys, and nothing is recorded.
+    let keygen = work.path().join("other");
+    let o = Command::new("ssh-keygen").args(["-q", "-t", "ecdsa", "-N", "", "-f", keygen.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success());
+    assert!(!real.starts_with("ecdsa"), "the fleet's host key is not ecdsa: {real}");
+    let other = std::fs::read_to_string(keygen.with_extension("pub")).unwrap();
+    let other: Vec<&str> = other.split_whitespace().take(2).collect();
+    let second = work.path().join("second");
+    let before = format!("{name} {}\n", other.join(" "));
+    std::fs::write(&second, &before).unwrap();
+    let o = plan(&second, true);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("records only its ecdsa-sha2-nistp256 key: a key of a new algorithm for a known host is refused"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), before, "nothing recorded");
 }

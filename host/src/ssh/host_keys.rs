@@ -3,6 +3,7 @@
 //! OpenSSH's `accept-new`), a changed key always does.
 
 use super::SshError;
+use super::known_hosts::{self, Verdict};
 use russh::keys::{HashAlg, PublicKeyOrCertificate};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -64,15 +65,42 @@ impl russh::client::Handler for Verifier {
     type Error = russh::Error;
 
     async fn check_server_key(&mut self, offered: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let key = match offered {
-            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
-            PublicKeyOrCertificate::Certificate(c) => c.public_key().clone().into(),
+        let (key, cert) = match offered {
+            PublicKeyOrCertificate::PublicKey { key, .. } => (key.clone(), None),
+            PublicKeyOrCertificate::Certificate(c) => (c.public_key().clone().into(), Some(c)),
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
         let known_hosts = self.policy.known_hosts.display().to_string();
-        match russh::keys::check_known_hosts_path(&self.address, self.port, &key, &self.policy.known_hosts) {
-            Ok(true) => Ok(true),
-            Ok(false) if self.policy.accept_new => match learn(&self.address, self.port, &key, &self.policy.known_hosts) {
+        let text = match std::fs::read_to_string(&self.policy.known_hosts) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return self.refuse(SshError::Connect {
+                    host: self.host.clone(),
+                    addr: self.addr(),
+                    detail: format!("cannot read {known_hosts}: {e}"),
+                });
+            }
+        };
+        let entries = known_hosts::parse(&text, &known_hosts);
+        match known_hosts::check(&entries, &self.address, self.port, &key, cert) {
+            Verdict::Trusted => Ok(true),
+            Verdict::Revoked { line } => self.refuse(SshError::Connect {
+                host: self.host.clone(),
+                addr: self.addr(),
+                detail: format!("its host key {fingerprint} is marked @revoked (line {line} of {known_hosts}); nothing was run on it"),
+            }),
+            Verdict::NewAlgorithm { known } => self.refuse(SshError::Connect {
+                host: self.host.clone(),
+                addr: self.addr(),
+                detail: format!(
+                    "it offers a {} host key ({fingerprint}), but {known_hosts} records only its {} key: a key of a new algorithm for a known host is refused, even with --accept-new-host-keys. If the host really has this key, add it after checking the fingerprint (ssh-keyscan -t {} ...)",
+                    key.algorithm(),
+                    known.join(", "),
+                    key.algorithm()
+                ),
+            }),
+            Verdict::Unknown if self.policy.accept_new => match learn(&self.address, self.port, &key, &self.policy.known_hosts) {
                 Ok(()) => {
                     tracing::warn!("recorded new host key of {} ({}): {fingerprint} in {known_hosts}", self.host, self.addr());
                     Ok(true)
@@ -83,8 +111,8 @@ impl russh::client::Handler for Verifier {
                     detail: format!("cannot record its host key in {known_hosts}: {e}"),
                 }),
             },
-            Ok(false) => self.refuse(SshError::UnknownHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, known_hosts }),
-            Err(russh::keys::Error::KeyChanged { line }) => {
+            Verdict::Unknown => self.refuse(SshError::UnknownHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, known_hosts }),
+            Verdict::Changed { line } => {
                 let keygen_name = if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) };
                 self.refuse(SshError::ChangedHostKey {
                     host: self.host.clone(),
@@ -95,11 +123,6 @@ impl russh::client::Handler for Verifier {
                     known_hosts,
                 })
             }
-            Err(e) => self.refuse(SshError::Connect {
-                host: self.host.clone(),
-                addr: self.addr(),
-                detail: format!("cannot read {known_hosts}: {e}"),
-            }),
         }
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod command;
 mod error;
 mod host_keys;
+mod known_hosts;
 mod session;
 
 pub use command::{Elevation, RemoteCommand, SUDO_FN, build as build_command, build_bounded, quote, timeout_secs};

@@ -32,6 +32,8 @@ use plait_sdk::prelude::*;
 use serde::Deserialize;
 
 const JOIN_FILE: &str = "/etc/kubernetes/plait-join-command";
+/// The worker's JoinConfiguration, present only while `kubeadm join` runs.
+const JOIN_CONFIG: &str = "/etc/kubernetes/plait-join.yaml";
 
 // Probe commands are templates: `{{`/`}}` stand for literal braces.
 
@@ -185,15 +187,50 @@ impl ControlPlane {
     }
 }
 
-fn join_argv(cmd: &str) -> Result<Vec<String>, PluginError> {
-    let words: Vec<String> = cmd.split_whitespace().filter(|w| *w != "\\").map(String::from).collect();
+/// What a worker needs from `kubeadm token create --print-join-command`.
+#[derive(Debug, PartialEq)]
+struct JoinArgs {
+    endpoint: String,
+    token: String,
+    ca_hash: String,
+}
+
+/// Read a captured join command (`kubeadm join EP --token T
+/// --discovery-token-ca-cert-hash sha256:H`), refusing anything else: it
+/// came from a host, not from us.
+fn join_args(cmd: &str) -> Result<JoinArgs, PluginError> {
+    let words: Vec<&str> = cmd.split_whitespace().filter(|w| *w != "\\").collect();
     if words.len() < 3 || words[0] != "kubeadm" || words[1] != "join" {
         return Err(PluginError::internal(format!("the captured join command does not start with `kubeadm join` ({} words)", words.len())));
     }
     if !words.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || "-.:=_/".contains(c))) {
         return Err(PluginError::internal("the captured join command holds unexpected characters"));
     }
-    Ok(words)
+    let (mut token, mut ca_hash) = (None, None);
+    let mut rest = words[3..].iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().map(|v| v.to_string());
+        match *flag {
+            "--token" => token = value,
+            "--discovery-token-ca-cert-hash" => ca_hash = value,
+            other => return Err(PluginError::internal(format!("the captured join command has an unexpected argument `{other}`"))),
+        }
+    }
+    match (token, ca_hash) {
+        (Some(token), Some(ca_hash)) => Ok(JoinArgs { endpoint: words[2].to_string(), token, ca_hash }),
+        _ => Err(PluginError::internal("the captured join command lacks --token or --discovery-token-ca-cert-hash")),
+    }
+}
+
+/// A kubeadm.k8s.io/v1beta2 JoinConfiguration (the API kubeadm v1.21
+/// reads; apis/kubeadm/v1beta2/types.go `Discovery.BootstrapToken`). The
+/// TLS bootstrap token defaults to the discovery token (v1beta2
+/// defaults.go `SetDefaults_Discovery`).
+fn join_configuration(a: &JoinArgs) -> String {
+    format!(
+        "apiVersion: kubeadm.k8s.io/v1beta2\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: \"{}\"\n    token: \"{}\"\n    caCertHashes:\n    - \"{}\"\n",
+        a.endpoint, a.token, a.ca_hash
+    )
 }
 
 impl Plugin for Kubeadm {
@@ -408,12 +445,27 @@ impl Plugin for Kubeadm {
                 let Some(cmdline) = join else {
                     return Err(PluginError::missing_variable(format!("join_command from {} is not captured yet", cp.name)));
                 };
-                let argv = if ctx.offline && cmdline.starts_with('<') {
-                    vec!["kubeadm".to_string(), "join".into(), cmdline.to_string()]
+                let config = if ctx.offline && cmdline.starts_with('<') {
+                    join_configuration(&JoinArgs { endpoint: cmdline.into(), token: cmdline.into(), ca_hash: cmdline.into() })
                 } else {
-                    join_argv(cmdline)?
+                    join_configuration(&join_args(cmdline)?)
                 };
-                actions.push(cmd::run(argv).secret().timeout_secs(600).summary(format!("kubeadm join the cluster at {}", cp.name)).into());
+                // The token never goes on a command line (`ps`, /proc,
+                // sudo's log): a root-only JoinConfiguration on stdin, read
+                // by `kubeadm join --config` and removed whatever happens.
+                actions.push(
+                    cmd::run(["install", "-D", "-m", "600", "/dev/stdin", JOIN_CONFIG])
+                        .stdin(config)
+                        .secret()
+                        .summary(format!("write the join configuration for {} (root-only)", cp.name))
+                        .into(),
+                );
+                actions.push(
+                    cmd::script(format!("kubeadm join --config {JOIN_CONFIG}; rc=$?; rm -f {JOIN_CONFIG}; exit $rc"))
+                        .timeout_secs(600)
+                        .summary(format!("kubeadm join the cluster at {}", cp.name))
+                        .into(),
+                );
             }
             if p.kubectl_on_workers {
                 match admin {
@@ -456,13 +508,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn join_commands_become_argv_or_are_refused() {
-        let argv =
-            join_argv("kubeadm join 192.168.100.100:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:00ff \n")
+    fn join_commands_become_a_join_configuration_or_are_refused() {
+        let a =
+            join_args("kubeadm join 192.168.100.100:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:00ff \n")
                 .unwrap();
-        assert_eq!(argv.len(), 7);
-        assert!(join_argv("kubeadm join x; rm -rf /").is_err());
-        assert!(join_argv("rm -rf /").is_err());
+        assert_eq!(
+            a,
+            JoinArgs { endpoint: "192.168.100.100:6443".into(), token: "abcdef.0123456789abcdef".into(), ca_hash: "sha256:00ff".into() }
+        );
+        assert!(join_configuration(&a).contains("    token: \"abcdef.0123456789abcdef\"\n    caCertHashes:\n    - \"sha256:00ff\"\n"));
+        assert!(join_args("kubeadm join x; rm -rf /").is_err());
+        assert!(join_args("rm -rf /").is_err());
+        assert!(join_args("kubeadm join x:6443 --token t").is_err(), "no CA hash");
+        assert!(join_args("kubeadm join x:6443 --token t --discovery-token-ca-cert-hash h --control-plane").is_err());
     }
 
     #[test]
