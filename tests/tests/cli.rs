@@ -130,6 +130,15 @@ fn an_invalid_workflow_exits_2_with_a_located_error() {
     let err = stderr(&o);
     assert!(err.contains("plugin os-prep 0.1.0 has no parameter `ntp`"), "{err}");
     assert!(err.contains("tests/ui/workflows/unknown-param.toml:15:7"), "{err}");
+    // A plugin the workflow names wrongly or pins to another hash is the
+    // workflow's mistake too (exit 2), not a failing plugin (exit 3).
+    for (case, says) in [("unknown-plugin", "no plugin named `os-prepare`"), ("sha-mismatch", "but the workflow pins")] {
+        let wf = format!("tests/ui/workflows/{case}.toml");
+        let o = plait(&["plan", &wf, "--facts", "tests/fixtures/facts/centos79-fresh.toml"], cache.path());
+        assert_eq!(o.status.code(), Some(2), "{case}: {}", stderr(&o));
+        let words = stderr(&o).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words.contains(says), "{case}: {words}");
+    }
 }
 
 #[test]

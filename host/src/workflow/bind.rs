@@ -97,8 +97,14 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
 
     for step in &workflow.steps {
         let at_plugin = |e: PluginError| {
+            // A plugin that is missing, unreadable or not the pinned one is
+            // the workflow's mistake (invalid input, exit 2); one that loads
+            // and misbehaves is the plugin's (exit 3).
+            let input = matches!(e, PluginError::NotFound { .. } | PluginError::Read { .. } | PluginError::HashMismatch { .. });
             let mut err = src.error(step.plugin_span.clone(), format!("step {} ({}): {e}", step.number, step.name), "this plugin");
-            err.category = Category::Plugin;
+            if !input {
+                err.category = Category::Plugin;
+            }
             Box::new(err)
         };
         let r = registry.resolve(&step.plugin, &base).map_err(|e| {
