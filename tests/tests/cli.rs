@@ -259,3 +259,46 @@ fn a_plugin_whose_probes_exceed_its_capabilities_is_refused_before_any_host() {
         assert!(start.elapsed().as_secs() < 5, "{args:?} tried to connect first");
     }
 }
+
+#[test]
+fn a_copied_binary_plans_the_seed_workflow_anywhere_with_its_built_in_plugins() {
+    // Nothing of the checkout is reachable: the binary, the workflow and the
+    // facts are copies in a fresh folder; no plugin path is set.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin/plait");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(plait_tests::plait_bin(), &bin).unwrap();
+    for f in ["workflows/k8s-centos7.toml", "tests/fixtures/facts/centos79-fresh.toml"] {
+        std::fs::copy(repo_root().join(f), dir.path().join(std::path::Path::new(f).file_name().unwrap())).unwrap();
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env("PLAIT_CACHE_DIR", dir.path().join("cache"))
+            .env_remove("PLAIT_PLUGIN_PATH")
+            .env_remove("XDG_DATA_HOME")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["plan", "k8s-centos7.toml", "--facts", "centos79-fresh.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Plan: 151 actions on 3 of 3 hosts; 0 failures."), "{}", stdout(&o));
+    // flannel's bundled manifest (its assets) is written out beside it.
+    let o = run(&["plugin", "inspect", "flannel"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let wasm = stdout(&o).lines().find_map(|l| l.trim().strip_prefix("file: ")).unwrap().to_string();
+    let manifest = std::path::Path::new(&wasm).with_file_name("flannel.assets/flannel-v0.17.0.yaml");
+    assert!(std::fs::read_to_string(&manifest).unwrap().contains("kube-flannel-ds"), "{}", manifest.display());
+    let o = run(&["plugins"]);
+    assert!(stdout(&o).contains("(built into plait)"), "{}", stdout(&o));
+    // A plugin in the user's folder replaces the built-in one of its name.
+    let user = dir.path().join(".local/share/plait/plugins");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::copy(test_plugin_path("kit"), user.join("os-prep.wasm")).unwrap();
+    let o = run(&["plan", "k8s-centos7.toml", "--facts", "centos79-fresh.toml"]);
+    assert_eq!(o.status.code(), Some(3), "the kit calls itself kit: {}", stderr(&o));
+    assert!(stderr(&o).contains("calls itself `kit`, expected `os-prep`"), "{}", stderr(&o));
+}

@@ -19,7 +19,8 @@ pub fn list_plugins(registry: &Registry, runtime: &Runtime) -> Result<String, Co
                 let params: Vec<String> = p.info.params.iter().map(|s| s.name.clone()).collect();
                 let _ = writeln!(out, "{:<16} {:<8} {}", p.info.name, p.info.version, p.info.summary);
                 let _ = writeln!(out, "{:<16} params: {}", "", if params.is_empty() { "none".into() } else { params.join(", ") });
-                let _ = writeln!(out, "{:<16} file: {}", "", path.display());
+                let from = if path.starts_with(crate::plugin::builtin_root()) { " (built into plait)" } else { "" };
+                let _ = writeln!(out, "{:<16} file: {}{from}", "", path.display());
             }
             Err(e) => {
                 let _ = writeln!(out, "{name:<16} ERROR    {e}");

@@ -3,6 +3,7 @@
 //! checks every returned plan must pass before anything runs.
 
 mod bindings;
+mod builtin;
 mod cache;
 mod capabilities;
 mod convert;
@@ -16,6 +17,7 @@ mod registry;
 mod sandbox;
 mod validate;
 
+pub use builtin::{Builtin, all as builtin_plugins, root as builtin_root};
 pub use cache::{CacheOutcome, ComponentCache};
 pub use capabilities::{Capabilities, Grants};
 pub use engine::Runtime;
@@ -24,6 +26,6 @@ pub use info::{ParamSpec, ParamType, PluginInfo, Probe};
 pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PlanOutput, PluginLog, sha256_hex};
 pub use probe::{ProbeRefusal, ProbeShape, check as check_probes, describe as describe_probe, shape as probe_shape};
-pub use registry::{PluginRef, PluginSource, Registry};
+pub use registry::{PluginRef, PluginSource, Registry, user_dir};
 pub use sandbox::LogSource;
 pub use validate::{PlanLimits, validate_plan};

@@ -1,9 +1,12 @@
 //! Finding plugins: by name in a search path, or by path pinned with sha256.
 //!
 //! The search path is, in order: the `plugins/` folder beside the workflow,
-//! each entry of `PLAIT_PLUGIN_PATH` (colon-separated), then the build
-//! output of this checkout (`target/plugins`). The first `NAME.wasm` wins.
+//! each entry of `PLAIT_PLUGIN_PATH` (colon-separated), the user's plugin
+//! folder (`$XDG_DATA_HOME/plait/plugins`, else
+//! `~/.local/share/plait/plugins`), then the plugins built into the binary.
+//! The first `NAME.wasm` wins, so a folder can replace a built-in plugin.
 
+use super::builtin;
 use super::error::PluginError;
 use std::path::{Path, PathBuf};
 
@@ -36,18 +39,23 @@ pub struct PluginRef {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     dirs: Vec<PathBuf>,
+    /// Whether the built-in plugins come last.
+    builtin: bool,
 }
 
-/// Build output of this checkout, where `scripts/build-plugins` puts plugins.
-pub fn build_output_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).join("target/plugins")
+/// The user's plugin folder: `$XDG_DATA_HOME/plait/plugins`, else
+/// `~/.local/share/plait/plugins`.
+pub fn user_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d).join("plait/plugins"))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share/plait/plugins")))
 }
 
 impl Registry {
-    /// Search these directories in order.
+    /// Search these directories in order (no built-in plugins).
     pub fn new(dirs: Vec<PathBuf>) -> Self {
-        Registry { dirs }
+        Registry { dirs, builtin: false }
     }
 
     /// The standard search path for a workflow at `workflow` (if any).
@@ -59,8 +67,8 @@ impl Registry {
         if let Some(p) = std::env::var_os("PLAIT_PLUGIN_PATH") {
             dirs.extend(std::env::split_paths(&p).filter(|d| !d.as_os_str().is_empty()));
         }
-        dirs.push(build_output_dir());
-        Registry { dirs }
+        dirs.extend(user_dir());
+        Registry { dirs, builtin: true }
     }
 
     /// The directories, in order.
@@ -69,7 +77,22 @@ impl Registry {
     }
 
     fn searched(&self) -> String {
-        self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        let mut s: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+        if self.builtin {
+            s.push(format!("{} built-in", builtin::all().len()));
+        }
+        s.join(", ")
+    }
+
+    /// The built-in plugin `name`, written out to a file (see [`builtin`]).
+    fn builtin(&self, name: &str) -> Option<Result<PluginRef, PluginError>> {
+        let b = builtin::find(name).filter(|_| self.builtin)?;
+        let root = builtin::root();
+        Some(
+            builtin::materialize(b, &root)
+                .map(|(path, sha)| PluginRef { path, name: Some(name.to_string()), sha256: Some(sha) })
+                .map_err(|source| PluginError::Read { path: root, source }),
+        )
     }
 
     /// Resolve a step's plugin. Paths are relative to `base` (the workflow's folder).
@@ -78,12 +101,10 @@ impl Registry {
             PluginSource::Name(name) => {
                 // cargo names a `my-plugin` cdylib `my_plugin.wasm`: accept both.
                 let files = [format!("{name}.wasm"), format!("{}.wasm", name.replace('-', "_"))];
-                self.dirs
-                    .iter()
-                    .flat_map(|d| files.iter().map(move |f| d.join(f)))
-                    .find(|p| p.is_file())
-                    .map(|path| PluginRef { path, name: Some(name.clone()), sha256: None })
-                    .ok_or_else(|| PluginError::NotFound { name: name.clone(), searched: self.searched() })
+                if let Some(path) = self.dirs.iter().flat_map(|d| files.iter().map(move |f| d.join(f))).find(|p| p.is_file()) {
+                    return Ok(PluginRef { path, name: Some(name.clone()), sha256: None });
+                }
+                self.builtin(name).unwrap_or_else(|| Err(PluginError::NotFound { name: name.clone(), searched: self.searched() }))
             }
             PluginSource::Path { path, sha256 } => Ok(PluginRef { path: base.join(path), name: None, sha256: Some(sha256.clone()) }),
         }
@@ -107,6 +128,17 @@ impl Registry {
                 };
                 if !found.iter().any(|(n, _)| *n == name) {
                     found.push((name, f));
+                }
+            }
+        }
+        if self.builtin {
+            let mut all: Vec<&builtin::Builtin> = builtin::all().iter().collect();
+            all.sort_by_key(|b| b.name);
+            for b in all {
+                if !found.iter().any(|(n, _)| n == b.name)
+                    && let Some(Ok(r)) = self.builtin(b.name)
+                {
+                    found.push((b.name.to_string(), r.path));
                 }
             }
         }
