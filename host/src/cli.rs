@@ -112,6 +112,10 @@ pub enum Command {
         /// Write a facts file instead of printing.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Write a template instead, without connecting: sample CentOS 7.9
+        /// facts and a placeholder for every probe of the workflow's steps.
+        #[arg(long, value_name = "FILE", conflicts_with = "record")]
+        template: Option<PathBuf>,
         /// Only these hosts and groups (comma-separated names; `all`).
         #[arg(long, value_name = "HOSTS|GROUPS")]
         limit: Option<String>,
@@ -141,6 +145,11 @@ pub enum Command {
         /// Folder to create it in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// Build against this plait-sdk source folder (a checkout's
+        /// plugins/sdk, or an unpacked crate) instead of crates.io: written
+        /// as a `[patch.crates-io]` entry.
+        #[arg(long, value_name = "DIR")]
+        sdk_path: Option<PathBuf>,
     },
     /// Work with one plugin.
     Plugin {

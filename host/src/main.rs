@@ -115,8 +115,8 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             args.command_timeout = std::time::Duration::from_secs(u64::from(command_timeout));
             commands::run_workflow(&args, &rt)
         }
-        Command::Facts { workflow, hosts, inventory, record, limit, conn } => {
-            commands::facts(&commands::FactsArgs { workflow, inventory, hosts, limit, record, connection: connection(conn) }, &rt)
+        Command::Facts { workflow, hosts, inventory, record, template, limit, conn } => {
+            commands::facts(&commands::FactsArgs { workflow, inventory, hosts, limit, record, template, connection: connection(conn) }, &rt)
         }
         Command::Check { workflow, inventory } => {
             let wf = plait::workflow::Workflow::load(&workflow, inventory.as_deref())?;
@@ -131,10 +131,15 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             );
             Ok(exit_codes::OK)
         }
-        Command::NewPlugin { name, dir } => {
-            let root = plait::scaffold::new_plugin(&name, &dir).map_err(|e| CommandError::Other(e.to_string()))?;
+        Command::NewPlugin { name, dir, sdk_path } => {
+            let root = plait::scaffold::new_plugin(&name, &dir, sdk_path.as_deref()).map_err(|e| CommandError::Other(e.to_string()))?;
+            if sdk_path.is_none() {
+                println!(
+                    "plait-sdk 0.1 comes from crates.io; to build against a local copy, use --sdk-path DIR (a checkout's plugins/sdk)"
+                );
+            }
             println!(
-                "created {}\n\nnext:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  PLAIT_PLUGIN_PATH=target/wasm32-wasip2/release plait plan golden/workflow.toml --facts golden/facts.toml",
+                "created {}\n\nnext:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  export PLAIT_PLUGIN_PATH=$PWD/target/wasm32-wasip2/release\n  plait plan golden/workflow.toml --facts golden/facts.toml",
                 root.display(),
                 root.display()
             );

@@ -25,6 +25,8 @@ pub struct FactsArgs {
     pub limit: Option<String>,
     /// Write here instead of printing.
     pub record: Option<PathBuf>,
+    /// Write a template here instead of connecting.
+    pub template: Option<PathBuf>,
     /// How hosts are reached (the same options as `plait run`).
     pub connection: Connection,
 }
@@ -39,7 +41,22 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
             return Err(CommandError::Invalid(format!("host `{h}` is not in the inventory")));
         }
     }
-    let only = args.limit.as_deref().map(|l| inv.limit(l)).transpose().map_err(CommandError::Invalid)?;
+    let mut only = args.limit.as_deref().map(|l| inv.limit(l)).transpose().map_err(CommandError::Invalid)?;
+    if let Some(path) = &args.template {
+        if !args.hosts.is_empty() {
+            let named: Vec<usize> = inv.hosts.iter().enumerate().filter(|(_, h)| args.hosts.contains(&h.name)).map(|(i, _)| i).collect();
+            only = Some(only.map_or(named.clone(), |o| o.into_iter().filter(|i| named.contains(i)).collect()));
+        }
+        std::fs::write(path, crate::facts::template(&bound, only.as_deref()))
+            .map_err(|e| CommandError::Other(format!("writing {}: {e}", path.display())))?;
+        println!(
+            "wrote {} (edit the probe results, then: plait plan {} --facts {})",
+            path.display(),
+            args.workflow.display(),
+            path.display()
+        );
+        return Ok(crate::exit_codes::OK);
+    }
     let settings = args.connection.settings(inv);
     let password = args.connection.become_password()?;
 

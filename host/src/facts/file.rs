@@ -22,7 +22,7 @@ pub struct HostRecord {
     /// Core facts.
     pub facts: HostFacts,
     /// Probe results by plugin name, then probe name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub probes: BTreeMap<String, BTreeMap<String, ProbeResult>>,
 }
 

@@ -13,18 +13,15 @@ const FILES: [(&str, &str); 6] = [
     ("golden/expected-plan.txt", include_str!("template/expected-plan.txt.tmpl")),
 ];
 
-/// The SDK this plait was built with (its source tree).
-pub fn sdk_path() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).join("plugins/sdk")
-}
-
 /// Why a plugin could not be scaffolded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
     /// Bad name.
     #[error("invalid plugin name `{0}`: use lowercase letters, digits and '-', starting with a letter")]
     Name(String),
+    /// `--sdk-path` is not a crate.
+    #[error("{} has no Cargo.toml: --sdk-path takes the plait-sdk crate's folder (plugins/sdk in a plait checkout)", .0.display())]
+    Sdk(PathBuf),
     /// Already there.
     #[error("{} already exists; choose another name or --dir", .0.display())]
     Exists(PathBuf),
@@ -47,8 +44,10 @@ fn type_name(name: &str) -> String {
         .collect()
 }
 
-/// Create `dir/name/` from the template; returns the crate's folder.
-pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, ScaffoldError> {
+/// Create `dir/name/` from the template; returns the crate's folder. The
+/// crate depends on `plait-sdk = "0.1"`; with `sdk_path`, a
+/// `[patch.crates-io]` entry builds it against that source folder instead.
+pub fn new_plugin(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, ScaffoldError> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-')
@@ -60,8 +59,20 @@ pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, ScaffoldError> {
     if root.exists() {
         return Err(ScaffoldError::Exists(root));
     }
-    let sdk = sdk_path();
-    let sdk = std::fs::canonicalize(&sdk).unwrap_or(sdk);
+    let patch = match sdk_path {
+        Some(p) => {
+            if !p.join("Cargo.toml").is_file() {
+                return Err(ScaffoldError::Sdk(p.to_path_buf()));
+            }
+            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            // TOML basic strings escape `\` and `"`; a path has no others worth escaping.
+            let quoted = p.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
+            format!(
+                "\n# Build against a local plait-sdk (plait new-plugin --sdk-path).\n[patch.crates-io]\nplait-sdk = {{ path = \"{quoted}\" }}\n"
+            )
+        }
+        None => String::new(),
+    };
     for (rel, text) in FILES {
         let path = root.join(rel);
         let body = text
@@ -70,7 +81,7 @@ pub fn new_plugin(name: &str, dir: &Path) -> Result<PathBuf, ScaffoldError> {
             .replace("{{type}}", &type_name(name))
             // "Hello from NAME.\n", the golden workflow's message.
             .replace("{{bytes}}", &(13 + name.len()).to_string())
-            .replace("{{sdk_path}}", &sdk.display().to_string());
+            .replace("{{sdk_patch}}", &patch);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| ScaffoldError::Io { path: parent.to_path_buf(), source })?;
         }

@@ -49,7 +49,10 @@ pub mod version;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        path: "../../wit/since_v0.1.0",
+        // A copy of wit/since_v0.1.0 inside the crate, so the published
+        // crate builds on its own (tests/tests/sdk_package.rs keeps the two
+        // identical).
+        path: "wit",
         pub_export_macro: true,
         default_bindings_module: "plait_sdk::bindings",
         export_macro_name: "__export_plugin_world",
