@@ -734,3 +734,59 @@ fn known_hosts_follows_openssh_revoked_hashed_and_new_algorithm_keys() {
     );
     assert_eq!(std::fs::read_to_string(&second).unwrap(), before, "nothing recorded");
 }
+
+#[test]
+fn an_ansible_inventory_drives_a_run_ini_and_yaml() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(2);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "put-always", "");
+    // The step targets Ansible's group `workers`, and reads a group variable.
+    let toml = std::fs::read_to_string(&wf).unwrap().replace("plugin = \"kit\"", "plugin = \"kit\"\ntargets = [\"workers\"]");
+    std::fs::write(&wf, toml).unwrap();
+    let key = fleet.dir().join("id_ed25519");
+    let known = fleet.dir().join("known_hosts");
+    let address = |h: &str| std::fs::read_to_string(fleet.dir().join(format!("hosts/{h}/address"))).unwrap().trim().to_string();
+    let ini = work.path().join("hosts");
+    std::fs::write(
+        &ini,
+        format!(
+            "# As kubespray users write it.\n[kube_control_plane]\nmaster ansible_host={}\n\n[workers]\nnode1 ansible_host={} ansible_port=22\n\n[k8s_cluster:children]\nkube_control_plane\nworkers\n\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file={}\nansible_become=true\n",
+            address("master"),
+            address("node1"),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let yaml = work.path().join("hosts.yml");
+    std::fs::write(
+        &yaml,
+        format!(
+            "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n  children:\n    kube_control_plane:\n      hosts:\n        master:\n          ansible_host: {}\n    workers:\n      hosts:\n        node1:\n          ansible_host: {}\n",
+            key.display(),
+            address("master"),
+            address("node1")
+        ),
+    )
+    .unwrap();
+    for inv in [&ini, &yaml] {
+        let o = fleet.plait(&[
+            "run",
+            wf.to_str().unwrap(),
+            "-i",
+            inv.to_str().unwrap(),
+            "--known-hosts",
+            known.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}: {}", inv.display(), text(&o));
+        let r = recap(&o);
+        assert_eq!(host(&r, "node1")["state"], "converged", "{r:?}");
+        assert!(r.iter().all(|h| h["host"] != "master" || h["state"] == "skipped" || h["changed"] == 0), "master is not a worker: {r:?}");
+    }
+    assert_eq!(fleet.exec("node1", "cat /var/tmp/plait-kit/file"), "hello\n");
+    assert_eq!(fleet.exec("master", "test -e /var/tmp/plait-kit/file && echo yes || echo no").trim(), "no");
+}

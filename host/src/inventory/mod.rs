@@ -1,6 +1,8 @@
 //! The inventory: hosts, their connection settings, groups and variables.
-//! Written inline in a workflow (`[inventory]`) or in its own file (`-i`).
+//! Written inline in a workflow (`[inventory]`) or in its own file (`-i`):
+//! plait's TOML, or an Ansible INI or YAML inventory ([`ansible`]).
 
+pub mod ansible;
 mod model;
 mod raw;
 

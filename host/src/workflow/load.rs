@@ -3,7 +3,7 @@
 use super::raw::{RawPluginSource, RawWorkflow};
 use super::strategy::Strategy;
 use crate::diagnostic::{Source, SourceError};
-use crate::inventory::{Inventory, RawInventory};
+use crate::inventory::{Inventory, RawInventory, ansible};
 use crate::plugin::{Grants, PluginSource};
 use indexmap::IndexMap;
 use std::ops::Range;
@@ -74,8 +74,20 @@ impl Workflow {
         let inventory = match (inventory_file, raw.inventory) {
             (Some(inv_path), _) => {
                 let (inv_text, inv_source) = read(inv_path)?;
-                let raw_inv: RawInventory =
-                    toml::from_str(&inv_text).map_err(|e| Box::new(SourceError::from_toml(inv_path, &inv_text, &e)))?;
+                let raw_inv: RawInventory = match ansible::Format::of(inv_path) {
+                    ansible::Format::Toml => {
+                        toml::from_str(&inv_text).map_err(|e| Box::new(SourceError::from_toml(inv_path, &inv_text, &e)))?
+                    }
+                    // Ansible's INI and YAML inventories, read as Ansible does.
+                    format => ansible::parse(&inv_text, format).map_err(|e| {
+                        let span = ansible::span_of_line(&inv_text, e.line);
+                        Box::new(
+                            inv_source
+                                .error(span, e.message.clone(), "here")
+                                .with_help("an inventory ending in .toml is plait's; .yml/.yaml is Ansible YAML; any other is Ansible INI"),
+                        )
+                    })?,
+                };
                 Inventory::from_raw(raw_inv, inv_source, &folder(inv_path))?
             }
             (None, Some(inv)) => Inventory::from_raw(inv.into_inner(), source.clone(), &folder(path))?,
