@@ -190,9 +190,10 @@ fn a_narrowed_grant_refuses_the_whole_plan_and_nothing_runs() {
         m["failure"]["error"]
             .as_str()
             .unwrap()
-            .contains("runs `hostnamectl`, which the plugin did not declare or the workflow did not grant"),
+            .contains("runs `hostnamectl`, which the step's grants do not allow (grants.programs); the grants are at "),
         "{m}"
     );
+    assert!(m["failure"]["error"].as_str().unwrap().contains("wf.toml:6:10"), "the grants' line and column: {m}");
     assert_eq!(fleet.state("master"), before, "nothing of the plan may run");
 }
 

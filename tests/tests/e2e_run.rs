@@ -790,3 +790,33 @@ fn an_ansible_inventory_drives_a_run_ini_and_yaml() {
     assert_eq!(fleet.exec("node1", "cat /var/tmp/plait-kit/file"), "hello\n");
     assert_eq!(fleet.exec("master", "test -e /var/tmp/plait-kit/file && echo yes || echo no").trim(), "no");
 }
+
+#[test]
+fn a_live_plan_shows_the_diff_of_every_file_it_would_write() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "put", "");
+    let inv = fleet.inventory("root");
+    let plan = || fleet.plait(&["plan", wf.to_str().unwrap(), "-i", inv.to_str().unwrap()]);
+    let o = plan();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("--- /dev/null (no such file)"), "{}", text(&o));
+    assert!(text(&o).contains("+hello"), "{}", text(&o));
+    fleet.exec("master", "mkdir -p /var/tmp/plait-kit && printf 'old line\\n' > /var/tmp/plait-kit/file");
+    let o = plan();
+    let out = text(&o);
+    assert!(
+        out.contains("--- /var/tmp/plait-kit/file (on the host)\n") || out.contains("--- /var/tmp/plait-kit/file (on the host)"),
+        "{out}"
+    );
+    assert!(out.contains("-old line") && out.contains("+hello"), "{out}");
+    assert_eq!(fleet.exec("master", "cat /var/tmp/plait-kit/file"), "old line\n", "a plan changes nothing");
+    // JSON events carry the diff too.
+    let o = fleet.plait(&["plan", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+    let ev = events(&o);
+    let a = ev.iter().find(|e| e["event"] == "action").expect("an action event");
+    assert!(a["diff"].as_str().unwrap().contains("-old line"), "{a}");
+}

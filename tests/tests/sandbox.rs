@@ -112,8 +112,8 @@ fn undeclared_capabilities_are_refused() {
         ("guard-path-program", "the guard of action 1"),
         ("ld-preload", "sets LD_PRELOAD, which changes what runs or what it loads; the workflow must grant it"),
         ("path-env", "sets PATH, which changes what runs"),
-        ("undeclared-path", "writes /etc/shadow, outside the paths"),
-        ("script", "is a shell script, but the `shell` capability"),
+        ("undeclared-path", "writes /etc/shadow, which the plugin did not declare (writes)"),
+        ("script", "is a shell script, which the plugin did not declare (the `shell` capability)"),
         ("reboot", "reboots the host, which the plugin did not declare"),
     ];
     for (mode, fragment) in cases {
@@ -130,7 +130,9 @@ fn a_narrowed_grant_refuses_what_the_plugin_declared() {
     let ctx = context_from_facts("centos79-fresh.toml", "master", json!({ "mode": "ok" }));
     let narrowed: Capabilities = p.info.capabilities.narrow(&Grants { programs: Some(vec![]), ..Grants::default() });
     let err = p.plan(&ctx, &narrowed).expect_err("`true` is no longer granted");
-    assert!(err.to_string().contains("runs `true`, which the plugin did not declare or the workflow did not grant"), "{err}");
+    // The message says which side refused: here the workflow's grants.
+    assert!(err.to_string().contains("runs `true`, which the step's grants do not allow (grants.programs)"), "{err}");
+    assert!(matches!(err, PluginError::NotAllowed { by_grant: true, .. }), "{err}");
 }
 
 #[test]

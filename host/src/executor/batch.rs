@@ -166,6 +166,7 @@ impl<'a> Script<'a> {
                     exit_code: Some(0),
                     stdout: String::new(),
                     stderr: String::new(),
+                    diff: None,
                 });
                 continue;
             }
@@ -203,6 +204,7 @@ impl<'a> Script<'a> {
                 exit_code: Some(out.exit_code),
                 stdout: String::new(),
                 stderr: out.stderr_text(),
+                diff: None,
             });
         }
         // The gather runs only after every action succeeded (the script

@@ -365,7 +365,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
                         WaitOutcome::Interrupted => return Err(HostStop::Interrupted),
                     }
                 }
-                Ok(Err(e)) => return Err(self.step_failure(pos, e.to_string())),
+                Ok(Err(e)) => return Err(self.step_failure(pos, s.locate(e).to_string())),
                 Err(join) => return Err(self.step_failure(pos, format!("planning crashed: {join}"))),
             }
         }
@@ -464,6 +464,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
             ms,
             stdout_tail: tail(&outcome.stdout, 10),
             stderr_tail: tail(&outcome.stderr, 10),
+            diff: outcome.diff.clone(),
         });
     }
 

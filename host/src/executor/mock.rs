@@ -233,16 +233,18 @@ mod tests {
     fn a_dry_run_reads_but_never_changes() {
         let fx = Fixture::new();
         let t = MockTransport::default();
-        // The file is checked (no content sent), nothing else runs.
+        // The file is checked (no content sent) and read for the diff; nothing else runs.
         let f = PutFile { path: "/etc/motd".into(), content: b"hi\n".to_vec(), mode: Some(0o644), owner: None, group: None };
         let check =
             crate::ssh::build_command(&super::super::upload::program(&f, super::super::upload::Put::Check), &[], Elevation::None, Some(60))
                 .line;
         t.expect(&check, None, |_, _| out(0, "content differs\n", ""));
+        t.expect("timeout -k 10 60 head -c 1048577 -- /etc/motd", None, |_, _| out(0, "hello\n", ""));
         let mut r = fx.runner(t, Mode::DryRun, Elevation::None);
         assert!(r.apply().is_none());
         let o = block_on(r.execute("h", &action("motd", ActionKind::PutFile(f)))).unwrap();
         assert_eq!((o.status, o.note.as_deref()), (ActionStatus::Changed, Some("would write 3 bytes (content differs)")));
+        assert_eq!(o.diff.as_deref(), Some("--- /etc/motd (on the host)\n+++ /etc/motd (planned)\n@@ -1 +1 @@\n-hello\n+hi"));
         let o = block_on(r.execute("h", &action("rm", ActionKind::Run(run_action(&["rm", "-rf", "/x"]))))).unwrap();
         assert_eq!((o.status, o.note.as_deref()), (ActionStatus::Changed, Some("would run")));
         let o = block_on(r.execute("h", &action("reboot", ActionKind::Reboot(crate::model::Reboot { timeout_secs: 60 })))).unwrap();
@@ -250,8 +252,8 @@ mod tests {
         let three = vec![action("a", ActionKind::Run(run_action(&["true"]))); 3];
         assert_eq!(r.batch_end(&three, 0), 1, "no batches in a dry run");
         let calls = r.transport.calls.borrow().clone();
-        assert_eq!(calls.len(), 1, "only the file check ran");
-        assert!(calls[0].line.contains("/etc/motd") && calls[0].stdin.is_none(), "no content sent: {calls:?}");
+        assert_eq!(calls.len(), 2, "only the file check and its read ran");
+        assert!(calls.iter().all(|c| c.line.contains("/etc/motd") && c.stdin.is_none()), "no content sent: {calls:?}");
         r.transport.done();
     }
 

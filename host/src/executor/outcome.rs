@@ -18,12 +18,22 @@ pub struct Outcome {
     pub stdout: String,
     /// Errors.
     pub stderr: String,
+    /// A dry run's diff of a file it would write.
+    pub diff: Option<String>,
 }
 
 impl Outcome {
     /// An outcome with a note and nothing run (or nothing worth showing).
     pub fn new(status: ActionStatus, note: impl Into<String>) -> Self {
-        Outcome { status, note: Some(note.into()), command: None, exit_code: None, stdout: String::new(), stderr: String::new() }
+        Outcome {
+            status,
+            note: Some(note.into()),
+            command: None,
+            exit_code: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            diff: None,
+        }
     }
     /// The outcome of a command that ran.
     pub fn from_exec(status: ActionStatus, note: Option<String>, command: &str, out: &ExecOutput) -> Self {
@@ -34,6 +44,7 @@ impl Outcome {
             exit_code: Some(out.exit_code),
             stdout: out.stdout_text(),
             stderr: out.stderr_text(),
+            diff: None,
         }
     }
     /// A connection failure as the outcome of the action it interrupted.

@@ -188,6 +188,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
                     exit_code: Some(code),
                     stdout: String::new(),
                     stderr,
+                    diff: None,
                 };
                 return hide_if_secret(r.secret, o);
             }
@@ -215,6 +216,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
             exit_code: Some(code),
             stdout,
             stderr,
+            diff: None,
         };
         hide_if_secret(r.secret, o)
     }
@@ -226,6 +228,21 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         let check = upload::outcome(f, Put::Check, out.exit_code, &out.stdout_text(), out.stderr_text());
         match (check.status, apply) {
             (ActionStatus::Changed, Some(apply)) => self.write_file(apply, f).await,
+            // A dry run shows what would change: the host's file (read
+            // only, up to 1 MiB) against the planned content.
+            (ActionStatus::Changed, None) => {
+                let mut check = check;
+                let read = argv(&["head", "-c", "1048577", "--", &f.path]);
+                let (_, out) = self.exec(&read, &[], true, Some(60), None).await?;
+                check.diff = Some(if out.exit_code != 0 {
+                    crate::output::files::diff(&f.path, None, &f.content)
+                } else if out.stdout.len() > 1 << 20 {
+                    "(the file on the host is larger than 1 MiB; no diff)".to_string()
+                } else {
+                    crate::output::files::diff(&f.path, Some(&out.stdout), &f.content)
+                });
+                Ok(check)
+            }
             _ => Ok(check),
         }
     }

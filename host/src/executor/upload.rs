@@ -84,7 +84,7 @@ pub fn outcome(f: &PutFile, put: Put, code: i32, stdout: &str, stderr: String) -
         (0, why, Put::Write) => (ActionStatus::Changed, format!("wrote {} bytes ({why})", f.content.len())),
         (_, _, _) => (ActionStatus::Failed, format!("writing {} failed", f.path)),
     };
-    Outcome { status, note: Some(note), command: Some(shown(f)), exit_code: Some(code), stdout: String::new(), stderr }
+    Outcome { status, note: Some(note), command: Some(shown(f)), exit_code: Some(code), stdout: String::new(), stderr, diff: None }
 }
 
 #[cfg(test)]

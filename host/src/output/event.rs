@@ -167,6 +167,9 @@ pub enum Event {
         stdout_tail: Option<String>,
         /// Last lines of stderr.
         stderr_tail: Option<String>,
+        /// A dry run's diff of a file it would write.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        diff: Option<String>,
     },
     /// A batch of a rolling step opens.
     BatchStarted {

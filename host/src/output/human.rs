@@ -59,7 +59,7 @@ impl HumanReporter {
                     );
                 }
             }
-            Event::Action { host, summary, status, note, exit_code, ms, stderr_tail, .. } => {
+            Event::Action { host, summary, status, note, exit_code, ms, stderr_tail, diff, .. } => {
                 let word = match status {
                     ActionStatus::Ok => "ok",
                     ActionStatus::Changed => "changed",
@@ -71,6 +71,9 @@ impl HumanReporter {
                     let _ = write!(o, " - {n}");
                 }
                 o.push('\n');
+                for l in diff.iter().flat_map(|d| d.lines()) {
+                    let _ = writeln!(o, "{:w$}      {l}", "", w = self.width);
+                }
                 if *status == ActionStatus::Failed {
                     if let Some(c) = exit_code {
                         let _ = writeln!(o, "{:w$}      exit code {c}", "", w = self.width);

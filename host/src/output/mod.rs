@@ -2,6 +2,7 @@
 //! the journal), secret masking, and the recap.
 
 pub mod event;
+pub mod files;
 mod human;
 mod live;
 mod secrets;

@@ -135,6 +135,8 @@ pub enum PluginError {
         host: String,
         /// Which action and what it lacks.
         problem: String,
+        /// The workflow's grants (not the plugin's declaration) refused it.
+        by_grant: bool,
     },
     /// Cache or engine trouble.
     #[error("plugin runtime: {0}")]

@@ -197,8 +197,8 @@ impl LoadedPlugin {
             super::validate::Violation::Invalid(problem) => {
                 PluginError::InvalidPlan { plugin: plugin.clone(), host: host.clone(), problem }
             }
-            super::validate::Violation::NotAllowed(problem) => {
-                PluginError::NotAllowed { plugin: plugin.clone(), host: host.clone(), problem }
+            super::validate::Violation::NotAllowed { problem, by_grant } => {
+                PluginError::NotAllowed { plugin: plugin.clone(), host: host.clone(), problem, by_grant }
             }
         })?;
         Ok(PlanOutput { actions, reason: raw.reason, logs, elapsed })

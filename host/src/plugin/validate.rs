@@ -41,7 +41,22 @@ pub enum Violation {
     /// Malformed.
     Invalid(String),
     /// Outside declared or granted capabilities.
-    NotAllowed(String),
+    NotAllowed {
+        /// Which action and what it lacks.
+        problem: String,
+        /// The plugin declared it, and the workflow's grants took it away.
+        by_grant: bool,
+    },
+}
+
+/// Refuse an action: the plugin did not declare what it needs (when
+/// `declared` is false), or the step's grants do not allow it.
+fn refuse(declared: bool, action: String, plugin_side: &str, grant_side: &str) -> Violation {
+    if declared {
+        Violation::NotAllowed { problem: format!("{action}, which the step's grants do not allow ({grant_side})"), by_grant: true }
+    } else {
+        Violation::NotAllowed { problem: format!("{action}, which the plugin did not declare ({plugin_side})"), by_grant: false }
+    }
 }
 
 fn is_name(s: &str) -> bool {
@@ -106,7 +121,7 @@ pub fn validate_info(info: &PluginInfo) -> Result<(), String> {
     Ok(())
 }
 
-fn check_program(p: &Program, caps: &Capabilities, what: &str) -> Result<(), Violation> {
+fn check_program(p: &Program, declared: &Capabilities, caps: &Capabilities, what: &str) -> Result<(), Violation> {
     match p {
         Program::Argv(argv) => {
             let Some(first) = argv.first() else {
@@ -119,9 +134,7 @@ fn check_program(p: &Program, caps: &Capabilities, what: &str) -> Result<(), Vio
                 return Err(Violation::Invalid(format!("{what} has a NUL byte in an argument")));
             }
             if !caps.allows_program(first) {
-                return Err(Violation::NotAllowed(format!(
-                    "{what} runs `{first}`, which the plugin did not declare or the workflow did not grant"
-                )));
+                return Err(refuse(declared.allows_program(first), format!("{what} runs `{first}`"), "programs", "grants.programs"));
             }
         }
         Program::Script(s) => {
@@ -129,9 +142,7 @@ fn check_program(p: &Program, caps: &Capabilities, what: &str) -> Result<(), Vio
                 return Err(Violation::Invalid(format!("{what} has an empty or invalid script")));
             }
             if !caps.shell {
-                return Err(Violation::NotAllowed(format!(
-                    "{what} is a shell script, but the `shell` capability was not declared or not granted"
-                )));
+                return Err(refuse(declared.shell, format!("{what} is a shell script"), "the `shell` capability", "`shell = false`"));
             }
         }
     }
@@ -157,12 +168,13 @@ pub fn validate_plan(
         let what = format!("action {} ({:?})", i + 1, truncate(&a.summary, 80));
         match &a.kind {
             ActionKind::Run(r) => {
-                check_program(&r.program, caps, &what)?;
+                let declared = &info.capabilities;
+                check_program(&r.program, declared, caps, &what)?;
                 if let Some(g) = &r.unless {
-                    check_program(g, caps, &format!("the guard of {what}"))?;
+                    check_program(g, declared, caps, &format!("the guard of {what}"))?;
                 }
                 if r.sudo && !caps.sudo {
-                    return Err(Violation::NotAllowed(format!("{what} runs as root, and the workflow grants `sudo = false`")));
+                    return Err(refuse(declared.sudo, format!("{what} runs as root"), "sudo", "`sudo = false`"));
                 }
                 if r.timeout_secs == Some(0) || r.timeout_secs.is_some_and(|t| t > limits.max_timeout_secs) {
                     return Err(Violation::Invalid(format!("{what} has a timeout outside 1..={} s", limits.max_timeout_secs)));
@@ -178,9 +190,12 @@ pub fn validate_plan(
                         return Err(Violation::Invalid(format!("{what} sets an invalid environment variable name {k:?}")));
                     }
                     if !caps.allows_env(k) {
-                        return Err(Violation::NotAllowed(format!(
-                            "{what} sets {k}, which changes what runs or what it loads; the workflow must grant it (grants = {{ env = [\"{k}\"] }})"
-                        )));
+                        return Err(Violation::NotAllowed {
+                            problem: format!(
+                                "{what} sets {k}, which changes what runs or what it loads; the workflow must grant it (grants = {{ env = [\"{k}\"] }})"
+                            ),
+                            by_grant: true,
+                        });
                     }
                 }
                 if let Some(v) = &r.capture {
@@ -208,10 +223,12 @@ pub fn validate_plan(
                     }
                 }
                 if !caps.allows_write(&f.path) {
-                    return Err(Violation::NotAllowed(format!(
-                        "{what} writes {}, outside the paths the plugin declared or the workflow granted",
-                        f.path
-                    )));
+                    return Err(refuse(
+                        info.capabilities.allows_write(&f.path),
+                        format!("{what} writes {}", f.path),
+                        "writes",
+                        "grants.writes",
+                    ));
                 }
                 total += f.content.len();
             }
@@ -220,9 +237,7 @@ pub fn validate_plan(
                     return Err(Violation::Invalid(format!("{what} has a reboot timeout outside 1..={} s", limits.max_reboot_secs)));
                 }
                 if !caps.reboot {
-                    return Err(Violation::NotAllowed(format!(
-                        "{what} reboots the host, which the plugin did not declare or the workflow did not grant"
-                    )));
+                    return Err(refuse(info.capabilities.reboot, format!("{what} reboots the host"), "reboots", "`reboot = false`"));
                 }
             }
             ActionKind::FetchFile(f) => {
@@ -231,10 +246,12 @@ pub fn validate_plan(
                 }
                 check_var(info, &f.into, &what)?;
                 if !caps.allows_read(&f.path) {
-                    return Err(Violation::NotAllowed(format!(
-                        "{what} reads {}, outside the paths the plugin declared or the workflow granted",
-                        f.path
-                    )));
+                    return Err(refuse(
+                        info.capabilities.allows_read(&f.path),
+                        format!("{what} reads {}", f.path),
+                        "reads",
+                        "grants.reads",
+                    ));
                 }
             }
         }
@@ -253,7 +270,10 @@ fn check_var(info: &PluginInfo, v: &str, what: &str) -> Result<(), Violation> {
         return Err(Violation::Invalid(format!("{what} captures into an invalid variable name {v:?}")));
     }
     if !info.produces.iter().any(|p| p == v) {
-        return Err(Violation::NotAllowed(format!("{what} captures variable `{v}`, which the plugin did not declare in `produces`")));
+        return Err(Violation::NotAllowed {
+            problem: format!("{what} captures variable `{v}`, which the plugin did not declare in `produces`"),
+            by_grant: false,
+        });
     }
     Ok(())
 }

@@ -21,9 +21,21 @@ pub struct BoundStep {
     pub params: serde_json::Value,
     /// Declared capabilities narrowed by the step's grants.
     pub caps: Capabilities,
+    /// Where the step's grants are written (`FILE:LINE:COL`), if it has any.
+    pub grants_at: Option<String>,
 }
 
 impl BoundStep {
+    /// A plan refused by the step's grants points at them in the workflow.
+    pub fn locate(&self, e: PluginError) -> PluginError {
+        match (e, &self.grants_at) {
+            (PluginError::NotAllowed { plugin, host, problem, by_grant: true }, Some(at)) => {
+                PluginError::NotAllowed { plugin, host, problem: format!("{problem}; the grants are at {at}"), by_grant: true }
+            }
+            (e, _) => e,
+        }
+    }
+
     /// The plugin's probes with this step's parameters substituted (quoted),
     /// each named `prefix` + the probe's name.
     pub fn probe_commands(&self, prefix: &str) -> Result<Vec<ProbeCommand>, ProbeError> {
@@ -238,7 +250,11 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
                 return Err(Box::new(err));
             }
         }
-        steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps });
+        let grants_at = (step.grants != Default::default()).then(|| {
+            let (line, col) = src.line_col(step.grants_span.start);
+            format!("{}:{line}:{col}", src.name)
+        });
+        steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps, grants_at });
     }
 
     // Every variable a step consumes must be produced by that step or an earlier one.

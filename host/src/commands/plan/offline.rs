@@ -170,7 +170,7 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str, 
                 continue;
             }
             let ctx = offline_context(s, h, rec, &inventory);
-            let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps) {
+            let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps).map_err(|e| s.locate(e)) {
                 Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
                 // Reads (fetch-file, read-only runs) change nothing: the host is converged.
                 Ok(out)

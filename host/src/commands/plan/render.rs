@@ -80,6 +80,8 @@ pub fn render_human(plan: &OfflinePlan) -> String {
                                     let _ = write!(d, ", owner {o}:{g}");
                                 }
                                 d.push(')');
+                                d.push('\n');
+                                d.push_str(&crate::output::files::preview(&f.content));
                                 d
                             }
                             ActionKind::Reboot(r) => {
