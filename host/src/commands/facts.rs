@@ -47,7 +47,7 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
             let named: Vec<usize> = inv.hosts.iter().enumerate().filter(|(_, h)| args.hosts.contains(&h.name)).map(|(i, _)| i).collect();
             only = Some(only.map_or(named.clone(), |o| o.into_iter().filter(|i| named.contains(i)).collect()));
         }
-        std::fs::write(path, crate::facts::template(&bound, only.as_deref()))
+        std::fs::write(path, super::facts_template::facts_template(&bound, only.as_deref()))
             .map_err(|e| CommandError::Other(format!("writing {}: {e}", path.display())))?;
         println!(
             "wrote {} (edit the probe results, then: plait plan {} --facts {})",

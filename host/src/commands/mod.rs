@@ -3,6 +3,7 @@
 mod connection;
 mod error;
 mod facts;
+mod facts_template;
 mod plan;
 mod plugins;
 mod run;

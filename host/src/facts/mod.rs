@@ -3,7 +3,7 @@
 
 mod file;
 mod gather;
-mod template;
+mod sample;
 
 pub use crate::model::{HostFacts, ProbeResult, ServiceState};
 pub use file::{FactsFile, FactsFileError, HostRecord};
@@ -11,4 +11,4 @@ pub use gather::{
     GatherError, GatherScript, ProbeCommand, ProbeTemplateError, parse as parse_gathered, parse_probes_only, render_probe,
     script as gather_script,
 };
-pub use template::{centos7, template};
+pub use sample::centos7;

@@ -1,42 +1,16 @@
-//! A facts template (`plait facts WORKFLOW --template FILE`): for each host,
-//! the core facts of a fresh CentOS 7.9 minimal install and a placeholder
-//! result for every probe its steps run, each under the command it stands
-//! for, so a plugin can be planned offline before any host exists. The
-//! author edits the results to the cases the plugin must handle.
+//! `plait facts WORKFLOW --template FILE`: for each host, the core facts of
+//! a fresh CentOS 7.9 minimal install and a placeholder result for every
+//! probe its steps run, each under the command it stands for, so a plugin
+//! can be planned offline before any host exists. The author edits the
+//! results to the cases the plugin must handle.
 
-use super::file::HostRecord;
-use super::{HostFacts, ServiceState, render_probe};
+use crate::facts::{HostRecord, centos7, render_probe};
 use crate::workflow::BoundWorkflow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// What a fresh CentOS 7.9 minimal install reports, named after `host`.
-pub fn centos7(host: &str, address: &str) -> HostFacts {
-    HostFacts {
-        hostname: "localhost.localdomain".into(),
-        os_id: "centos".into(),
-        os_version: "7".into(),
-        os_release: "CentOS Linux release 7.9.2009 (Core)".into(),
-        os_family: "rhel".into(),
-        kernel_release: "3.10.0-1160.el7.x86_64".into(),
-        arch: "x86_64".into(),
-        cpus: 2,
-        memory_mb: 3789,
-        swap_total_mb: 2047,
-        selinux: "enforcing".into(),
-        firewalld: ServiceState { installed: true, active: true, enabled: true },
-        modules: Vec::new(),
-        sysctls: BTreeMap::new(),
-        primary_ipv4: address.parse::<std::net::Ipv4Addr>().ok().map(|a| a.to_string()),
-        boot_id: format!(
-            "00000000-0000-4000-8000-{:012x}",
-            host.bytes().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))) & 0xffff_ffff_ffff
-        ),
-    }
-}
-
 /// The template's text for the hosts at `only` (all when `None`).
-pub fn template(bound: &BoundWorkflow, only: Option<&[usize]>) -> String {
+pub fn facts_template(bound: &BoundWorkflow, only: Option<&[usize]>) -> String {
     let inv = &bound.workflow.inventory;
     let mut out = format!(
         "# Facts template for {} (plait facts --template).\n# Core facts of a fresh CentOS 7.9 minimal install for each host, and a\n# placeholder result for every probe its steps run (the command is above it).\n# Edit the results to the case you want to plan, or record real ones with\n# `plait facts WORKFLOW --record FILE`; then `plait plan WORKFLOW --facts FILE`.\n",
