@@ -195,4 +195,16 @@ pub enum PluginCommand {
         /// Plugin name (searched) or path to a .wasm file.
         name: String,
     },
+    /// Fetch an OCI plugin into the cache; print its digest and sha256.
+    Pull {
+        /// `oci://REGISTRY/NAMESPACE/NAME:TAG`.
+        reference: String,
+    },
+    /// Publish a component as an OCI Wasm artifact; print its digest.
+    Push {
+        /// The `.wasm` file.
+        file: PathBuf,
+        /// `oci://REGISTRY/NAMESPACE/NAME:TAG`.
+        reference: String,
+    },
 }

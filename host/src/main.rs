@@ -153,5 +153,18 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             print!("{}", commands::inspect_plugin(&Registry::standard(None), &rt, &name)?);
             Ok(exit_codes::OK)
         }
+        Command::Plugin { action: PluginCommand::Pull { reference } } => {
+            let (digest, sha256) = plait::plugin::oci::pull_to_cache(&reference).map_err(|e| CommandError::Invalid(e.to_string()))?;
+            println!("{reference}\n  digest {digest}\n  sha256 {sha256}");
+            Ok(exit_codes::OK)
+        }
+        Command::Plugin { action: PluginCommand::Push { file, reference } } => {
+            let bytes = std::fs::read(&file).map_err(|e| CommandError::Invalid(format!("reading {}: {e}", file.display())))?;
+            // Only components are pushed: load it first, as a workflow would.
+            let p = plait::plugin::LoadedPlugin::load(&rt, &file, None)?;
+            let digest = plait::plugin::oci::push(&bytes, &reference).map_err(|e| CommandError::Invalid(e.to_string()))?;
+            println!("pushed {} {} to {reference}\n  digest {digest}", p.info.name, p.info.version);
+            Ok(exit_codes::OK)
+        }
     }
 }

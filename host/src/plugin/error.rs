@@ -22,6 +22,14 @@ pub enum PluginError {
         /// Cause.
         source: std::io::Error,
     },
+    /// An OCI plugin could not be pulled, or is not what plait.lock pins.
+    #[error("{detail}")]
+    Oci {
+        /// The reference.
+        reference: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// sha256 pin mismatch.
     #[error("plugin {} has sha256 {actual}, but the workflow pins {expected}", path.display())]
     HashMismatch {

@@ -12,6 +12,7 @@ mod error;
 mod info;
 mod limits;
 mod loaded;
+pub mod oci;
 mod probe;
 mod registry;
 mod sandbox;

@@ -22,6 +22,8 @@ pub enum PluginSource {
         /// Expected sha256 (hex).
         sha256: String,
     },
+    /// An OCI artifact (`oci://...`), pinned in `plait.lock` beside the workflow.
+    Oci(String),
 }
 
 /// A resolved plugin file.
@@ -107,6 +109,11 @@ impl Registry {
                 self.builtin(name).unwrap_or_else(|| Err(PluginError::NotFound { name: name.clone(), searched: self.searched() }))
             }
             PluginSource::Path { path, sha256 } => Ok(PluginRef { path: base.join(path), name: None, sha256: Some(sha256.clone()) }),
+            PluginSource::Oci(reference) => {
+                let (path, sha256) = super::oci::resolve(reference, &base.join("plait.lock"))
+                    .map_err(|e| PluginError::Oci { reference: reference.clone(), detail: e.to_string() })?;
+                Ok(PluginRef { path, name: None, sha256: Some(sha256) })
+            }
         }
     }
 

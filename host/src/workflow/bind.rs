@@ -112,7 +112,10 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             // A plugin that is missing, unreadable or not the pinned one is
             // the workflow's mistake (invalid input, exit 2); one that loads
             // and misbehaves is the plugin's (exit 3).
-            let input = matches!(e, PluginError::NotFound { .. } | PluginError::Read { .. } | PluginError::HashMismatch { .. });
+            let input = matches!(
+                e,
+                PluginError::NotFound { .. } | PluginError::Read { .. } | PluginError::HashMismatch { .. } | PluginError::Oci { .. }
+            );
             let mut err = src.error(step.plugin_span.clone(), format!("step {} ({}): {e}", step.number, step.name), "this plugin");
             if !input {
                 err.category = Category::Plugin;
@@ -120,8 +123,13 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             Box::new(err)
         };
         let r = registry.resolve(&step.plugin, &base).map_err(|e| {
+            let oci = matches!(e, PluginError::Oci { .. });
             let mut err = at_plugin(e);
-            err.help = Some("build the plugins with scripts/build-plugins, put NAME.wasm in the workflow's plugins/ folder, or add its folder to PLAIT_PLUGIN_PATH".into());
+            err.help = Some(if oci {
+                "plait.lock beside the workflow pins the digest; plain-HTTP registries must be listed in PLAIT_INSECURE_REGISTRIES (host:port)".into()
+            } else {
+                "put NAME.wasm in the workflow's plugins/ folder, in ~/.local/share/plait/plugins, or in a folder of PLAIT_PLUGIN_PATH (in a plait checkout, scripts/build-plugins builds the first-party ones)".into()
+            });
             err
         })?;
         let key = std::fs::canonicalize(&r.path).unwrap_or_else(|_| r.path.clone());

@@ -127,6 +127,14 @@ impl Workflow {
             let s = spanned.into_inner();
             let plugin_span = s.plugin.span();
             let plugin = match s.plugin.into_inner() {
+                RawPluginSource::Name(n) if n.starts_with("oci://") => {
+                    crate::plugin::oci::parse(&n).map_err(|e| {
+                        Box::new(source.error(plugin_span.clone(), e.to_string(), "plugin").with_help(
+                            "an OCI plugin is oci://REGISTRY/NAMESPACE/NAME:TAG (or @sha256:DIGEST); its digest is pinned in plait.lock",
+                        ))
+                    })?;
+                    PluginSource::Oci(n)
+                }
                 RawPluginSource::Name(n) => {
                     if n.is_empty() || !n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
                         return Err(Box::new(
@@ -147,6 +155,7 @@ impl Workflow {
             let name = s.name.clone().unwrap_or_else(|| match &plugin {
                 PluginSource::Name(n) => n.clone(),
                 PluginSource::Path { path, .. } => path.file_stem().map(|f| f.to_string_lossy().replace('_', "-")).unwrap_or_default(),
+                PluginSource::Oci(r) => r.rsplit('/').next().unwrap_or(r).split([':', '@']).next().unwrap_or_default().to_string(),
             });
 
             let targets: Vec<Spanned<String>> = match s.targets {
