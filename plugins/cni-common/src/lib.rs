@@ -79,9 +79,23 @@ pub fn absent(ctx: &Context, cni: &Cni, url: &str, control_plane: bool, group: &
                     .into(),
             );
         }
-        // Prints nothing once the DaemonSet is gone; captured every run for the others.
+        // Prints nothing once the DaemonSet is gone; captured every run for
+        // the others. Without a cluster (admin.conf gone: reset) there is no
+        // DaemonSet either, and nothing to ask.
+        let get = shell::join([
+            "kubectl",
+            KUBECONFIG,
+            "-n",
+            cni.namespace,
+            "get",
+            "daemonset",
+            cni.daemonset,
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ]);
         actions.push(
-            cmd::run(["kubectl", KUBECONFIG, "-n", cni.namespace, "get", "daemonset", cni.daemonset, "--ignore-not-found", "-o", "name"])
+            cmd::script(format!("[ -f /etc/kubernetes/admin.conf ] || exit 0\nexec {get}"))
                 .read_only()
                 .capture(cni.removed_var)
                 .summary(format!("confirm {} is gone", cni.daemonset))

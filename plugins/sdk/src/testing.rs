@@ -72,6 +72,26 @@ impl ContextBuilder {
         self
     }
 
+    /// Put the host being planned in inventory group `name`.
+    pub fn group(mut self, name: &str) -> Self {
+        self.ctx.host.groups.push(name.into());
+        if let Some(me) = self.ctx.inventory.iter_mut().find(|h| h.name == self.ctx.host.name) {
+            me.groups.push(name.into());
+        }
+        self
+    }
+
+    /// Add another inventory host, in `groups`.
+    pub fn host(mut self, name: &str, address: &str, groups: &[&str]) -> Self {
+        self.ctx.inventory.push(InventoryHost {
+            name: name.into(),
+            address: address.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            vars: Vec::new(),
+        });
+        self
+    }
+
     /// Add a captured variable.
     pub fn var(mut self, host: &str, name: &str, value: &str) -> Self {
         self.ctx.vars.push(Variable { host: host.into(), name: name.into(), value: value.into() });

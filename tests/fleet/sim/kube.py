@@ -510,12 +510,16 @@ def kubeadm(argv):
             os.remove(f"{R}/active/kubelet")
         except OSError:
             pass
+        # kubeadm v1.21.10 cmd/kubeadm/app/cmd/phases/reset: on a control
+        # plane it removes the etcd member (here: the whole single-node
+        # cluster goes); it never deletes the Node object of a worker, which
+        # stays registered, NotReady, until `kubectl delete node` (the
+        # kubeadm docs' "Remove the node": drain, reset, delete).
         with Cluster() as s:
             if was_control_plane:
                 s.clear()
-            else:
-                s.get("nodes", {}).pop(hostname(), None)
-                s.get("kube_proxy", {}).pop(hostname(), None)
+            elif hostname() in s.get("nodes", {}):
+                s["nodes"][hostname()]["kubelet_stopped"] = True
         print("[reset] Stopping the kubelet service\n[reset] Deleting contents of stateful directories: [/var/lib/etcd /var/lib/kubelet]\n\nThe reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d")
     else:
         die(f'unknown command "{cmd}" for "kubeadm"')
@@ -780,6 +784,46 @@ def run_kubectl(s, f, rest):
                     print(f'{kind} "{name_}" deleted')
         else:
             die(f'error: the path "{src}" does not exist')
+    elif verb == "drain":
+        # kubectl v1.21.10 staging/src/k8s.io/kubectl/pkg/drain: cordon
+        # (spec.unschedulable), then evict every pod on the node; pods of a
+        # DaemonSet stop the drain unless --ignore-daemonsets, and are then
+        # left (their controller ignores unschedulable).
+        node = args[0] if args else die("error: USAGE: drain NODE [flags]")
+        if node not in s.get("nodes", {}):
+            die(f'Error from server (NotFound): nodes "{node}" not found')
+        mine = [p for p in pods(s) if p[3] == node]
+        ds = [p for p in mine if p[2].get("k8s-app") in ("kube-proxy", "calico-node") or p[2].get("app") == "flannel"]
+        s["nodes"][node]["unschedulable"] = True
+        print(f"node/{node} cordoned")
+        if ds and not f.get("ignore-daemonsets"):
+            die(f'error: unable to drain node "{node}" due to error:cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): '
+                + ", ".join(f"{p[0]}/{p[1]}" for p in ds) + ", continuing command...")
+        if ds:
+            print("WARNING: ignoring DaemonSet-managed Pods: " + ", ".join(f"{p[0]}/{p[1]}" for p in ds))
+        for p in mine:
+            if p not in ds:
+                print(f"evicting pod {p[0]}/{p[1]}")
+        for p in mine:
+            if p not in ds:
+                print(f"pod/{p[1]} evicted")
+        print(f"node/{node} drained")
+    elif verb in ("cordon", "uncordon"):
+        node = args[0] if args else die(f"error: USAGE: {verb} NODE [flags]")
+        if node not in s.get("nodes", {}):
+            die(f'Error from server (NotFound): nodes "{node}" not found')
+        was = s["nodes"][node].get("unschedulable", False)
+        s["nodes"][node]["unschedulable"] = verb == "cordon"
+        print(f"node/{node} {'already ' if was == (verb == 'cordon') else ''}{verb}ed")
+    elif verb == "delete" and args[:1] in (["node"], ["nodes"], ["no"]):
+        # Deleting the Node object: its DaemonSet pods go with it; the
+        # kubelet on the host (if it still runs) would register it again.
+        for node in args[1:]:
+            if node not in s.get("nodes", {}):
+                die(f'Error from server (NotFound): nodes "{node}" not found')
+            s["nodes"].pop(node)
+            s.get("kube_proxy", {}).pop(node, None)
+            print(f'node "{node}" deleted')
     elif verb == "delete":
         kind = args[0] if args else die("error: resource(s) were provided, but no name was specified")
         if kind in ("pod", "pods", "po"):

@@ -1,0 +1,168 @@
+//! Day 2 on the simulated fleet (issue 15): add a worker to a running
+//! cluster, remove one (drain, delete, reset), and reset the cluster to the
+//! state before `kubeadm init`. Each lifecycle workflow runs twice: the
+//! second run changes nothing.
+
+use plait_tests::fleet::{Fleet, skip_unless_available};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn events(o: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn recap(o: &std::process::Output) -> Vec<Value> {
+    let ev = events(o);
+    let r = ev.iter().rev().find(|e| e["event"] == "recap").unwrap_or_else(|| panic!("no recap in\n{}", text(o)));
+    r["hosts"].as_array().unwrap().clone()
+}
+
+fn changed(o: &std::process::Output, host: &str) -> u64 {
+    recap(o)
+        .iter()
+        .find(|h| h["host"] == host)
+        .map(|h| h["changed"].as_u64().unwrap())
+        .unwrap_or_else(|| panic!("{host} not in {}", text(o)))
+}
+
+/// What changed on `host`: the summaries of its changed actions.
+fn changes(o: &std::process::Output, host: &str) -> Vec<String> {
+    events(o)
+        .iter()
+        .filter(|e| e["event"] == "action" && e["host"] == host && e["status"] == "changed")
+        .map(|e| e["summary"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The fleet's inventory with `hosts` only, each in `groups` (first is the control plane).
+fn inventory(fleet: &Fleet, dir: &Path, name: &str, hosts: &[(&str, &str)]) -> PathBuf {
+    let addr = |h: &str| std::fs::read_to_string(fleet.dir().join(format!("hosts/{h}/address"))).unwrap().trim().to_string();
+    let mut s = format!(
+        "[defaults]\nuser = \"root\"\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+        fleet.dir().join("id_ed25519").display(),
+        fleet.dir().join("known_hosts").display()
+    );
+    for (h, group) in hosts {
+        s.push_str(&format!("\n[hosts.{h}]\naddress = \"{}\"\ngroups = [\"{group}\"]\n", addr(h)));
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+fn run(fleet: &Fleet, workflow: &str, inv: &Path, state: &Path) -> std::process::Output {
+    let o = fleet.plait(&["run", workflow, "-i", inv.to_str().unwrap(), "--state-dir", state.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{workflow}: {}", text(&o));
+    o
+}
+
+#[test]
+fn a_worker_joins_a_running_cluster_then_one_leaves_then_the_cluster_is_reset() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(4);
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let three = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    let four = inventory(
+        &fleet,
+        work.path(),
+        "four",
+        &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers"), ("node3", "workers")],
+    );
+    run(&fleet, "workflows/k8s-centos7.toml", &three, &state);
+    assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1", "node2"]));
+
+    // 1. Add node3. Its join token expired meanwhile (deleted here): the
+    //    control plane makes a fresh one. The others change only /etc/hosts,
+    //    which lists every inventory host (the tutorial's hosts file).
+    let kept = fleet.exec("master", "cat /etc/kubernetes/plait-join-command");
+    let token = kept.split_whitespace().skip_while(|w| *w != "--token").nth(1).unwrap().to_string();
+    fleet.exec("master", &format!("kubeadm token delete {token}"));
+    let o = run(&fleet, "workflows/k8s-centos7.toml", &four, &state);
+    assert!(changed(&o, "node3") >= 40, "node3 is set up and joins: {:?}", changes(&o, "node3"));
+    for h in ["node1", "node2"] {
+        assert_eq!(changes(&o, h), ["list 4 inventory hosts in /etc/hosts"], "{h}");
+    }
+    let mut on_master = changes(&o, "master");
+    on_master.sort();
+    assert_eq!(on_master.len(), 2, "{on_master:?}");
+    assert!(
+        on_master.iter().any(|s| s.starts_with("create a join command for the workers (the kept one: token not listed)")),
+        "{on_master:?}"
+    );
+    assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1", "node2", "node3"]));
+    let o = run(&fleet, "workflows/k8s-centos7.toml", &four, &state);
+    for h in ["master", "node1", "node2", "node3"] {
+        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
+    }
+
+    // 2. Remove node2: drained and deleted on the control plane, then reset.
+    let leaving = inventory(
+        &fleet,
+        work.path(),
+        "leaving",
+        &[("master", "control-plane"), ("node1", "workers"), ("node2", "leaving"), ("node3", "workers")],
+    );
+    let o = run(&fleet, "workflows/remove-node.toml", &leaving, &state);
+    assert_eq!(changes(&o, "master"), ["drain node2", "delete node node2"]);
+    assert!(changes(&o, "node2").iter().any(|s| s.starts_with("kubeadm reset -f")), "{:?}", changes(&o, "node2"));
+    assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1", "node3"]));
+    assert_eq!(fleet.state("node2")["kubernetes"]["kubelet_conf"], false);
+    assert_eq!(fleet.exec("node2", "ls -A /etc/cni/net.d 2>/dev/null | wc -l").trim(), "0", "CNI configuration removed");
+    let o = run(&fleet, "workflows/remove-node.toml", &leaving, &state);
+    for h in ["master", "node2"] {
+        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
+    }
+
+    // 3. Reset the cluster: nothing of kubeadm is left, the packages and the
+    //    OS preparation stay; a second reset changes nothing.
+    let rest = inventory(&fleet, work.path(), "rest", &[("master", "control-plane"), ("node1", "workers"), ("node3", "workers")]);
+    run(&fleet, "workflows/reset.toml", &rest, &state);
+    for h in ["master", "node1", "node3"] {
+        let s = fleet.state(h);
+        assert_eq!(s["kubernetes"]["kubelet_conf"], false, "{h}");
+        assert!(s["packages"].as_array().unwrap().iter().any(|p| p == "kubelet-1.21.10-0.x86_64"), "{h} keeps its packages");
+        assert_eq!(s["selinux"]["config"], "disabled", "{h} keeps its OS preparation");
+    }
+    assert_eq!(fleet.exec("master", "test -e /etc/kubernetes/admin.conf && echo yes || echo no").trim(), "no");
+    let o = run(&fleet, "workflows/reset.toml", &rest, &state);
+    for h in ["master", "node1", "node3"] {
+        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
+    }
+}
+
+#[test]
+fn an_unreachable_leaving_node_is_still_removed_from_the_cluster_and_reported() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let three = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    run(&fleet, "workflows/k8s-centos7.toml", &three, &state);
+    let leaving = inventory(&fleet, work.path(), "leaving", &[("master", "control-plane"), ("node1", "workers"), ("node2", "leaving")]);
+    fleet.net("node2", false);
+    let o = fleet.plait(&[
+        "run",
+        "workflows/remove-node.toml",
+        "-i",
+        leaving.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(changes(&o, "master"), ["drain node2", "delete node node2"]);
+    let r = recap(&o);
+    let node2 = r.iter().find(|h| h["host"] == "node2").unwrap();
+    assert_eq!(node2["state"], "unreachable", "{node2}");
+    assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1"]));
+}
