@@ -52,7 +52,7 @@ impl Connection {
     pub fn settings(&self, inventory: &Inventory) -> ConnectSettings {
         let known_hosts = self.known_hosts.clone().or_else(|| inventory.known_hosts.clone()).unwrap_or_else(default_known_hosts);
         ConnectSettings {
-            host_keys: HostKeyPolicy { known_hosts, accept_new: self.accept_new_host_keys },
+            host_keys: HostKeyPolicy { known_hosts, accept_new: self.accept_new_host_keys, parsed: Default::default() },
             connect_timeout: self.connect_timeout,
             keepalive: self.keepalive,
         }

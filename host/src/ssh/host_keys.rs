@@ -4,6 +4,7 @@
 
 use super::SshError;
 use super::known_hosts::{self, Verdict};
+use russh::keys::ssh_key::known_hosts::Entry;
 use russh::keys::{HashAlg, PublicKeyOrCertificate};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,35 @@ pub struct HostKeyPolicy {
     pub known_hosts: PathBuf,
     /// Record keys of hosts not yet in the file (never replaces a key).
     pub accept_new: bool,
+    /// The file parsed once for every connection of the run.
+    pub parsed: ParsedKnownHosts,
+}
+
+/// known_hosts as parsed, shared by a run's connections (a thousand hosts
+/// read and parse it once, not a thousand times); dropped when plait
+/// appends a key, so the next connection reads the file again.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedKnownHosts(Arc<Mutex<Option<Arc<Vec<(usize, Entry)>>>>>);
+
+impl ParsedKnownHosts {
+    fn get(&self, path: &std::path::Path) -> std::io::Result<Arc<Vec<(usize, Entry)>>> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = slot.as_ref() {
+            return Ok(p.clone());
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let parsed = Arc::new(known_hosts::parse(&text, &path.display().to_string()));
+        *slot = Some(parsed.clone());
+        Ok(parsed)
+    }
+
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 /// Serializes appends to known_hosts across the hosts of a run.
@@ -71,9 +101,8 @@ impl russh::client::Handler for Verifier {
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
         let known_hosts = self.policy.known_hosts.display().to_string();
-        let text = match std::fs::read_to_string(&self.policy.known_hosts) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let entries = match self.policy.parsed.get(&self.policy.known_hosts) {
+            Ok(e) => e,
             Err(e) => {
                 return self.refuse(SshError::Connect {
                     host: self.host.clone(),
@@ -82,7 +111,6 @@ impl russh::client::Handler for Verifier {
                 });
             }
         };
-        let entries = known_hosts::parse(&text, &known_hosts);
         match known_hosts::check(&entries, &self.address, self.port, &key, cert) {
             Verdict::Trusted => Ok(true),
             Verdict::Revoked { line } => self.refuse(SshError::Connect {
@@ -102,6 +130,7 @@ impl russh::client::Handler for Verifier {
             }),
             Verdict::Unknown if self.policy.accept_new => match learn(&self.address, self.port, &key, &self.policy.known_hosts) {
                 Ok(()) => {
+                    self.policy.parsed.forget();
                     tracing::warn!("recorded new host key of {} ({}): {fingerprint} in {known_hosts}", self.host, self.addr());
                     Ok(true)
                 }
@@ -124,5 +153,26 @@ impl russh::client::Handler for Verifier {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hosts_is_parsed_once_per_run_and_again_after_a_key_is_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("known_hosts");
+        std::fs::write(&file, "web1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBRnNGvl8/LQ0uVlGQT6wSonT1jdrh6WOWN7U1z3B8Fw\n").unwrap();
+        let parsed = ParsedKnownHosts::default();
+        let first = parsed.get(&file).unwrap();
+        // Changed on disk, but the run keeps what it parsed...
+        std::fs::write(&file, "").unwrap();
+        let again = parsed.clone().get(&file).unwrap();
+        assert!(Arc::ptr_eq(&first, &again) && again.len() == 1, "shared by every connection of the run");
+        // ...until plait itself appends a key.
+        parsed.forget();
+        assert!(parsed.get(&file).unwrap().is_empty());
     }
 }
