@@ -71,6 +71,7 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
         }
     }
 
+    crate::executor::raise_open_files();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CommandError::Other(e.to_string()))?;
     let targets: Vec<&crate::inventory::Host> = inv
         .hosts

@@ -63,6 +63,8 @@ pub fn run_workflow(args: &RunArgs, runtime: &Runtime) -> Result<i32, CommandErr
         force: args.force,
     };
     let state_dir = args.state_dir.clone().unwrap_or_else(|| bound.workflow.folder().join(".plait"));
+    let (old, new) = crate::executor::raise_open_files();
+    tracing::debug!(?old, ?new, "open-file limit");
     // One thread: the run mostly waits on hosts, and a single-threaded
     // runtime saves the cross-thread wake-ups (about a fifth of the
     // controller's CPU at 10 hosts). Plugins plan on blocking threads.

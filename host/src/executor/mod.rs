@@ -5,6 +5,7 @@
 //! [`Transport`], and a journal for `--resume`.
 
 mod batch;
+mod fd_limit;
 mod host;
 mod journal;
 mod known;
@@ -19,6 +20,7 @@ mod transport;
 mod upload;
 mod vars;
 
+pub use fd_limit::raise_open_files;
 pub use journal::{Journal, JournalError, RunState};
 pub use outcome::Outcome;
 pub use run::{RunOptions, RunSummary, run};
