@@ -820,3 +820,47 @@ fn a_live_plan_shows_the_diff_of_every_file_it_would_write() {
     let a = ev.iter().find(|e| e["event"] == "action").expect("an action event");
     assert!(a["diff"].as_str().unwrap().contains("-old line"), "{a}");
 }
+
+#[test]
+fn two_plait_processes_share_a_fleet_by_limit_and_their_recaps_merge() {
+    // Past one controller (docs/performance.md): shard the inventory by
+    // --limit, one process and one state folder per shard; the JSON event
+    // streams concatenate, and their recaps together cover every host once.
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(4);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "put-always", "");
+    let inv = fleet.inventory("root");
+    let shard = |limit: &str, state: &str| {
+        let sd = work.path().join(state);
+        fleet.spawn_plait(&[
+            "run",
+            wf.to_str().unwrap(),
+            "-i",
+            inv.to_str().unwrap(),
+            "--limit",
+            limit,
+            "--state-dir",
+            sd.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+    };
+    let a = shard("master,node1", "state-a");
+    let b = shard("node2,node3", "state-b");
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", text(&b));
+    // Merged: concatenate the streams; every host appears in exactly one recap.
+    let mut merged: Vec<Value> = recap(&a);
+    merged.extend(recap(&b));
+    let mut names: Vec<&str> = merged.iter().map(|h| h["host"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["master", "node1", "node2", "node3"]);
+    assert!(merged.iter().all(|h| h["state"] == "converged"), "{merged:?}");
+    for h in ["master", "node1", "node2", "node3"] {
+        assert_eq!(fleet.exec(h, "cat /var/tmp/plait-kit/file"), "hello\n", "{h}");
+    }
+}
