@@ -5,7 +5,6 @@ use crate::diagnostic::{Category, SourceError};
 use crate::executor::JournalError;
 use crate::exit_codes;
 use crate::plugin::PluginError;
-use crate::workflow::ProbeError;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,9 +18,6 @@ pub enum CommandError {
     /// A plugin failed outside any workflow (e.g. `plait plugin inspect`).
     #[error(transparent)]
     Plugin(#[from] PluginError),
-    /// A plugin's probe cannot be rendered with the step's parameters.
-    #[error(transparent)]
-    Probe(#[from] ProbeError),
     /// The run's journal: its lock is held, or it cannot be written.
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -46,7 +42,7 @@ impl CommandError {
             // A plugin problem reported at its step still is a plugin problem.
             CommandError::Source(e) if e.category == Category::Plugin => exit_codes::PLUGIN_FAILED,
             CommandError::Source(_) | CommandError::Facts(_) | CommandError::Invalid(_) => exit_codes::INVALID_INPUT,
-            CommandError::Plugin(_) | CommandError::Probe(_) => exit_codes::PLUGIN_FAILED,
+            CommandError::Plugin(_) => exit_codes::PLUGIN_FAILED,
             CommandError::Journal(JournalError::Locked { .. }) => exit_codes::BUSY,
             CommandError::Journal(JournalError::Changed { .. }) => exit_codes::INVALID_INPUT,
             CommandError::Journal(_) => exit_codes::HOSTS_FAILED,

@@ -64,7 +64,7 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
     // names carry the plugin as `plugin/probe` through the gather script.
     let mut probes: Vec<ProbeCommand> = Vec::new();
     for s in &bound.steps {
-        for p in s.probe_commands(&format!("{}/", s.plugin.info.name))? {
+        for p in s.probe_commands(&format!("{}/", s.plugin.info.name)) {
             if !probes.iter().any(|q| q.name == p.name) {
                 probes.push(p);
             }

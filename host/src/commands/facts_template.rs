@@ -4,7 +4,7 @@
 //! can be planned offline before any host exists. The author edits the
 //! results to the cases the plugin must handle.
 
-use crate::facts::{HostRecord, centos7, render_probe};
+use crate::facts::{HostRecord, centos7};
 use crate::workflow::BoundWorkflow;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -29,9 +29,8 @@ pub fn facts_template(bound: &BoundWorkflow, only: Option<&[usize]>) -> String {
             }
             seen.push(plugin.clone());
             let _ = writeln!(out, "\n[{}.probes.{}]", key(&h.name), key(plugin));
-            for p in &s.plugin.info.probes {
-                let command = render_probe(&p.command, &s.params).unwrap_or_else(|_| p.command.clone());
-                for line in command.lines() {
+            for p in &s.probes {
+                for line in p.command.lines() {
                     let _ = writeln!(out, "# {}{line}", if p.sudo { "(root) " } else { "" });
                 }
                 let _ = writeln!(out, "{} = {{ exit_code = 0, stdout = \"\" }}", key(&p.name));

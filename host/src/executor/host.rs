@@ -21,7 +21,7 @@ use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plugin::PlanOutput as Plan;
 use crate::plugin::PluginError;
 use crate::ssh::{Elevation, connect_options};
-use crate::workflow::{BoundStep, ProbeError};
+use crate::workflow::BoundStep;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -36,9 +36,6 @@ fn tail(s: &str, lines: usize) -> Option<String> {
 /// Why facts and probes could not be read.
 #[derive(Debug, thiserror::Error)]
 enum FactsError {
-    /// A probe's command cannot be rendered.
-    #[error(transparent)]
-    Probe(#[from] ProbeError),
     /// The round trip failed.
     #[error(transparent)]
     Gather(#[from] GatherFailed),
@@ -421,7 +418,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
             return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
         };
         let next = self.pending.get(pos + 1).filter(|_| last && self.runner.batchable(&actions[0]));
-        let next_gather = next.map(|n| self.gather_script(n)).transpose().map_err(|e| self.step_failure(pos, e.to_string()))?;
+        let next_gather = next.map(|n| self.gather_script(n));
         if actions.len() == 1 && next_gather.is_none() {
             return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
         }
@@ -469,13 +466,13 @@ impl<'a, T: Transport> HostRun<'a, T> {
     }
 
     /// The gather script for step `s`: the core facts and its probes.
-    fn gather_script(&self, s: &BoundStep) -> Result<GatherScript, ProbeError> {
-        Ok(gather_script(&s.probe_commands("")?, self.runner.elevation, self.runner.password.as_deref(), true))
+    fn gather_script(&self, s: &BoundStep) -> GatherScript {
+        gather_script(&s.probe_commands(""), self.runner.elevation, self.runner.password.as_deref(), true)
     }
 
     /// Facts and step `s`'s probes, in one round trip.
     async fn gather(&self, s: &BoundStep) -> Result<Gathered, FactsError> {
-        let g = self.gather_script(s)?;
+        let g = self.gather_script(s);
         let out = gather(&self.runner.transport, &g).await?;
         Ok(parse_gathered(&self.name, &out, &g)?)
     }
@@ -487,7 +484,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
         let steps = &self.pending[pos..];
         let mut probes = Vec::new();
         for s in steps {
-            probes.extend(s.probe_commands(&format!("{}/", s.step.number))?);
+            probes.extend(s.probe_commands(&format!("{}/", s.step.number)));
         }
         let g = gather_script(&probes, self.runner.elevation, self.runner.password.as_deref(), false);
         let out = gather(&self.runner.transport, &g).await?;

@@ -3,7 +3,7 @@
 
 use super::load::{Step, Workflow};
 use crate::diagnostic::{Category, SourceError};
-use crate::facts::{ProbeCommand, ProbeTemplateError, render_probe};
+use crate::facts::{ProbeCommand, render_probe};
 use crate::inventory::toml_to_json;
 use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime, check_probes};
 use std::collections::HashMap;
@@ -23,6 +23,9 @@ pub struct BoundStep {
     pub caps: Capabilities,
     /// Where the step's grants are written (`FILE:LINE:COL`), if it has any.
     pub grants_at: Option<String>,
+    /// The plugin's probes with this step's parameters substituted (quoted),
+    /// rendered once when the workflow is bound.
+    pub probes: Vec<ProbeCommand>,
 }
 
 impl BoundStep {
@@ -36,35 +39,10 @@ impl BoundStep {
         }
     }
 
-    /// The plugin's probes with this step's parameters substituted (quoted),
-    /// each named `prefix` + the probe's name.
-    pub fn probe_commands(&self, prefix: &str) -> Result<Vec<ProbeCommand>, ProbeError> {
-        self.plugin
-            .info
-            .probes
-            .iter()
-            .map(|p| {
-                let command = render_probe(&p.command, &self.params).map_err(|source| ProbeError {
-                    plugin: self.plugin.label(),
-                    probe: p.name.clone(),
-                    source,
-                })?;
-                Ok(ProbeCommand { name: format!("{prefix}{}", p.name), command, sudo: p.sudo })
-            })
-            .collect()
+    /// The step's rendered probes, each named `prefix` + the probe's name.
+    pub fn probe_commands(&self, prefix: &str) -> Vec<ProbeCommand> {
+        self.probes.iter().map(|p| ProbeCommand { name: format!("{prefix}{}", p.name), ..p.clone() }).collect()
     }
-}
-
-/// A plugin's probe that cannot be rendered with the step's parameters.
-#[derive(Debug, thiserror::Error)]
-#[error("plugin {plugin} probe {probe}: {source}")]
-pub struct ProbeError {
-    /// The plugin (`name version`).
-    pub plugin: String,
-    /// The probe.
-    pub probe: String,
-    /// What is wrong with its command.
-    pub source: ProbeTemplateError,
 }
 
 /// A workflow ready to plan or run.
@@ -206,17 +184,30 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             }
         }
 
+        let params = serde_json::Value::Object(params);
+        // Every probe renders with these parameters (else it would fail
+        // only when a host is reached); once, here, for every host and step.
+        let mut probes = Vec::with_capacity(plugin.info.probes.len());
+        for p in &plugin.info.probes {
+            match render_probe(&p.command, &params) {
+                Ok(command) => probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo }),
+                Err(e) => {
+                    let mut err = src.error(
+                        step.plugin_span.clone(),
+                        format!("step {} ({}): plugin {label} probe `{}`: {e}", step.number, step.name, p.name),
+                        "this plugin",
+                    );
+                    err.category = Category::Plugin;
+                    return Err(Box::new(err));
+                }
+            }
+        }
+
         let caps = plugin.info.capabilities.narrow(&step.grants);
         // Probes run before every plan, dry runs included: they need the
         // same consent as actions, checked before any host is contacted.
         if let Err(r) = check_probes(&plugin.info.probes, &plugin.info.capabilities, &caps, &step.grants) {
-            let params = serde_json::Value::Object(params.clone());
-            let probe = plugin
-                .info
-                .probes
-                .iter()
-                .find(|p| p.name == r.probe)
-                .map_or(String::new(), |p| render_probe(&p.command, &params).unwrap_or_else(|_| p.command.clone()));
+            let probe = probes.iter().find(|p| p.name == r.probe).map_or(String::new(), |p| p.command.clone());
             let (span, label) = if r.by_grant { (step.grants_span.clone(), "grants") } else { (step.plugin_span.clone(), "this plugin") };
             let mut err = src
                 .error(
@@ -245,24 +236,11 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             }
             return Err(Box::new(err));
         }
-        // Every probe renders with these parameters (else it would fail
-        // only when a host is reached).
-        for p in &plugin.info.probes {
-            if let Err(e) = render_probe(&p.command, &serde_json::Value::Object(params.clone())) {
-                let mut err = src.error(
-                    step.plugin_span.clone(),
-                    format!("step {} ({}): plugin {label} probe `{}`: {e}", step.number, step.name, p.name),
-                    "this plugin",
-                );
-                err.category = Category::Plugin;
-                return Err(Box::new(err));
-            }
-        }
         let grants_at = (step.grants != Default::default()).then(|| {
             let (line, col) = src.line_col(step.grants_span.start);
             format!("{}:{line}:{col}", src.name)
         });
-        steps.push(BoundStep { step: step.clone(), plugin, params: serde_json::Value::Object(params), caps, grants_at });
+        steps.push(BoundStep { step: step.clone(), plugin, params, caps, grants_at, probes });
     }
 
     // Every variable a step consumes must be produced by that step or an earlier one.

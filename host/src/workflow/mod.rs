@@ -9,7 +9,7 @@ mod probes;
 mod raw;
 mod strategy;
 
-pub use bind::{BoundStep, BoundWorkflow, ProbeError, bind};
+pub use bind::{BoundStep, BoundWorkflow, bind};
 pub use load::{Step, Workflow};
 pub use probes::{ProbeListing, StepProbes, render_probes};
 pub use raw::{RawPluginSource, RawStep, RawWorkflow};

@@ -3,7 +3,6 @@
 //! what it needs (its program or shell code, root or not).
 
 use super::bind::BoundWorkflow;
-use crate::facts::render_probe;
 use crate::plugin::describe_probe;
 use serde::Serialize;
 use std::fmt::Write;
@@ -44,18 +43,14 @@ impl BoundWorkflow {
                 step: s.step.number,
                 name: s.step.name.clone(),
                 plugin: s.plugin.label(),
+                // Binding rendered every probe once, in the plugin's order.
                 probes: s
                     .plugin
                     .info
                     .probes
                     .iter()
-                    .map(|p| ProbeListing {
-                        name: p.name.clone(),
-                        // Binding already rendered every probe once.
-                        command: render_probe(&p.command, &s.params).unwrap_or_else(|_| p.command.clone()),
-                        sudo: p.sudo,
-                        needs: describe_probe(p),
-                    })
+                    .zip(&s.probes)
+                    .map(|(p, r)| ProbeListing { name: p.name.clone(), command: r.command.clone(), sudo: p.sudo, needs: describe_probe(p) })
                     .collect(),
             })
             .collect()
