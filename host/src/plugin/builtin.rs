@@ -34,18 +34,24 @@ pub fn all() -> &'static [Builtin] {
     BUILTIN
 }
 
-/// Where built-in plugins are written: `builtin/` in the compiled-plugin
-/// cache, else a per-user folder in the temporary directory.
-pub fn root() -> PathBuf {
+/// The user's plait cache (the compiled-plugin cache's folder, else a
+/// per-user folder in the temporary directory): built-in plugins and pulled
+/// OCI plugins are kept below it.
+pub(super) fn cache_root() -> PathBuf {
     match super::cache::ComponentCache::default_location().dir() {
-        Some(d) => d.join("builtin"),
-        None => std::env::temp_dir().join(format!("plait-{}", rustix::process::geteuid().as_raw())).join("builtin"),
+        Some(d) => d.to_path_buf(),
+        None => std::env::temp_dir().join(format!("plait-{}", rustix::process::geteuid().as_raw())),
     }
+}
+
+/// Where built-in plugins are written: `builtin/` in the cache.
+pub fn root() -> PathBuf {
+    cache_root().join("builtin")
 }
 
 /// A folder of ours: made 0700 if missing; refused when another user owns
 /// it or others may write it.
-fn own_dir(dir: &Path) -> std::io::Result<()> {
+pub(super) fn own_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let m = std::fs::metadata(dir)?;
     if m.uid() != rustix::process::geteuid().as_raw() || m.permissions().mode() & 0o022 != 0 {
@@ -55,7 +61,7 @@ fn own_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Write `content` to `path` unless it is already there, via a rename.
-fn ensure_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
+pub(super) fn ensure_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
     if std::fs::read(path).is_ok_and(|c| c == content) {
         return Ok(());
     }

@@ -183,23 +183,21 @@ fn pull(reference: &str, digest: Option<&str>) -> Result<(Vec<u8>, String), OciE
 
 /// Where pulled components are kept: `oci/` in the cache.
 fn cache_dir() -> PathBuf {
-    super::builtin::root().with_file_name("oci")
+    super::builtin::cache_root().join("oci")
 }
 
 fn cached(sha256: &str) -> PathBuf {
     cache_dir().join(format!("{sha256}.wasm"))
 }
 
+/// Keep a pulled component in the cache (the user's own folder, as for
+/// built-in plugins); its path and sha256.
 fn store(bytes: &[u8]) -> Result<(PathBuf, String), OciError> {
-    use std::os::unix::fs::DirBuilderExt;
     let sha = hex::encode(Sha256::digest(bytes));
     let dir = cache_dir();
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|source| OciError::Io { path: dir.clone(), source })?;
+    super::builtin::own_dir(&dir).map_err(|source| OciError::Io { path: dir.clone(), source })?;
     let path = cached(&sha);
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| OciError::Io { path: path.clone(), source })?;
+    super::builtin::ensure_file(&path, bytes).map_err(|source| OciError::Io { path: path.clone(), source })?;
     Ok((path, sha))
 }
 

@@ -64,7 +64,7 @@ fn learn(address: &str, port: u16, key: &russh::keys::PublicKey, path: &std::pat
         f.read_exact(&mut b)?;
         needs_newline = b[0] != b'\n';
     }
-    let name = if port == 22 { address.to_string() } else { format!("[{address}]:{port}") };
+    let name = known_hosts::entry_name(address, port);
     let openssh = key.to_openssh().map_err(std::io::Error::other)?;
     let line = format!("{}{name} {openssh}\n", if needs_newline { "\n" } else { "" });
     f.write_all(line.as_bytes())
@@ -142,7 +142,7 @@ impl russh::client::Handler for Verifier {
             },
             Verdict::Unknown => self.refuse(SshError::UnknownHostKey { host: self.host.clone(), addr: self.addr(), fingerprint, known_hosts }),
             Verdict::Changed { line } => {
-                let keygen_name = if self.port == 22 { self.address.clone() } else { format!("[{}]:{}", self.address, self.port) };
+                let keygen_name = known_hosts::entry_name(&self.address, self.port);
                 self.refuse(SshError::ChangedHostKey {
                     host: self.host.clone(),
                     addr: self.addr(),

@@ -38,9 +38,14 @@ pub enum Verdict {
 }
 
 /// The name a host has in known_hosts: `address` on port 22, else
-/// `[address]:port` (OpenSSH's `put_host_port`).
+/// `[address]:port` (OpenSSH's `put_host_port`), as written.
+pub fn entry_name(address: &str, port: u16) -> String {
+    if port == 22 { address.to_string() } else { format!("[{address}]:{port}") }
+}
+
+/// [`entry_name`] as patterns are matched against it (lowercase).
 pub fn host_name(address: &str, port: u16) -> String {
-    if port == 22 { address.to_ascii_lowercase() } else { format!("[{}]:{port}", address.to_ascii_lowercase()) }
+    entry_name(address, port).to_ascii_lowercase()
 }
 
 /// OpenSSH's `match_pattern`: `*` any run, `?` any one character.
