@@ -166,3 +166,104 @@ fn an_unreachable_leaving_node_is_still_removed_from_the_cluster_and_reported() 
     assert_eq!(node2["state"], "unreachable", "{node2}");
     assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1"]));
 }
+
+fn plait_run(fleet: &Fleet, workflow: &Path, inv: &Path, state: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args =
+        vec!["run", workflow.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--state-dir", state.to_str().unwrap(), "--output", "json"];
+    args.extend_from_slice(extra);
+    fleet.plait(&args)
+}
+
+fn packages(fleet: &Fleet, h: &str) -> Vec<String> {
+    fleet.state(h)["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .filter(|p| ["kubeadm-", "kubelet-", "kubectl-"].iter().any(|k| p.starts_with(k)))
+        .collect()
+}
+
+#[test]
+fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_and_resume_finishes_it() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    run(&fleet, "workflows/k8s-centos7.toml", &inv, &state);
+    let old = ["kubeadm-1.21.10-0.x86_64", "kubectl-1.21.10-0.x86_64", "kubelet-1.21.10-0.x86_64"];
+    let new = ["kubeadm-1.22.17-0.x86_64", "kubectl-1.22.17-0.x86_64", "kubelet-1.22.17-0.x86_64"];
+    let upgrade = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/upgrade.toml");
+
+    // Skipping a minor version is refused on every host before anything changes.
+    let skip = work.path().join("upgrade-1.23.toml");
+    std::fs::write(&skip, std::fs::read_to_string(&upgrade).unwrap().replace("1.22.17", "1.23.17")).unwrap();
+    let o = plait_run(&fleet, &skip, &inv, &work.path().join("skip-state"), &[]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("v1.23.17 skips a minor version"), "{}", text(&o));
+    assert!(events(&o).iter().all(|e| e["event"] != "action" || e["status"] != "changed"), "nothing changed");
+    assert_eq!(packages(&fleet, "master"), old);
+
+    // The dry run plans every host's upgrade (the workers as if the control
+    // plane were upgraded already) and changes nothing.
+    let o = fleet.plait(&["plan", upgrade.to_str().unwrap(), "-i", inv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for want in
+        ["kubeadm upgrade apply v1.22.17 (the control plane, from v1.21.10)", "kubeadm upgrade node", "drain node2", "uncordon node1"]
+    {
+        assert!(text(&o).contains(want), "{want} in {}", text(&o));
+    }
+    assert_eq!(fleet.state("master")["cluster"]["version"], "v1.21.10");
+
+    // node1's `kubeadm upgrade node` fails: the control plane is upgraded,
+    // node1 failed, node2 never starts and keeps 1.21.
+    fleet.exec("node1", "mkdir -p /var/lib/plait-sim/faults && touch /var/lib/plait-sim/faults/kubeadm-upgrade-node");
+    let o = plait_run(&fleet, &upgrade, &inv, &state, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = recap(&o);
+    let st = |h: &str| r.iter().find(|x| x["host"] == h).unwrap()["state"].as_str().unwrap().to_string();
+    assert_eq!((st("master").as_str(), st("node1").as_str(), st("node2").as_str()), ("converged", "failed", "not_started"), "{}", text(&o));
+    assert!(changes(&o, "node2").is_empty());
+    let c = &fleet.state("master")["cluster"];
+    assert_eq!(c["version"], "v1.22.17");
+    assert_eq!(c["kubelet_versions"], serde_json::json!({"master": "v1.22.17", "node1": "v1.21.10", "node2": "v1.21.10"}));
+    assert_eq!(c["unschedulable"], serde_json::json!([]), "master was uncordoned; node1 failed before its drain");
+    assert_eq!(packages(&fleet, "master"), new);
+    assert_eq!(packages(&fleet, "node2"), old);
+    let on_master = changes(&o, "master");
+    assert!(on_master.iter().any(|s| s == "kubeadm upgrade apply v1.22.17 (the control plane, from v1.21.10)"), "{on_master:?}");
+
+    // --resume continues with node1, then node2, one at a time.
+    let o = plait_run(&fleet, &upgrade, &inv, &state, &["--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let ev = events(&o);
+    let order: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "action" && e["status"] == "changed" && e["step"] == 2)
+        .map(|e| e["host"].as_str().unwrap())
+        .collect();
+    let first_node2 = order.iter().position(|h| *h == "node2").expect("node2 upgraded");
+    assert!(order[..first_node2].contains(&"node1") && !order[first_node2..].contains(&"node1"), "one node at a time: {order:?}");
+    for h in ["node1", "node2"] {
+        let c = changes(&o, h);
+        for want in ["kubeadm upgrade node (this node's configuration)", &format!("drain {h}"), &format!("uncordon {h}")] {
+            assert!(c.iter().any(|s| s == want), "{h}: {want} in {c:?}");
+        }
+        assert_eq!(packages(&fleet, h), new, "{h}");
+    }
+    let c = &fleet.state("master")["cluster"];
+    assert_eq!(c["kubelet_versions"], serde_json::json!({"master": "v1.22.17", "node1": "v1.22.17", "node2": "v1.22.17"}));
+    assert_eq!(c["unschedulable"], serde_json::json!([]));
+    assert!(c["kube_proxy_image"].as_str().unwrap().ends_with("/kube-proxy:v1.22.17"));
+    assert_eq!(c["kube_proxy_modes"], serde_json::json!({"master": "ipvs", "node1": "ipvs", "node2": "ipvs"}));
+
+    // A second run changes nothing.
+    let o = plait_run(&fleet, &upgrade, &inv, &state, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for h in ["master", "node1", "node2"] {
+        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
+    }
+}

@@ -322,6 +322,16 @@ impl Plugin for Kubeadm {
         let pins: Vec<rpm::Pin> =
             ["kubelet", "kubeadm", "kubectl"].iter().map(|n| rpm::Pin::new(n, &format!("{n}-{}", p.version))).collect();
         let pinned = rpm::state(&pins, &ctx.probe("packages")?.stdout);
+        // A newer minor version means the cluster was upgraded (kube-upgrade):
+        // a downgrade across minor versions is not supported by kubeadm, and
+        // a stale `version` here must not start one.
+        let minor = |v: &str| version::numeric_parts(v).into_iter().take(2).collect::<Vec<_>>();
+        if let Some((pin, installed)) = pinned.newer.iter().find(|(_, v)| minor(v) != minor(&p.version)) {
+            return Err(PluginError::unsupported(format!(
+                "{} {installed} is installed, a newer minor version than this step's version = \"{}\" (was the cluster upgraded?): set the kubeadm step's version to the cluster's; kubeadm does not downgrade across minor versions",
+                pin.name, p.version
+            )));
+        }
         if pinned.converged() {
             done.push(format!("kubelet, kubeadm, kubectl {} installed", p.version));
         } else {
@@ -535,6 +545,17 @@ mod tests {
         assert!(matches!(no_config, Condition::HalfBuilt(ref w) if w.contains("kubeadm-config")), "{no_config:?}");
         let other = ControlPlane::parse("admin_conf\nmanifests\napi_healthy\nkubeadm_config\nnode/masterx\n", "master").condition();
         assert!(matches!(other, Condition::HalfBuilt(_)), "node/masterx is not node/master");
+    }
+
+    #[test]
+    fn an_upgraded_host_is_not_downgraded_across_minor_versions() {
+        let ctx = plait_sdk::testing::ContextBuilder::centos7("master")
+            .group("control-plane")
+            .probe("repo_file", 1, "")
+            .probe("packages", 0, "kubelet-1.22.17-0.x86_64\nkubeadm-1.22.17-0.x86_64\nkubectl-1.22.17-0.x86_64\n")
+            .build::<Kubeadm>();
+        let err = Kubeadm::plan(&ctx).err().expect("refused");
+        assert!(err.message.contains("kubelet 1.22.17-0.x86_64 is installed, a newer minor version"), "{}", err.message);
     }
 
     #[test]

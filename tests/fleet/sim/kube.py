@@ -98,6 +98,25 @@ def installed(pkg):
     return any(l.split("|")[0] == pkg for l in read(f"{P}/packages").splitlines())
 
 
+def installed_version(pkg):
+    """`v1.21.10` for an installed `kubelet|1.21.10-0.x86_64`: what the
+    binary reports (`kubeadm version -o short`, a kubelet's status)."""
+    for l in read(f"{P}/packages").splitlines():
+        n, _, evra = l.partition("|")
+        if n == pkg:
+            return "v" + evra.split(":")[-1].split("-")[0]
+    return None
+
+
+def semver(v):
+    """(major, minor, patch) of `v1.22.17` or `1.22.17`."""
+    parts = (v.lstrip("v").split("-")[0].split(".") + ["0", "0"])[:3]
+    try:
+        return tuple(int(x) for x in parts)
+    except ValueError:
+        die(f'couldn\'t parse version "{v}"')
+
+
 def hostname():
     return subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
 
@@ -174,14 +193,24 @@ def preflight(images_needed):
 
 
 def images_for(repo, version):
+    """`kubeadm config images list` (cmd/kubeadm/app/images/images.go
+    GetControlPlaneImages; tags from constants.go: PauseVersion,
+    SupportedEtcdVersion, CoreDNSVersion). kubeadm 1.21 puts CoreDNS under
+    `coredns/coredns` in any repository, which the Aliyun mirror lacks (the
+    tutorial re-tags it); 1.22's GetDNSImage adds `/coredns` only for the
+    default registry, so a mirror serves `<repo>/coredns:v1.8.4`."""
+    if semver(version)[:2] >= (1, 22):
+        pause, etcd, dns = "3.5", "3.5.6-0", f"{repo}/coredns:v1.8.4"
+    else:
+        pause, etcd, dns = "3.4.1", "3.4.13-0", f"{repo}/coredns/coredns:v1.8.0"
     return [
         f"{repo}/kube-apiserver:{version}",
         f"{repo}/kube-controller-manager:{version}",
         f"{repo}/kube-scheduler:{version}",
         f"{repo}/kube-proxy:{version}",
-        f"{repo}/pause:3.4.1",
-        f"{repo}/etcd:3.4.13-0",
-        f"{repo}/coredns/coredns:v1.8.0",
+        f"{repo}/pause:{pause}",
+        f"{repo}/etcd:{etcd}",
+        dns,
     ]
 
 
@@ -228,7 +257,8 @@ def join_line(s, token):
 
 
 def register_node(s, name, role, address):
-    s.setdefault("nodes", {})[name] = {"role": role, "address": address, "kubelet_version": s["version"], "since": time.time()}
+    # The kubelet registers its Node with its own version (status.nodeInfo.kubeletVersion).
+    s.setdefault("nodes", {})[name] = {"role": role, "address": address, "kubelet_version": installed_version("kubelet") or s["version"], "since": time.time()}
     start_kube_proxy(s, name)
 
 
@@ -360,10 +390,15 @@ def kubeadm(argv):
         die("Usage: kubeadm [command]")
     cmd, args = argv[0], argv[1:]
     f, rest = flags(args)
+    mine = installed_version("kubeadm")
     if cmd == "version":
-        print('kubeadm version: &version.Info{Major:"1", Minor:"21", GitVersion:"v1.21.10"}')
+        if f.get("output") == "short":
+            print(mine)
+        else:
+            major, minor, _ = semver(mine)
+            print(f'kubeadm version: &version.Info{{Major:"{major}", Minor:"{minor}", GitVersion:"{mine}"}}')
     elif cmd == "config" and rest[:2] == ["images", "list"]:
-        print("\n".join(images_for(f.get("image-repository", "k8s.gcr.io"), f.get("kubernetes-version", "v1.21.10"))))
+        print("\n".join(images_for(f.get("image-repository", "k8s.gcr.io"), f.get("kubernetes-version", mine))))
     elif cmd == "init":
         if os.geteuid() != 0:
             die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
@@ -374,9 +409,16 @@ def kubeadm(argv):
                     errs.append("[ERROR Port-6443]: Port 6443 is in use")
             die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errs)
                 + "\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`")
-        version = f.get("kubernetes-version", "v1.21.10")
-        if version.lstrip("v") != "1.21.10":
-            die(f'this version of kubeadm only supports deploying clusters with the control plane version >= 1.20.0. Current version: "{version}"' if version < "v1.20" else f"[ERROR KubeletVersion]: the kubelet version is higher than the control plane version {version}")
+        version = f.get("kubernetes-version", mine)
+        # constants.MinimumControlPlaneVersion is one minor below kubeadm's
+        # own; a kubelet newer than the control plane fails preflight
+        # (checks.go KubeletVersionCheck).
+        if semver(version)[:2] < (semver(mine)[0], semver(mine)[1] - 1):
+            die(f'this version of kubeadm only supports deploying clusters with the control plane version >= 1.{semver(mine)[1] - 1}.0. Current version: "{version}"')
+        if semver(version) > semver(mine):
+            die(f'[preflight] Some fatal errors occurred:\n\t[ERROR KubeadmVersion]: the kubeadm version {mine} is older than the requested control plane version {version}')
+        if semver(installed_version("kubelet") or version) > semver(version):
+            die(f"[preflight] Some fatal errors occurred:\n\t[ERROR KubeletVersion]: the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"{installed_version('kubelet')}\" Control plane version: \"{version}\"")
         repo = f.get("image-repository", "k8s.gcr.io")
         preflight(images_for(repo, version))
         addr = f.get("apiserver-advertise-address") or sorted(my_addresses() - {"127.0.0.1"})[0]
@@ -475,7 +517,7 @@ def kubeadm(argv):
             die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errs))
         endpoint, token, ca = rest[0], f.get("token", ""), f.get("discovery-token-ca-cert-hash", "")
         with Cluster() as s:
-            images = images_for(s.get("image_repository", "k8s.gcr.io"), s.get("version", "v1.21.10"))
+            images = images_for(s.get("image_repository", "k8s.gcr.io"), s.get("version", mine))
         preflight([i for i in images if "kube-proxy" in i or "pause" in i])
         with Cluster() as s:
             if not s.get("api_up") or s.get("endpoint") != endpoint:
@@ -492,6 +534,8 @@ def kubeadm(argv):
         os.makedirs(f"{R}/active", exist_ok=True)
         open(f"{R}/active/kubelet", "a").close()
         print("This node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n* The Kubelet was informed of the new secure connection details.\n\nRun 'kubectl get nodes' on the control-plane to see this node join the cluster.")
+    elif cmd == "upgrade":
+        kubeadm_upgrade(rest, f, mine)
     elif cmd == "reset":
         if os.geteuid() != 0:
             die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
@@ -523,6 +567,158 @@ def kubeadm(argv):
         print("[reset] Stopping the kubelet service\n[reset] Deleting contents of stateful directories: [/var/lib/etcd /var/lib/kubelet]\n\nThe reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d")
     else:
         die(f'unknown command "{cmd}" for "kubeadm"')
+
+
+# ------------------------------------------------------------------ kubeadm upgrade
+# kubeadm v1.22 cmd/kubeadm/app/cmd/upgrade: `plan [version]` reports,
+# `apply VERSION` upgrades the control plane of the host it runs on and the
+# cluster-wide add-ons, `node` upgrades any other node (the static pods of
+# another control-plane host, and on every node the kubelet configuration of
+# the cluster's version: phases preflight, control-plane, kubelet-config).
+# The kubelet package and its restart are the operator's: a node's reported
+# kubelet version changes only when its kubelet restarts.
+MAX_UPGRADE_SKEW = 1  # phases/upgrade/policy.go MaximumAllowedMinorVersionUpgradeSkew
+MAX_KUBELET_SKEW = 1  # ... MaximumAllowedMinorVersionKubeletSkew
+
+
+def version_policy(cluster, new, kubeadm_v, kubelets):
+    """phases/upgrade/policy.go EnforceVersionPolicies (v1.22): mandatory
+    and skippable (`--force`) errors, in its order and words."""
+    mandatory, skippable = [], []
+    nv, cv, kv = semver(new), semver(cluster), semver(kubeadm_v)
+    if nv[:2] < (kv[0], kv[1] - 1):  # constants.MinimumControlPlaneVersion
+        mandatory.append(f'Specified version to upgrade to "{new}" is equal to or lower than the minimum supported version "{cluster}". Please specify a higher version to upgrade to')
+    if nv[1] > cv[1] + MAX_UPGRADE_SKEW:
+        mandatory.append(f'Specified version to upgrade to "{new}" is too high; kubeadm can upgrade only {MAX_UPGRADE_SKEW} minor version at a time')
+    if nv[1] < cv[1] - 1:
+        mandatory.append(f'Specified version to downgrade to "{new}" is too low; kubeadm can downgrade only 1 minor version at a time')
+    if kv < nv:
+        if nv[1] > kv[1]:
+            mandatory.append(f'Specified version to upgrade to "{new}" is at least one minor release higher than the kubeadm minor release ({nv[1]} > {kv[1]}). Such an upgrade is not supported')
+        else:
+            skippable.append(f'Specified version to upgrade to "{new}" is higher than the kubeadm version "{kubeadm_v}". Upgrade kubeadm first using the tool you used to install kubeadm')
+    if kv[0] > nv[0] or kv[1] > nv[1]:
+        skippable.append(f"Kubeadm version {kubeadm_v} can only be used to upgrade to Kubernetes version {kv[0]}.{kv[1]}")
+    old = sorted({k for k in kubelets if nv[1] > semver(k)[1] + MAX_KUBELET_SKEW})
+    if old:
+        skippable.append(f"There are kubelets in this cluster that are too old that have these versions [{' '.join(old)}]")
+    return mandatory, skippable
+
+
+def upgrade_client(kubeconfig):
+    """The cluster as `kubeadm upgrade` sees it through `kubeconfig`."""
+    if os.geteuid() != 0:
+        die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
+    server = server_of(read(kubeconfig))
+    if not server:
+        die(f"couldn't create a Kubernetes client from file \"{kubeconfig}\": failed to load admin kubeconfig: open {kubeconfig}: no such file or directory")
+    return server
+
+
+def kubeadm_upgrade(rest, f, mine):
+    rest = [r for r in rest if not r.startswith("-")]
+    sub = rest[0] if rest else die('Usage: kubeadm upgrade [command]')
+    if sub in ("plan", "apply"):
+        server = upgrade_client(f.get("kubeconfig", ADMIN_CONF))
+        new = rest[1] if len(rest) > 1 else (mine if sub == "plan" else die("[upgrade/version] FATAL: missing one or more required arguments. Required arguments: [version]"))
+        if not new.startswith("v"):
+            new = "v" + new
+        with Cluster() as s:
+            if not s.get("api_up") or "https://" + s.get("endpoint", "") != server:
+                die(f"[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n\t[ERROR ControlPlaneNodesReady]: couldn't list control-planes in cluster: Get \"{server}/api/v1/nodes\": dial tcp {server[8:]}: connect: connection refused")
+            cluster = s["version"]
+            kubelets = {}
+            for v in s.get("nodes", {}).values():
+                kubelets[v["kubelet_version"]] = kubelets.get(v["kubelet_version"], 0) + 1
+            print("[upgrade/config] Making sure the configuration is correct:")
+            print(f"[upgrade/versions] Cluster version: {cluster}")
+            print(f"[upgrade/versions] kubeadm version: {mine}")
+            if sub == "plan":
+                # cmd/upgrade/plan.go printAvailableUpgrades.
+                if semver(new) <= semver(cluster):
+                    print("Awesome, you're up-to-date! Enjoy!")
+                    return
+                print("Components that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':")
+                print("COMPONENT   CURRENT        TARGET")
+                for i, (v, n) in enumerate(sorted(kubelets.items())):
+                    print(f"{'kubelet' if i == 0 else '       '}     {n} x {v}   {new}")
+                print(f"\nUpgrade to the latest version in the v{semver(new)[0]}.{semver(new)[1]} series:\n")
+                print("COMPONENT                 CURRENT    TARGET")
+                for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"):
+                    print(f"{c:<25} {cluster}   {new}")
+                print(f"\nYou can now apply the upgrade by executing the following command:\n\n\tkubeadm upgrade apply {new}\n")
+                if semver(mine) < semver(new):
+                    print(f"Note: Before you can perform this upgrade, you have to update kubeadm to {new}.\n")
+                return
+            # cmd/upgrade/apply.go runApply: version policies, confirmation,
+            # image pre-pull, static pods, then upload-config, kubelet-config
+            # and the add-ons.
+            print(f'[upgrade/version] You have chosen to change the cluster version to "{new}"')
+            mandatory, skippable = version_policy(cluster, new, mine, kubelets)
+            if mandatory:
+                die("[upgrade/version] FATAL: the --version argument is invalid due to these fatal errors:\n\n" + "".join(f"\t- {e}\n" for e in mandatory)
+                    + "\nPlease fix the misalignments highlighted above and try upgrading again\nTo see the stack trace of this error execute with --v=5 or higher")
+            if skippable and not f.get("force"):
+                die("[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n" + "".join(f"\t- {e}\n" for e in skippable)
+                    + "\nCan be bypassed if you pass the --force flag\nTo see the stack trace of this error execute with --v=5 or higher")
+            if not (f.get("yes") or "-y" in sys.argv or f.get("force")):
+                die("[upgrade/confirm] Are you sure you want to proceed with the upgrade? [y/N]: error: won't proceed; the user didn't answer (Y|y) in order to continue")
+            repo = s.get("image_repository", "k8s.gcr.io")
+        preflight(images_for(repo, new))
+        if fault("kubeadm-upgrade-apply"):
+            die("[upgrade/apply] FATAL: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: timed out waiting for the condition")
+        addr = s["endpoint"].rsplit(":", 1)[0]
+        for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+            write(f"/etc/kubernetes/manifests/{c}.yaml", f"# {c} {new}, advertising {addr}\n")
+        with Cluster() as s:
+            s["version"] = new
+            s["configmaps"]["kube-system/kubeadm-config"] = kubeadm_config(s)
+            # addons/proxy/proxy.go EnsureProxyAddon: CreateOrUpdate of the
+            # kube-proxy DaemonSet with kubeadm's own object: the new image,
+            # and a pod template without annotations others added; its
+            # ConfigMap keeps the component config read from the cluster.
+            s["daemonsets"]["kube-system/kube-proxy"] = {"image": f"{repo}/kube-proxy:{new}", "env": {}, "annotations": {}}
+            for node in s.get("nodes", {}):
+                start_kube_proxy(s, node)
+            if hostname() in s.get("nodes", {}):
+                s["nodes"][hostname()]["config_version"] = new
+        print(f'[upgrade/successful] SUCCESS! Your cluster was upgraded to "{new}". Enjoy!\n\n[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven\'t already done so.')
+    elif sub == "node":
+        # cmd/upgrade/node.go: the kubeconfig is admin.conf on a control-plane
+        # node, else kubelet.conf; the target is the cluster's version.
+        kubeconfig = ADMIN_CONF if os.path.exists(ADMIN_CONF) and os.path.exists("/etc/kubernetes/manifests/kube-apiserver.yaml") else KUBELET_CONF
+        server = upgrade_client(kubeconfig)
+        with Cluster() as s:
+            if not s.get("api_up") or "https://" + s.get("endpoint", "") != server:
+                die(f"[upgrade] Reading configuration from the cluster...\nunable to fetch the kubeadm-config ConfigMap: failed to get config map: Get \"{server}/api/v1/namespaces/kube-system/configmaps/kubeadm-config?timeout=10s\": dial tcp {server[8:]}: connect: connection refused")
+            cluster = s["version"]
+        print("[upgrade] Reading configuration from the cluster...\n[preflight] Running pre-flight checks")
+        if semver(mine) < semver(cluster) and kubeconfig == ADMIN_CONF:
+            die(f'[upgrade/version] FATAL: the kubeadm version "{mine}" is older than the cluster version "{cluster}": upgrade kubeadm first')
+        if fault("kubeadm-upgrade-node"):
+            die("[upgrade] Backing up kubelet config file to /etc/kubernetes/tmp/kubeadm-kubelet-config123/config.yaml\nerror execution phase kubelet-config: failed to write kubelet configuration to disk: open /var/lib/kubelet/config.yaml: read-only file system\nTo see the stack trace of this error execute with --v=5 or higher")
+        if kubeconfig == ADMIN_CONF:
+            print("[upgrade] Upgrading your Static Pod-hosted control plane instance to version \"" + cluster + "\"...")
+        else:
+            print("[upgrade] Skipping phase. Not a control plane node.")
+        write("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n", 0o644)
+        with Cluster() as s:
+            if hostname() in s.get("nodes", {}):
+                s["nodes"][hostname()]["config_version"] = cluster
+        print(f"[kubelet-config] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\"\n[upgrade] The configuration for this node was successfully updated!\n[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.")
+    else:
+        die(f'unknown command "{sub}" for "kubeadm upgrade"')
+
+
+def kubelet_started(_args):
+    """systemctl (re)starts the kubelet: a registered node now reports the
+    installed kubelet's version (status.nodeInfo.kubeletVersion)."""
+    if not os.path.exists(KUBELET_CONF):
+        return
+    with Cluster() as s:
+        node = s.get("nodes", {}).get(hostname())
+        if node is not None and installed_version("kubelet"):
+            node["kubelet_version"] = installed_version("kubelet")
 
 
 def server_of(cfg):
@@ -593,7 +789,7 @@ def pods(s):
     return out
 
 
-def kube_proxy_log(mode, addr):
+def kube_proxy_log(mode, addr, version="v1.21.10"):
     """What kube-proxy v1.21.10 logs at start (cmd/kube-proxy/app/
     server_others.go, newProxyServer): unstructured klog lines, the proxier
     line followed by the dual-stack one, because IPv6DualStack is on by
@@ -614,7 +810,7 @@ def kube_proxy_log(mode, addr):
         lines += ["I1202 04:00:00.130100       1 server_others.go:212] Using iptables Proxier.",
                   "I1202 04:00:00.130200       1 server_others.go:219] creating dualStackProxier for iptables.",
                   "W1202 04:00:00.130300       1 server_others.go:495] detect-local-mode set to ClusterCIDR, but no IPv6 cluster CIDR defined, , defaulting to no-op detect-local for IPv6"]
-    lines += ["I1202 04:00:00.140000       1 server.go:643] Version: v1.21.10",
+    lines += [f"I1202 04:00:00.140000       1 server.go:643] Version: {version}",
               "I1202 04:00:00.150000       1 shared_informer.go:247] Caches are synced for service config"]
     return lines
 
@@ -658,6 +854,15 @@ def run_kubectl(s, f, rest):
                 die(f'Error from server (NotFound): nodes "{name}" not found')
             if out == "name":
                 print("\n".join(f"node/{n}" for n in nodes if not name or n == name))
+                return
+            if out.startswith("jsonpath=") and name:
+                # The fields plait reads of one Node object.
+                expr, node = out[len("jsonpath="):], nodes[name]
+                known = {"{.status.nodeInfo.kubeletVersion}": node["kubelet_version"],
+                         "{.spec.unschedulable}": "true" if node.get("unschedulable") else ""}
+                if expr not in known:
+                    die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
+                sys.stdout.write(known[expr])
                 return
             print("NAME     STATUS     ROLES                  AGE   VERSION")
             for n, v in nodes.items():
@@ -890,7 +1095,8 @@ def run_kubectl(s, f, rest):
             if p[0] == ns and selector_match(p[2], sel) and p[2].get("k8s-app") == "kube-proxy":
                 mode = s.get("kube_proxy", {}).get(p[3], {}).get("mode", "")
                 addr = s.get("nodes", {}).get(p[3], {}).get("address", "")
-                for line in kube_proxy_log(mode, addr):
+                image = s.get("daemonsets", {}).get("kube-system/kube-proxy", {}).get("image", ":v1.21.10")
+                for line in kube_proxy_log(mode, addr, image.rsplit(":", 1)[1]):
                     print(line)
     elif verb == "create" and args[:1] == ["deployment"]:
         name = args[1]
@@ -950,4 +1156,4 @@ def sync(_args):
 
 if __name__ == "__main__":
     tool, args = sys.argv[1], sys.argv[2:]
-    {"kubeadm": kubeadm, "kubectl": kubectl, "sync": sync}[tool](args)
+    {"kubeadm": kubeadm, "kubectl": kubectl, "sync": sync, "kubelet-started": kubelet_started}[tool](args)

@@ -224,6 +224,25 @@ def newest(cands):
     return best
 
 
+CONTAINERD_TOML = """#   Copyright 2018-2022 Docker Inc.
+
+#   Licensed under the Apache License, Version 2.0 (the "License");
+#   you may not use this file except in compliance with the License.
+
+disabled_plugins = ["cri"]
+
+#root = "/var/lib/containerd"
+#state = "/run/containerd"
+#subreaper = true
+#oom_score = 0
+
+#[grpc]
+#  address = "/run/containerd/containerd.sock"
+#  uid = 0
+#  gid = 0
+"""
+
+
 def apply_effects(p):
     """What installing a package does to the simulated host."""
     os.makedirs(f"{P}/units", exist_ok=True)
@@ -240,6 +259,13 @@ def apply_effects(p):
     if p.name == "elrepo-release":
         with open("/etc/yum.repos.d/elrepo.repo", "w") as f:
             f.write(ELREPO_REPO)
+    if p.name == "containerd.io" and not os.path.exists("/etc/containerd/config.toml"):
+        # %config(noreplace) /etc/containerd/config.toml, Docker's
+        # common/containerd.toml (docker/containerd-packaging): the CRI
+        # plugin is disabled.
+        os.makedirs("/etc/containerd", exist_ok=True)
+        with open("/etc/containerd/config.toml", "w") as f:
+            f.write(CONTAINERD_TOML)
     if p.name == "kubelet" and not os.path.exists("/etc/sysconfig/kubelet"):
         os.makedirs("/etc/sysconfig", exist_ok=True)
         with open("/etc/sysconfig/kubelet", "w") as f:
