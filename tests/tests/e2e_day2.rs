@@ -267,3 +267,98 @@ fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_an
         assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
     }
 }
+
+#[test]
+fn the_seed_runs_on_containerd_instead_of_docker() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    let o = run(&fleet, "workflows/k8s-centos7-containerd.toml", &inv, &state);
+    assert!(changes(&o, "node1").iter().any(|s| s == "write /etc/containerd/config.toml"), "{:?}", changes(&o, "node1"));
+    let c = &fleet.state("master")["cluster"];
+    assert_eq!(c["nodes"], serde_json::json!(["master", "node1", "node2"]));
+    for h in ["master", "node1", "node2"] {
+        assert_eq!(c["container_runtimes"][h], "containerd://1.6.33", "{h}");
+        assert_eq!(c["cri_sockets"][h], "unix:///run/containerd/containerd.sock", "{h}");
+        let s = fleet.state(h);
+        assert_eq!(s["containerd"]["cri"], true, "{h}");
+        assert_eq!(s["containerd"]["systemd_cgroup"], true, "{h}");
+        assert_eq!(s["docker_running"], false, "{h}: no docker");
+        assert!(!s["packages"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().starts_with("docker-ce")), "{h}");
+    }
+    let images = fleet.state("master")["containerd_images"].clone();
+    assert!(
+        images.as_array().unwrap().iter().any(|i| i == "registry.cn-hangzhou.aliyuncs.com/google_containers/coredns/coredns:v1.8.0"),
+        "the control-plane images are in containerd's store: {images}"
+    );
+    let o = run(&fleet, "workflows/k8s-centos7-containerd.toml", &inv, &state);
+    for h in ["master", "node1", "node2"] {
+        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
+    }
+}
+
+#[test]
+fn a_docker_cluster_moves_to_containerd_one_node_at_a_time_and_then_upgrades() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    run(&fleet, "workflows/k8s-centos7.toml", &inv, &state);
+    assert_eq!(fleet.state("master")["cluster"]["container_runtimes"]["node1"], "docker://20.10.8");
+
+    let o = run(&fleet, "workflows/migrate-docker-to-containerd.toml", &inv, &state);
+    // docker-ce brought containerd.io, whose packaged config.toml disables
+    // the CRI plugin: it is replaced, and containerd restarted under docker.
+    for want in
+        ["write /etc/containerd/config.toml (the package's file disables the CRI plugin)", "restart containerd (config.toml changed)"]
+    {
+        assert!(changes(&o, "node1").iter().any(|s| s == want), "{want} in {:?}", changes(&o, "node1"));
+    }
+    let ev = events(&o);
+    let order: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "action" && e["status"] == "changed" && e["step"].as_u64().unwrap() >= 2)
+        .map(|e| e["host"].as_str().unwrap())
+        .collect();
+    let first = |h: &str| order.iter().position(|x| *x == h).unwrap_or_else(|| panic!("{h} moved: {order:?}"));
+    let last = |h: &str| order.iter().rposition(|x| *x == h).unwrap();
+    assert!(last("master") < first("node1") && last("node1") < first("node2"), "the control plane, then one worker at a time: {order:?}");
+    let c = &fleet.state("master")["cluster"];
+    for h in ["master", "node1", "node2"] {
+        assert_eq!(c["container_runtimes"][h], "containerd://1.6.33", "{h}");
+        assert_eq!(c["cri_sockets"][h], "unix:///run/containerd/containerd.sock", "{h}");
+        assert_eq!(fleet.state(h)["docker_running"], false, "{h}");
+        let flags = fleet.exec(h, "cat /var/lib/kubelet/kubeadm-flags.env");
+        assert!(
+            flags.contains("--container-runtime=remote --container-runtime-endpoint=unix:///run/containerd/containerd.sock"),
+            "{h}: {flags}"
+        );
+        assert!(!flags.contains("--network-plugin"), "{h}: {flags}");
+        for want in [format!("drain {h}"), format!("uncordon {h}"), "stop and disable Docker".to_string()] {
+            assert!(changes(&o, h).contains(&want), "{h}: {want} in {:?}", changes(&o, h));
+        }
+    }
+    assert_eq!(c["unschedulable"], serde_json::json!([]));
+    let o = run(&fleet, "workflows/migrate-docker-to-containerd.toml", &inv, &state);
+    for h in ["master", "node1", "node2"] {
+        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
+    }
+
+    // kubeadm reads the runtime back from the node's annotation: the
+    // upgrade after the move pulls with containerd.
+    run(&fleet, "workflows/upgrade.toml", &inv, &state);
+    let c = &fleet.state("master")["cluster"];
+    assert_eq!(c["kubelet_versions"], serde_json::json!({"master": "v1.22.17", "node1": "v1.22.17", "node2": "v1.22.17"}));
+    let images = fleet.state("master")["containerd_images"].clone();
+    assert!(
+        images.as_array().unwrap().iter().any(|i| i == "registry.cn-hangzhou.aliyuncs.com/google_containers/kube-apiserver:v1.22.17"),
+        "{images}"
+    );
+}

@@ -80,6 +80,7 @@ struct Params {
     service_cidr: String,
     pod_network_cidr: String,
     token_ttl: String,
+    container_runtime: String,
     kubectl_on_workers: bool,
     cluster: bool,
     reset_failed_init: bool,
@@ -225,12 +226,45 @@ fn join_args(cmd: &str) -> Result<JoinArgs, PluginError> {
 /// A kubeadm.k8s.io/v1beta2 JoinConfiguration (the API kubeadm v1.21
 /// reads; apis/kubeadm/v1beta2/types.go `Discovery.BootstrapToken`). The
 /// TLS bootstrap token defaults to the discovery token (v1beta2
-/// defaults.go `SetDefaults_Discovery`).
-fn join_configuration(a: &JoinArgs) -> String {
-    format!(
+/// defaults.go `SetDefaults_Discovery`). `nodeRegistration.criSocket`
+/// names a runtime other than Docker's dockershim (the default).
+fn join_configuration(a: &JoinArgs, cri_socket: Option<&str>) -> String {
+    let mut s = format!(
         "apiVersion: kubeadm.k8s.io/v1beta2\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: \"{}\"\n    token: \"{}\"\n    caCertHashes:\n    - \"{}\"\n",
         a.endpoint, a.token, a.ca_hash
-    )
+    );
+    if let Some(socket) = cri_socket {
+        s.push_str(&format!("nodeRegistration:\n  criSocket: \"{socket}\"\n"));
+    }
+    s
+}
+
+/// containerd's CRI endpoint (its default `grpc.address`), as kubeadm's
+/// `--cri-socket` and crictl take it.
+const CONTAINERD_SOCKET: &str = "unix:///run/containerd/containerd.sock";
+
+/// The container runtime kubeadm and the kubelet use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Runtime {
+    /// Docker Engine through the kubelet's dockershim (up to 1.23).
+    Docker,
+    /// containerd's CRI plugin (the `containerd` step).
+    Containerd,
+}
+
+impl Runtime {
+    fn parse(s: &str) -> Result<Runtime, PluginError> {
+        match s {
+            "docker" => Ok(Runtime::Docker),
+            "containerd" => Ok(Runtime::Containerd),
+            other => Err(PluginError::bad_params(format!("container_runtime must be \"docker\" or \"containerd\", not {other:?}"))),
+        }
+    }
+
+    /// kubeadm's `--cri-socket`, when not dockershim's default.
+    fn cri_socket(self) -> Option<&'static str> {
+        (self == Runtime::Containerd).then_some(CONTAINERD_SOCKET)
+    }
 }
 
 impl Plugin for Kubeadm {
@@ -266,6 +300,11 @@ impl Plugin for Kubeadm {
             .param(param::string("service_cidr", "10.96.0.0/16", "--service-cidr"))
             .param(param::string("pod_network_cidr", "10.244.0.0/16", "--pod-network-cidr"))
             .param(param::string("token_ttl", "0", "join token lifetime (0: never expires)"))
+            .param(param::string(
+                "container_runtime",
+                "docker",
+                "docker (the docker step; dockershim) or containerd (the containerd step; kubeadm --cri-socket)",
+            ))
             .param(param::boolean("kubectl_on_workers", true, "copy admin.conf to root's kubeconfig on workers"))
             .param(param::boolean("cluster", true, "init and join; false stops after packages, kubelet config and images"))
             .param(param::boolean(
@@ -280,13 +319,14 @@ impl Plugin for Kubeadm {
             .probe("kubelet_enabled", "systemctl is-enabled kubelet")
             .probe("kubelet_active", "systemctl is-active kubelet")
             .probe_sudo("docker_images", "docker images")
+            .probe_sudo("cri_images", "crictl --image-endpoint unix:///run/containerd/containerd.sock images")
             .probe_sudo("control_plane", CONTROL_PLANE_PROBE)
             .probe("joined", "test -f /etc/kubernetes/kubelet.conf")
             // sha256sum, not cmp: diffutils is not on a minimal CentOS 7.
             .probe_sudo("admin_conf_sha", "sha256sum /etc/kubernetes/admin.conf")
             .probe_sudo("root_kubeconfig_sha", "sha256sum /root/.kube/config")
             .probe_sudo("join_file", JOIN_FILE_PROBE)
-            .programs(["yum", "rpm", "systemctl", "docker", "kubeadm", "install"])
+            .programs(["yum", "rpm", "systemctl", "docker", "crictl", "ctr", "kubeadm", "install"])
             .shell()
             .writes(["/etc/yum.repos.d/", "/etc/sysconfig/kubelet", "/root/.kube/"])
             .reads(["/etc/kubernetes/admin.conf", JOIN_FILE])
@@ -297,6 +337,7 @@ impl Plugin for Kubeadm {
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
         ctx.require_os_family("rhel", "kubeadm")?;
         let p: Params = ctx.params()?;
+        let runtime = Runtime::parse(&p.container_runtime)?;
         let control: Vec<&InventoryHost> = ctx.hosts_in(&p.control_plane_group).collect();
         let cp = match control.as_slice() {
             [one] => *one,
@@ -359,20 +400,37 @@ impl Plugin for Kubeadm {
             actions.push(cmd::run(["systemctl", "start", "kubelet"]).summary("start kubelet").into());
         }
 
-        // Images from the mirror; kubeadm 1.21 wants coredns under coredns/coredns.
-        let have = local_images(&ctx.probe("docker_images")?.stdout);
+        // Images from the mirror, into the runtime's own store (Docker's, or
+        // containerd's k8s.io namespace, where the CRI looks); kubeadm 1.21
+        // wants coredns under coredns/coredns.
+        let listing = match runtime {
+            Runtime::Docker => &ctx.probe("docker_images")?.stdout,
+            Runtime::Containerd => &ctx.probe("cri_images")?.stdout,
+        };
+        let have = local_images(listing);
+        let pull = |img: &str| -> Vec<String> {
+            match runtime {
+                Runtime::Docker => vec!["docker".into(), "pull".into(), img.into()],
+                Runtime::Containerd => {
+                    vec!["crictl".into(), "--image-endpoint".into(), CONTAINERD_SOCKET.into(), "pull".into(), img.into()]
+                }
+            }
+        };
         let mut pulls = 0;
         for img in images(&p) {
             if !have.contains(&img) {
-                actions
-                    .push(cmd::run(["docker", "pull", img.as_str()]).retries(2, 5).timeout_secs(900).summary(format!("pull {img}")).into());
+                actions.push(cmd::run(pull(&img)).retries(2, 5).timeout_secs(900).summary(format!("pull {img}")).into());
                 pulls += 1;
             }
         }
         let coredns = format!("{}/coredns:{}", p.image_repository, p.coredns_version);
         let target = coredns_target(&p);
         if !have.contains(&target) {
-            actions.push(cmd::run(["docker", "tag", coredns.as_str(), target.as_str()]).summary(format!("tag coredns as {target}")).into());
+            let tag: Vec<&str> = match runtime {
+                Runtime::Docker => vec!["docker", "tag", coredns.as_str(), target.as_str()],
+                Runtime::Containerd => vec!["ctr", "-n", "k8s.io", "images", "tag", coredns.as_str(), target.as_str()],
+            };
+            actions.push(cmd::run(tag).summary(format!("tag coredns as {target}")).into());
         } else if pulls == 0 {
             done.push("control-plane images present".into());
         }
@@ -406,21 +464,23 @@ impl Plugin for Kubeadm {
             };
             if init_needed {
                 let v = format!("--kubernetes-version=v{}", p.version);
+                let mut init = vec![
+                    "kubeadm".to_string(),
+                    "init".into(),
+                    format!("--apiserver-advertise-address={addr}"),
+                    format!("--image-repository={}", p.image_repository),
+                    v,
+                    format!("--service-cidr={}", p.service_cidr),
+                    format!("--pod-network-cidr={}", p.pod_network_cidr),
+                ];
+                init.extend(runtime.cri_socket().map(|s| format!("--cri-socket={s}")));
                 actions.push(
-                    cmd::run([
-                        "kubeadm".to_string(),
-                        "init".into(),
-                        format!("--apiserver-advertise-address={addr}"),
-                        format!("--image-repository={}", p.image_repository),
-                        v,
-                        format!("--service-cidr={}", p.service_cidr),
-                        format!("--pod-network-cidr={}", p.pod_network_cidr),
-                    ])
-                    .timeout_secs(900)
-                    // Its output carries a bootstrap token: kept out of every report.
-                    .secret()
-                    .summary(format!("kubeadm init, advertising {addr}"))
-                    .into(),
+                    cmd::run(init)
+                        .timeout_secs(900)
+                        // Its output carries a bootstrap token: kept out of every report.
+                        .secret()
+                        .summary(format!("kubeadm init, advertising {addr}"))
+                        .into(),
                 );
             }
             let admin_sha = sha_of(&ctx.probe("admin_conf_sha")?.stdout);
@@ -456,9 +516,12 @@ impl Plugin for Kubeadm {
                     return Err(PluginError::missing_variable(format!("join_command from {} is not captured yet", cp.name)));
                 };
                 let config = if ctx.offline && cmdline.starts_with('<') {
-                    join_configuration(&JoinArgs { endpoint: cmdline.into(), token: cmdline.into(), ca_hash: cmdline.into() })
+                    join_configuration(
+                        &JoinArgs { endpoint: cmdline.into(), token: cmdline.into(), ca_hash: cmdline.into() },
+                        runtime.cri_socket(),
+                    )
                 } else {
-                    join_configuration(&join_args(cmdline)?)
+                    join_configuration(&join_args(cmdline)?, runtime.cri_socket())
                 };
                 // The token never goes on a command line (`ps`, /proc,
                 // sudo's log): a root-only JoinConfiguration on stdin, read
@@ -526,7 +589,13 @@ mod tests {
             a,
             JoinArgs { endpoint: "192.168.100.100:6443".into(), token: "abcdef.0123456789abcdef".into(), ca_hash: "sha256:00ff".into() }
         );
-        assert!(join_configuration(&a).contains("    token: \"abcdef.0123456789abcdef\"\n    caCertHashes:\n    - \"sha256:00ff\"\n"));
+        assert!(
+            join_configuration(&a, None).contains("    token: \"abcdef.0123456789abcdef\"\n    caCertHashes:\n    - \"sha256:00ff\"\n")
+        );
+        assert!(
+            join_configuration(&a, Some(CONTAINERD_SOCKET))
+                .ends_with("nodeRegistration:\n  criSocket: \"unix:///run/containerd/containerd.sock\"\n")
+        );
         assert!(join_args("kubeadm join x; rm -rf /").is_err());
         assert!(join_args("rm -rf /").is_err());
         assert!(join_args("kubeadm join x:6443 --token t").is_err(), "no CA hash");

@@ -35,14 +35,20 @@ impl Pin {
     }
 
     /// A pin from a yum spec alone: `name-epoch:version-release[.arch]`
-    /// (the name is what precedes the epoch's `-`) or a bare `name`.
+    /// (the name is what precedes the epoch's `-`), `name-version-release[.arch]`
+    /// (the name is what precedes the first `-` and digit: a version starts
+    /// with one, as in Docker's `containerd.io-1.6.33-3.1.el7.x86_64`), or a
+    /// bare `name`.
     pub fn parse(spec: &str) -> Pin {
         match spec.split_once(':') {
             Some((name_epoch, _)) => {
                 let name = name_epoch.rsplit_once('-').map(|(n, _)| n).unwrap_or(name_epoch);
                 Pin::new(name, spec)
             }
-            None => Pin { spec: spec.to_string(), name: spec.to_string(), version: None },
+            None => match spec.match_indices('-').find(|(i, _)| spec[i + 1..].starts_with(|c: char| c.is_ascii_digit())) {
+                Some((i, _)) => Pin::new(&spec[..i], spec),
+                None => Pin { spec: spec.to_string(), name: spec.to_string(), version: None },
+            },
         }
     }
 
@@ -73,12 +79,14 @@ impl Pin {
 }
 
 /// A shell probe printing `rpm -q NAME` for every spec of list parameter
-/// `param` (the name taken from `name-epoch:...` specs; other specs are
-/// queried as written). Each line is `name-version-release.arch` or
+/// `param` (the name taken from `name-epoch:...` and `name-version...`
+/// specs as [`Pin::parse`] takes it; bare names are queried as written). Each line is `name-version-release.arch` or
 /// `package X is not installed`.
 pub fn probe_command(param: &str) -> String {
     // `{{`/`}}` are the probe template's literal braces (shell expansions).
-    format!("for s in {{{param}}}; do case $s in *:*) n=${{{{s%%:*}}}}; n=${{{{n%-*}}}} ;; *) n=$s ;; esac; rpm -q \"$n\"; done; true")
+    format!(
+        "for s in {{{param}}}; do case $s in *:*) n=${{{{s%%:*}}}}; n=${{{{n%-*}}}} ;; *-[0-9]*) n=${{{{s%%-[0-9]*}}}} ;; *) n=$s ;; esac; rpm -q \"$n\"; done; true"
+    )
 }
 
 /// Pins and their state on a host.
@@ -164,7 +172,7 @@ mod tests {
     fn the_probe_escapes_shell_braces_for_the_template() {
         assert_eq!(
             probe_command("packages"),
-            "for s in {packages}; do case $s in *:*) n=${{s%%:*}}; n=${{n%-*}} ;; *) n=$s ;; esac; rpm -q \"$n\"; done; true"
+            "for s in {packages}; do case $s in *:*) n=${{s%%:*}}; n=${{n%-*}} ;; *-[0-9]*) n=${{s%%-[0-9]*}} ;; *) n=$s ;; esac; rpm -q \"$n\"; done; true"
         );
     }
 
@@ -176,6 +184,9 @@ mod tests {
         assert_eq!(p.query(), "docker-ce-cli-20.10.8-3.el7.x86_64");
         let p = Pin::parse("containerd.io");
         assert_eq!((p.name.as_str(), p.version), ("containerd.io", None));
+        let p = Pin::parse("containerd.io-1.6.33-3.1.el7.x86_64");
+        assert_eq!((p.name.as_str(), p.version.as_deref()), ("containerd.io", Some("1.6.33-3.1.el7.x86_64")));
+        assert_eq!(Pin::parse("docker-ce-cli").version, None, "a name with dashes but no version");
         let p = Pin::new("kubelet", "kubelet-1.21.10");
         assert_eq!(p.version.as_deref(), Some("1.21.10"));
     }

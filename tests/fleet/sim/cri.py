@@ -181,6 +181,18 @@ def ctr(args):
     if rest[:1] == ["version"]:
         print(f"Client:\n  Version:  {installed_version('containerd.io')}\n\nServer:\n  Version:  {state()['version']}")
         return
+    if rest[:1] in (["plugins"], ["plugin"]) and rest[1:2] in (["ls"], ["list"]):
+        # `ctr plugins ls` (containerd 1.6, cmd/ctr/commands/plugins): the
+        # loaded plugins; a disabled one is not loaded, so it is not listed.
+        print(f"{'TYPE':<38}{'ID':<25}{'PLATFORMS':<15}STATUS")
+        rows = [("io.containerd.content.v1", "content", "-"), ("io.containerd.snapshotter.v1", "overlayfs", "linux/amd64"),
+                ("io.containerd.runtime.v2", "task", "linux/amd64"), ("io.containerd.grpc.v1", "containers", "-"),
+                ("io.containerd.grpc.v1", "images", "-")]
+        if state()["cri"]:
+            rows.append(("io.containerd.grpc.v1", "cri", "linux/amd64"))
+        for t, i, plat in rows:
+            print(f"{t:<38}{i:<25}{plat:<15}ok")
+        return
     ns = flags.get("n") or flags.get("namespace") or "default"
     if rest[:1] in (["images"], ["image"], ["i"]) and rest[1:2] == ["tag"]:
         # ctr images tag [--force] SOURCE TARGET, in the namespace given.

@@ -156,7 +156,36 @@ def sysctl(key):
     return read(f"{R}/sysctl/{key}").strip() or ("1" if key.startswith("net.bridge.") and "br_netfilter" in read(f"{R}/modules").split() else "0")
 
 
-def preflight(images_needed):
+DOCKERSHIM = "/var/run/dockershim.sock"
+CONTAINERD_SOCK = "/run/containerd/containerd.sock"
+
+
+def is_containerd(socket):
+    return (socket or "").replace("unix://", "").replace("/var/run/", "/run/") == CONTAINERD_SOCK
+
+
+def containerd_state():
+    """What the running containerd loaded (sim/cri.py writes it at start)."""
+    if not os.path.exists(f"{R}/active/containerd"):
+        return None
+    return json.loads(read(f"{R}/containerd", "null") or "null")
+
+
+def cri_error(socket):
+    """kubeadm's CRI preflight check (checks.go ContainerRuntimeCheck, v1.21):
+    Docker through dockershim needs dockerd; any other socket is asked with
+    `crictl -r SOCKET info`."""
+    if not is_containerd(socket):
+        return None if os.path.exists(f"{R}/docker-running") else "[ERROR CRI]: container runtime is not running: docker is not running"
+    st = containerd_state()
+    if st is None:
+        return f"[ERROR CRI]: container runtime is not running: output: time=\"2026-12-02T04:00:00Z\" level=fatal msg=\"connect: connect endpoint '{socket}', make sure you are running as root and the endpoint has been started: context deadline exceeded\"\n, error: exit status 1"
+    if not st["cri"]:
+        return ("[ERROR CRI]: container runtime is not running: output: time=\"2026-12-02T04:00:00Z\" level=fatal msg=\"getting status of runtime: rpc error: code = Unimplemented desc = unknown service runtime.v1alpha2.RuntimeService\"\n, error: exit status 1")
+    return None
+
+
+def preflight(images_needed, socket=DOCKERSHIM):
     errors = []
     if os.geteuid() != 0:
         die("[preflight] Some fatal errors occurred:\n\t[ERROR IsPrivilegedUser]: user is not running as root")
@@ -168,28 +197,73 @@ def preflight(images_needed):
         errors.append("[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1")
     if sysctl("net.ipv4.ip_forward") != "1":
         errors.append("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1")
-    if not os.path.exists(f"{R}/docker-running"):
-        errors.append("[ERROR CRI]: container runtime is not running: docker is not running")
+    cri = cri_error(socket)
+    if cri:
+        errors.append(cri)
     if not installed("kubelet"):
         errors.append("[ERROR FileExisting-kubelet]: kubelet not found in system path")
-    images = set(read(f"{P}/docker-images").split())
-    for img in images_needed:
-        if img not in images:
-            # Only images the mirror really has can be pulled.
-            if "/coredns/coredns:" in img:
-                errors.append(f"[ERROR ImagePull]: failed to pull image {img}: output: Error response from daemon: pull access denied for {img.rsplit(':', 1)[0]}, repository does not exist or may require 'docker login'")
-            else:
-                with open(f"{P}/docker-images", "a") as f:
-                    f.write(img + "\n")
-    cfg = json.loads(read(f"{R}/docker-config", "{}") or "{}")
-    driver = next((o.split("=", 1)[1] for o in cfg.get("exec-opts", []) if o.startswith("native.cgroupdriver=")), "cgroupfs")
+    if is_containerd(socket) and not installed("cri-tools"):
+        errors.append("[ERROR FileExisting-crictl]: crictl not found in system path")
+    # Images are pulled by the runtime into its own store: Docker's, or
+    # containerd's k8s.io namespace (a different set on the same host).
+    store = f"{P}/containerd-images" if is_containerd(socket) else f"{P}/docker-images"
+    images = set(read(store).split())
+    if not cri:
+        for img in images_needed:
+            if img not in images:
+                # Only images the mirror really has can be pulled.
+                if "/coredns/coredns:" in img:
+                    errors.append(f"[ERROR ImagePull]: failed to pull image {img}: output: Error response from daemon: pull access denied for {img.rsplit(':', 1)[0]}, repository does not exist or may require 'docker login'"
+                                  if not is_containerd(socket) else
+                                  f"[ERROR ImagePull]: failed to pull image {img}: output: time=\"2026-12-02T04:00:00Z\" level=fatal msg=\"pulling image: rpc error: code = NotFound desc = failed to pull and unpack image \\\"{img}\\\": {img}: not found\"\n, error: exit status 1")
+                else:
+                    with open(store, "a") as f:
+                        f.write(img + "\n")
     warnings = []
-    if driver != "systemd":
-        warnings.append('[WARNING IsDockerSystemdCheck]: detected "cgroupfs" as the Docker cgroup driver. The recommended driver is "systemd".')
+    if not is_containerd(socket):
+        cfg = json.loads(read(f"{R}/docker-config", "{}") or "{}")
+        driver = next((o.split("=", 1)[1] for o in cfg.get("exec-opts", []) if o.startswith("native.cgroupdriver=")), "cgroupfs")
+        if driver != "systemd":
+            warnings.append('[WARNING IsDockerSystemdCheck]: detected "cgroupfs" as the Docker cgroup driver. The recommended driver is "systemd".')
     for w in warnings:
         print("\t" + w)
     if errors:
         die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errors) + "\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`")
+
+
+def kubeadm_flags(socket, repo, version):
+    """/var/lib/kubelet/kubeadm-flags.env as kubeadm's kubelet-start phase
+    writes it (phases/kubelet/flags.go buildKubeletArgMap, v1.21/1.22):
+    dockershim gets `--network-plugin=cni`, any other CRI socket
+    `--container-runtime=remote --container-runtime-endpoint=SOCKET`."""
+    pause = [i for i in images_for(repo, version) if "/pause:" in i][0]
+    if is_containerd(socket):
+        args = f"--container-runtime=remote --container-runtime-endpoint={socket} --pod-infra-container-image={pause}"
+    else:
+        args = f"--network-plugin=cni --pod-infra-container-image={pause}"
+    write("/var/lib/kubelet/kubeadm-flags.env", f'KUBELET_KUBEADM_ARGS="{args}"\n', 0o644)
+
+
+def kubelet_runtime():
+    """What the kubelet on this host runs its pods with, from the flags
+    kubeadm gave it: status.nodeInfo.containerRuntimeVersion, or "" with
+    the reason it cannot (the node is then NotReady). A containerd whose
+    runc does not use the systemd cgroup driver while the kubelet does
+    (kubeadm 1.21+ defaults the kubelet to systemd) leaves pods failing."""
+    flags = read("/var/lib/kubelet/kubeadm-flags.env")
+    if "--container-runtime=remote" in flags:
+        endpoint = next((w.split("=", 1)[1].strip('"') for w in flags.split() if w.startswith("--container-runtime-endpoint=")), "")
+        st = containerd_state() if is_containerd(endpoint) else None
+        if st is None:
+            return "", f"container runtime is down: {endpoint} does not answer"
+        if not st["cri"]:
+            return "", "container runtime is down: unknown service runtime.v1alpha2.RuntimeService"
+        if not st["systemd_cgroup"]:
+            return "", "containerd's runc uses the cgroupfs driver, the kubelet systemd"
+        return f"containerd://{st['version']}", ""
+    if os.path.exists(f"{R}/docker-running"):
+        return "docker://20.10.8", ""
+    return "", "container runtime is down: docker is not running"
 
 
 def images_for(repo, version):
@@ -238,7 +312,7 @@ def flags(args):
     return out, rest
 
 
-VALUE_FLAGS = {"config", "raw", "request-timeout", "selector", "filename", "output", "kubeconfig", "image", "port", "type", "patch", "ttl", "timeout", "token", "discovery-token-ca-cert-hash", "for", "tail", "apiserver-advertise-address", "image-repository", "kubernetes-version", "service-cidr", "pod-network-cidr"}
+VALUE_FLAGS = {"config", "raw", "request-timeout", "selector", "filename", "output", "kubeconfig", "image", "port", "type", "patch", "ttl", "timeout", "token", "discovery-token-ca-cert-hash", "cri-socket", "for", "tail", "apiserver-advertise-address", "image-repository", "kubernetes-version", "service-cidr", "pod-network-cidr"}
 
 
 def write(path, content, mode=0o600):
@@ -256,9 +330,14 @@ def join_line(s, token):
     return f"kubeadm join {s['endpoint']} --token {token} --discovery-token-ca-cert-hash sha256:{s['ca_hash']} "
 
 
-def register_node(s, name, role, address):
-    # The kubelet registers its Node with its own version (status.nodeInfo.kubeletVersion).
-    s.setdefault("nodes", {})[name] = {"role": role, "address": address, "kubelet_version": installed_version("kubelet") or s["version"], "since": time.time()}
+def register_node(s, name, role, address, socket=DOCKERSHIM):
+    # The kubelet registers its Node with its own version and its runtime's
+    # (status.nodeInfo); kubeadm annotates the node with the CRI socket it
+    # was given (kubeadm.alpha.kubernetes.io/cri-socket, read back by
+    # `kubeadm upgrade`).
+    runtime, problem = kubelet_runtime()
+    s.setdefault("nodes", {})[name] = {"role": role, "address": address, "kubelet_version": installed_version("kubelet") or s["version"], "since": time.time(),
+                                       "cri_socket": socket, "container_runtime": runtime, "runtime_problem": problem}
     start_kube_proxy(s, name)
 
 
@@ -352,7 +431,8 @@ def join_configuration(text):
             out.setdefault("caCertHashes", []).append(s[2:].strip().strip('"'))
             continue
         in_hashes = s == "caCertHashes:"
-        for key in ("apiServerEndpoint", "token"):
+        # nodeRegistration.criSocket (v1beta2 NodeRegistrationOptions).
+        for key in ("apiServerEndpoint", "token", "criSocket"):
             if s.startswith(key + ":"):
                 out[key] = s.split(":", 1)[1].strip().strip('"')
     return out
@@ -420,7 +500,8 @@ def kubeadm(argv):
         if semver(installed_version("kubelet") or version) > semver(version):
             die(f"[preflight] Some fatal errors occurred:\n\t[ERROR KubeletVersion]: the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"{installed_version('kubelet')}\" Control plane version: \"{version}\"")
         repo = f.get("image-repository", "k8s.gcr.io")
-        preflight(images_for(repo, version))
+        socket = f.get("cri-socket", DOCKERSHIM)
+        preflight(images_for(repo, version), socket)
         addr = f.get("apiserver-advertise-address") or sorted(my_addresses() - {"127.0.0.1"})[0]
         endpoint = f"{addr}:6443"
         print("[init] Using Kubernetes version: " + version)
@@ -429,6 +510,7 @@ def kubeadm(argv):
         write(ADMIN_CONF, kubeconfig(endpoint, "kubernetes-admin"))
         write(KUBELET_CONF, kubeconfig(endpoint, f"system:node:{hostname()}"))
         write("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n", 0o644)
+        kubeadm_flags(socket, repo, version)
         os.makedirs(f"{R}/active", exist_ok=True)
         open(f"{R}/active/kubelet", "a").close()
         for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
@@ -452,7 +534,7 @@ def kubeadm(argv):
             s["daemonsets"]["kube-system/kube-proxy"] = {"image": f"{repo}/kube-proxy:{version}", "env": {}, "annotations": {}}
             token = new_token()
             s["tokens"].append({"token": token, "ttl": "24h", "created": time.time()})
-            register_node(s, hostname(), "control-plane,master", addr)
+            register_node(s, hostname(), "control-plane,master", addr, socket)
             s["initialized"] = True
         print("Your Kubernetes control-plane has initialized successfully!\n\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n")
         print("Then you can join any number of worker nodes by running the following on each as root:\n")
@@ -504,7 +586,7 @@ def kubeadm(argv):
             if not conf.get("apiServerEndpoint"):
                 die("discovery: Invalid value: \"\": bootstrapToken or file must be set")
             rest = [conf["apiServerEndpoint"]]
-            f = {"token": conf.get("token", ""), "discovery-token-ca-cert-hash": conf.get("caCertHashes", [""])[0]}
+            f = {"token": conf.get("token", ""), "discovery-token-ca-cert-hash": conf.get("caCertHashes", [""])[0], "cri-socket": conf.get("criSocket", DOCKERSHIM)}
         if not rest:
             die("discovery: Invalid value: \"\": bootstrapToken or file must be set")
         # What `ps` shows on this host while kubeadm join runs (the issue 18
@@ -516,9 +598,11 @@ def kubeadm(argv):
         if errs:
             die("[preflight] Some fatal errors occurred:\n" + "\n".join("\t" + e for e in errs))
         endpoint, token, ca = rest[0], f.get("token", ""), f.get("discovery-token-ca-cert-hash", "")
+        socket = f.get("cri-socket", DOCKERSHIM)
         with Cluster() as s:
-            images = images_for(s.get("image_repository", "k8s.gcr.io"), s.get("version", mine))
-        preflight([i for i in images if "kube-proxy" in i or "pause" in i])
+            repo, cluster_version = s.get("image_repository", "k8s.gcr.io"), s.get("version", mine)
+        images = images_for(repo, cluster_version)
+        preflight([i for i in images if "kube-proxy" in i or "pause" in i], socket)
         with Cluster() as s:
             if not s.get("api_up") or s.get("endpoint") != endpoint:
                 die(f"[preflight] Running pre-flight checks\nerror execution phase preflight: couldn't validate the identity of the API Server: Get \"https://{endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp {endpoint}: connect: connection refused")
@@ -527,7 +611,8 @@ def kubeadm(argv):
             if ca != "sha256:" + s["ca_hash"]:
                 die(f"error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys \"sha256:{s['ca_hash']}\" are pinned")
             addr = sorted(my_addresses() - {"127.0.0.1"})[0]
-            register_node(s, hostname(), "<none>", addr)
+            kubeadm_flags(socket, repo, cluster_version)
+            register_node(s, hostname(), "<none>", addr, socket)
         write("/etc/kubernetes/pki/ca.crt", "-----BEGIN CERTIFICATE-----\nfrom cluster-info\n-----END CERTIFICATE-----\n", 0o644)
         write(KUBELET_CONF, kubeconfig(endpoint, f"system:node:{hostname()}"))
         write("/var/lib/kubelet/config.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n", 0o644)
@@ -664,7 +749,10 @@ def kubeadm_upgrade(rest, f, mine):
             if not (f.get("yes") or "-y" in sys.argv or f.get("force")):
                 die("[upgrade/confirm] Are you sure you want to proceed with the upgrade? [y/N]: error: won't proceed; the user didn't answer (Y|y) in order to continue")
             repo = s.get("image_repository", "k8s.gcr.io")
-        preflight(images_for(repo, new))
+            # The runtime to pull with is the node's cri-socket annotation
+            # (upgrade/common.go: the NodeRegistration read from the cluster).
+            socket = s.get("nodes", {}).get(hostname(), {}).get("cri_socket", DOCKERSHIM)
+        preflight(images_for(repo, new), socket)
         if fault("kubeadm-upgrade-apply"):
             die("[upgrade/apply] FATAL: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: timed out waiting for the condition")
         addr = s["endpoint"].rsplit(":", 1)[0]
@@ -719,6 +807,7 @@ def kubelet_started(_args):
         node = s.get("nodes", {}).get(hostname())
         if node is not None and installed_version("kubelet"):
             node["kubelet_version"] = installed_version("kubelet")
+            node["container_runtime"], node["runtime_problem"] = kubelet_runtime()
 
 
 def server_of(cfg):
@@ -859,6 +948,8 @@ def run_kubectl(s, f, rest):
                 # The fields plait reads of one Node object.
                 expr, node = out[len("jsonpath="):], nodes[name]
                 known = {"{.status.nodeInfo.kubeletVersion}": node["kubelet_version"],
+                         "{.status.nodeInfo.containerRuntimeVersion}": node.get("container_runtime", ""),
+                         "{.metadata.annotations.kubeadm\\.alpha\\.kubernetes\\.io/cri-socket}": node.get("cri_socket", DOCKERSHIM),
                          "{.spec.unschedulable}": "true" if node.get("unschedulable") else ""}
                 if expr not in known:
                     die(f"error: error executing jsonpath {expr!r}: unsupported by the simulation")
@@ -867,7 +958,7 @@ def run_kubectl(s, f, rest):
             print("NAME     STATUS     ROLES                  AGE   VERSION")
             for n, v in nodes.items():
                 if not name or n == name:
-                    print(f"{n}   {'Ready' if ready(s) else 'NotReady'}   {v['role']}   5m   {v['kubelet_version']}")
+                    print(f"{n}   {'Ready' if ready(s) and v.get('container_runtime', 'docker') else 'NotReady'}   {v['role']}   5m   {v['kubelet_version']}")
         elif kind == "pods":
             sel = f.get("selector")
             rows = [p for p in pods(s) if (f.get("all-namespaces") or p[0] == ns) and selector_match(p[2], sel)]
@@ -1013,6 +1104,19 @@ def run_kubectl(s, f, rest):
             if p not in ds:
                 print(f"pod/{p[1]} evicted")
         print(f"node/{node} drained")
+    elif verb == "annotate" and args[:1] in (["node"], ["nodes"], ["no"]):
+        # kubectl annotate node NAME KEY=VALUE: an existing key needs --overwrite.
+        node = args[1] if len(args) > 1 else die("error: one or more resources must be specified as <resource> <name> or <resource>/<name>")
+        if node not in s.get("nodes", {}):
+            die(f'Error from server (NotFound): nodes "{node}" not found')
+        for kv in args[2:]:
+            k, _, v = kv.partition("=")
+            if k != "kubeadm.alpha.kubernetes.io/cri-socket":
+                die(f"error: the simulation annotates only kubeadm.alpha.kubernetes.io/cri-socket, not {k}")
+            if s["nodes"][node].get("cri_socket") not in (None, v) and not f.get("overwrite"):
+                die(f"error: --overwrite is false but found the following declared annotation(s): '{k}' already has a value ({s['nodes'][node]['cri_socket']})")
+            s["nodes"][node]["cri_socket"] = v
+        print(f"node/{node} annotated")
     elif verb in ("cordon", "uncordon"):
         node = args[0] if args else die(f"error: USAGE: {verb} NODE [flags]")
         if node not in s.get("nodes", {}):
