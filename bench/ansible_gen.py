@@ -3,6 +3,7 @@
 One `shell` task per (check, action), changed when the action ran; facts
 gathered as a playbook would; pipelining on; forks = number of hosts."""
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,9 +14,9 @@ fleet, out = Path(sys.argv[1]), Path(sys.argv[2])
 hosts = [tuple(a.split("=", 1)) for a in sys.argv[3:]]
 out.mkdir(parents=True, exist_ok=True)
 tasks = []
-for step, items in workload.workload("{{ inventory_hostname }}", hosts):
+for step, items in workload.WORKLOADS[os.environ.get("PLAIT_BENCH_WORKLOAD", "prep")]("{{ inventory_hostname }}", hosts):
     for i, (check, action) in enumerate(items, 1):
-        script = f"if ! {{ {check} ; }} >/dev/null 2>&1; then {action} >/dev/null 2>&1 && echo CHANGED; else true; fi"
+        script = f"if ! {{ {check} ; }} >/dev/null 2>&1; then {{ {action} ; }} >/dev/null 2>&1 && echo CHANGED; else true; fi"
         tasks.append({"name": f"{step} {i}", "ansible.builtin.shell": script, "register": "r", "changed_when": "'CHANGED' in r.stdout"})
 play = [{"hosts": "all", "gather_facts": True, "tasks": tasks}]
 (out / "prep.yml").write_text(json.dumps(play, indent=1))  # JSON is YAML

@@ -7,6 +7,15 @@ markdown table, JSON, and a PNG chart in the run folder.
 
 Usage (as root, from the repository root; bench/run sets everything up):
     python3 bench/bench.py --hosts 1,10 --runs 3 [--contenders plait,lower-bound,pyinfra,ansible] [--out DIR]
+    python3 bench/bench.py --light --workload scale --hosts 100,300,1000 --runs 1
+
+--light starts light fleets (tests/fleet/fleet up --light: up to 1000 hosts);
+--workload scale runs workflows/bench-scale.toml (os-prep and bridge-net)
+and its equivalent in the other contenders. Every run also reports the
+controller's peak open file descriptors (its process tree, sampled), the
+controller CPU per host, and the processes each contender starts on a host
+(sampled hosts' PID namespaces: ns_last_pid before and after the run), and
+checks that every host converged.
 """
 import argparse
 import json
@@ -30,25 +39,74 @@ def fleet_hosts(fleet_dir):
     return [(h, (fleet_dir / "hosts" / h / "address").read_text().strip()) for h in env["HOSTS"].split()]
 
 
+def tree_fds(root_pid):
+    """Open file descriptors of `root_pid` and its descendants."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            total += len(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:
+            pass
+        todo.extend(children.get(pid, []))
+    return total
+
+
 def timed(cmd, env=None, cwd=ROOT):
-    """Run cmd; wall seconds, user+sys of its process tree, peak RSS (MiB), output."""
+    """Run cmd; wall seconds, user+sys of its process tree, peak RSS (MiB),
+    peak open descriptors of its tree (sampled twice a second), output."""
+    import threading
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], tree_fds(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out = proc.stdout.read()
     _, status, ru = os.wait4(proc.pid, 0)
+    done.set()
     wall = time.monotonic() - start
     code = os.waitstatus_to_exitcode(status)
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024, "code": code, "output": out}
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024, "fds": peak[0], "code": code, "output": out}
 
 
-def contender_cmd(name, fleet_dir, access, hosts, work):
+def last_pid(fleet_dir, host):
+    """The last PID the host's PID namespace handed out (reading it starts
+    one process there: nsenter's child)."""
+    r = subprocess.run([str(FLEET), "exec", str(fleet_dir), host, "cat", "/proc/sys/kernel/ns_last_pid"], capture_output=True, text=True, check=True)
+    return int(r.stdout.strip())
+
+
+def sampled(hosts, k=5):
+    """Up to k hosts spread over the fleet (first and last included)."""
+    if len(hosts) <= k:
+        return hosts
+    return [hosts[round(i * (len(hosts) - 1) / (k - 1))] for i in range(k)]
+
+
+def contender_cmd(name, fleet_dir, access, hosts, work, workload="prep"):
     """The command line of one contender. `access` holds the key, known_hosts
     and inventory.toml to reach `hosts` (the fleet itself, or its proxied view)."""
     ctl = [str(FLEET), "ctl", str(fleet_dir)]
     spec = [f"{n}={a}" for n, a in hosts]
     env = dict(os.environ)
+    env["PLAIT_BENCH_WORKLOAD"] = workload
     if name == "plait":
-        return ctl + [str(ROOT / "target/release/plait"), "run", "workflows/bench-prep.toml", "-i", str(access / "inventory.toml"),
+        return ctl + [str(ROOT / "target/release/plait"), "run", f"workflows/bench-{workload}.toml", "-i", str(access / "inventory.toml"),
                       "--state-dir", str(work / "plait-state"), "--forks", str(max(len(hosts), 1))], env
     if name == "lower-bound":
         return ctl + [sys.executable, str(ROOT / "bench/lowerbound.py"), str(access)] + spec, env
@@ -94,10 +152,10 @@ def proxied(fleet_dir, hosts, latency_ms, work):
     return proxy, access, via
 
 
-def one(name, n, work, latency_ms):
+def one(name, n, work, latency_ms, light=False, workload="prep"):
     fleet_dir = work / f"fleet-{name}"
     subprocess.run([str(FLEET), "down", str(fleet_dir)], capture_output=True)
-    subprocess.run([str(FLEET), "up", str(fleet_dir), str(n)], check=True, capture_output=True)
+    subprocess.run([str(FLEET), "up", str(fleet_dir), str(n)] + (["--light"] if light else []), check=True, capture_output=True)
     proxy = None
     try:
         hosts = fleet_hosts(fleet_dir)
@@ -105,18 +163,27 @@ def one(name, n, work, latency_ms):
         if latency_ms:
             proxy, access, reach = proxied(fleet_dir, hosts, latency_ms, work)
         result = {}
+        probes = sampled(hosts)
         for phase in ("first", "second"):
-            cmd, env = contender_cmd(name, fleet_dir, access, reach, work)
+            cmd, env = contender_cmd(name, fleet_dir, access, reach, work, workload)
+            before = {h: last_pid(fleet_dir, h) for h, _ in probes}
             r = timed(cmd, env)
             if r["code"] != 0:
-                raise SystemExit(f"{name} ({n} hosts, {phase} run) failed with exit code {r['code']}:\n{r['output'][-3000:]}")
-            result[phase] = {k: r[k] for k in ("wall", "cpu", "rss_mib")}
-        # The fleet must be converged the same way by every contender.
-        state = subprocess.run([str(FLEET), "state", str(fleet_dir), hosts[-1][0]], capture_output=True, text=True, check=True).stdout
-        s = json.loads(state)
-        result["converged"] = s["swap_mb"] == 0 and s["services"].get("docker", {}).get("active") is True and any(p.startswith("kubelet-1.21.10") for p in s["packages"])
-        if not result["converged"]:
-            raise SystemExit(f"{name} ({n} hosts) exited 0 but did not converge {hosts[-1][0]}: its numbers would mean nothing")
+                # A peer that fails at this size is a result too (pyinfra#1498: a crash at 715 hosts).
+                print(f"{name} ({n} hosts, {phase} run) failed with exit code {r['code']}:\n{r['output'][-3000:]}", file=sys.stderr)
+                return {"failed": f"{phase} run: exit code {r['code']}: {r['output'][-300:]}"}
+            # Processes started per host: the PIDs handed out meanwhile, less
+            # the one the reading itself takes.
+            started = [last_pid(fleet_dir, h) - before[h] - 1 for h, _ in probes]
+            result[phase] = {k: r[k] for k in ("wall", "cpu", "rss_mib", "fds")}
+            result[phase]["host_procs"] = statistics.mean(started)
+        # Every host must be converged the same way by every contender.
+        check = __import__("workload").CONVERGED[workload]
+        bad = [h for h, _ in hosts
+               if subprocess.run([str(FLEET), "exec", str(fleet_dir), h, "sh", "-c", check, "sh", h], capture_output=True).returncode != 0]
+        result["converged"] = not bad
+        if bad:
+            raise SystemExit(f"{name} ({n} hosts) exited 0 but did not converge {len(bad)} hosts ({', '.join(bad[:5])}): its numbers would mean nothing")
         return result
     finally:
         if proxy:
@@ -126,12 +193,16 @@ def one(name, n, work, latency_ms):
 
 
 def table(results, contenders, sizes):
-    lines = ["| hosts | contender | first run wall min / median (s) | second run wall min / median (s) | controller CPU first / second (s) | peak RSS (MiB) | first / second vs lower bound |",
-             "|---:|---|---:|---:|---:|---:|---:|"]
+    lines = ["| hosts | contender | first run wall min / median (s) | second run wall min / median (s) | controller CPU first / second (s) | CPU per host first / second (ms) | peak RSS (MiB) | peak open fds | processes per host first / second | first / second vs lower bound |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sizes:
-        lb = results.get(f"{n}/lower-bound")
+        lb = [r for r in results.get(f"{n}/lower-bound", []) if "failed" not in r]
         for c in contenders:
-            runs = results.get(f"{n}/{c}")
+            failed = [r["failed"] for r in results.get(f"{n}/{c}", []) if "failed" in r]
+            runs = [r for r in results.get(f"{n}/{c}", []) if "failed" not in r]
+            if failed and not runs:
+                lines.append(f"| {n} | {c} | failed: {failed[0][:80].replace('|', '/').splitlines()[0] if failed[0] else ''} | | | | | | | |")
+                continue
             if not runs:
                 continue
             f = [r["first"]["wall"] for r in runs]
@@ -139,12 +210,15 @@ def table(results, contenders, sizes):
             cpu_f = statistics.median(r["first"]["cpu"] for r in runs)
             cpu_s = statistics.median(r["second"]["cpu"] for r in runs)
             rss = max(max(r["first"]["rss_mib"], r["second"]["rss_mib"]) for r in runs)
+            fds = max(max(r["first"].get("fds", 0), r["second"].get("fds", 0)) for r in runs)
+            procs = [statistics.median(r[p].get("host_procs", float("nan")) for r in runs) for p in ("first", "second")]
             ratio = "—"
             if lb:
                 lf = statistics.median(r["first"]["wall"] for r in lb)
                 ls = statistics.median(r["second"]["wall"] for r in lb)
                 ratio = f"{statistics.median(f) / lf:.2f}× / {statistics.median(s) / ls:.2f}×"
-            lines.append(f"| {n} | {c} | {min(f):.2f} / {statistics.median(f):.2f} | {min(s):.2f} / {statistics.median(s):.2f} | {cpu_f:.2f} / {cpu_s:.2f} | {rss:.0f} | {ratio} |")
+            lines.append(f"| {n} | {c} | {min(f):.2f} / {statistics.median(f):.2f} | {min(s):.2f} / {statistics.median(s):.2f} | {cpu_f:.2f} / {cpu_s:.2f} | "
+                         f"{1000 * cpu_f / n:.1f} / {1000 * cpu_s / n:.1f} | {rss:.0f} | {fds} | {procs[0]:.0f} / {procs[1]:.0f} | {ratio} |")
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +230,8 @@ def peers_table(results, contenders, sizes):
     for n in sizes:
         for i, a in enumerate(contenders):
             for b in contenders[i + 1:]:
-                ra, rb = results.get(f"{n}/{a}"), results.get(f"{n}/{b}")
+                ra = [r for r in results.get(f"{n}/{a}", []) if "failed" not in r]
+                rb = [r for r in results.get(f"{n}/{b}", []) if "failed" not in r]
                 if not ra or not rb:
                     continue
                 cells = [f"{med(rb, p, 'wall') / med(ra, p, 'wall'):.2f}×" for p in ("first", "second")]
@@ -176,8 +251,9 @@ def chart(results, contenders, sizes, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, phase in zip(axes, ("first", "second")):
         for c in contenders:
-            xs = [n for n in sizes if results.get(f"{n}/{c}")]
-            ys = [statistics.median(r[phase]["wall"] for r in results[f"{n}/{c}"]) for n in xs]
+            ok = {n: [r for r in results.get(f"{n}/{c}", []) if "failed" not in r] for n in sizes}
+            xs = [n for n in sizes if ok[n]]
+            ys = [statistics.median(r[phase]["wall"] for r in ok[n]) for n in xs]
             if xs:
                 ax.plot(xs, ys, marker="o", label=c)
         ax.set_title(f"{phase} run (median wall time)")
@@ -196,6 +272,9 @@ def main():
     ap.add_argument("--latency-ms", type=int, default=0, help="added round-trip time on every SSH connection (through bench/delay-proxy)")
     ap.add_argument("--from-json", default=None, help="only render table.md and chart.png again from this results.json (into its folder)")
     ap.add_argument("--out", default=None, help="run folder (default target/bench/<timestamp>)")
+    ap.add_argument("--light", action="store_true", help="light fleets (tests/fleet/fleet up --light), up to 1000 hosts")
+    ap.add_argument("--workload", default="prep", choices=["prep", "scale"], help="prep: bench-prep.toml (host preparation); scale: bench-scale.toml (os-prep, bridge-net)")
+    ap.add_argument("--ansible-max", type=int, default=100, help="largest fleet Ansible runs against (it takes minutes per run beyond)")
     a = ap.parse_args()
     sizes = [int(x) for x in a.hosts.split(",")]
     contenders = a.contenders.split(",")
@@ -207,15 +286,22 @@ def main():
     for n in ([] if a.from_json else sizes):
         for run in range(a.runs):
             for c in contenders:
-                r = one(c, n, out, a.latency_ms)
+                if c == "ansible" and n > a.ansible_max:
+                    continue
+                r = one(c, n, out, a.latency_ms, a.light, a.workload)
                 results.setdefault(f"{n}/{c}", []).append(r)
                 # Written after every contender: a long matrix cut short keeps what it measured.
                 (out / "results.json").write_text(json.dumps(results, indent=1))
+                if "failed" in r:
+                    print(f"{n:>3} hosts  run {run + 1}  {c:<12} FAILED {r['failed'][:200]}", flush=True)
+                    continue
                 print(f"{n:>3} hosts  run {run + 1}  {c:<12} first {r['first']['wall']:6.2f} s  second {r['second']['wall']:6.2f} s  "
-                      f"cpu {r['first']['cpu']:.2f}/{r['second']['cpu']:.2f} s  rss {max(r['first']['rss_mib'], r['second']['rss_mib']):.0f} MiB  converged={r['converged']}", flush=True)
+                      f"cpu {r['first']['cpu']:.2f}/{r['second']['cpu']:.2f} s  rss {max(r['first']['rss_mib'], r['second']['rss_mib']):.0f} MiB  "
+                      f"fds {max(r['first']['fds'], r['second']['fds'])}  host procs {r['first']['host_procs']:.0f}/{r['second']['host_procs']:.0f}  converged={r['converged']}", flush=True)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     header = (f"Machine: {os.cpu_count()} × {cpu}, {mem_gib:.0f} GiB; the simulated hosts share these cores with the controller.\n"
+              f"Workload: {a.workload}; fleet: {'light' if a.light else 'full'}.\n"
               f"Added round-trip time: {a.latency_ms} ms{' (bench/delay-proxy on every SSH connection)' if a.latency_ms else ''}. "
               f"Runs per row: {max((len(v) for v in results.values()), default=0)}. Wall min / median over the runs; CPU is the median.\n\n")
     md = header + table(results, contenders, sizes) + "\nB/A: how many times more B takes than A (above 1: A is faster / cheaper).\n\n" + peers_table(results, contenders, sizes)

@@ -76,6 +76,28 @@ def workload(host, hosts):
     ]
 
 
+def scale_workload(host, hosts):
+    """The scale workload (workflows/bench-scale.toml): os-prep with its
+    default time sync (chronyd, running on a minimal install) and
+    bridge-net; nothing else."""
+    steps = dict(workload(host, hosts))
+    osprep = [item for item in steps["os-prep"] if "ntpdate" not in item[0] + item[1]]
+    osprep += [("rpm -q chrony", "yum install -y chrony"), ("systemctl is-enabled -q chronyd", "systemctl enable chronyd"),
+               ("systemctl is-active -q chronyd", "systemctl start chronyd")]
+    return [("os-prep", osprep), ("bridge-net", steps["bridge-net"])]
+
+
+WORKLOADS = {"prep": workload, "scale": scale_workload}
+# What a converged host looks like, checked on every host by bench.py (the
+# same check for every contender): os-prep's and bridge-net's end state,
+# and for `prep` also docker and the kubelet package.
+CONVERGED = {
+    "scale": "[ \"$(cat /etc/hostname)\" = \"$1\" ] && grep -qx SELINUX=disabled /etc/selinux/config && ! grep -Eq " + q(FSTAB_SWAP)
+             + " /etc/fstab && grep -q '^# BEGIN plait os-prep' /etc/hosts && [ -f /etc/sysctl.d/k8s.conf ] && grep -qw br_netfilter /run/plait-sim/modules",
+}
+CONVERGED["prep"] = CONVERGED["scale"] + " && systemctl is-active -q docker && rpm -q kubelet-1.21.10 >/dev/null"
+
+
 def step_script(items):
     """One shell script for a step: each action only when its check fails;
     prints CHANGED per action run, fails at the first failing action."""
