@@ -98,7 +98,7 @@ def sampled(hosts, k=5):
     return [hosts[round(i * (len(hosts) - 1) / (k - 1))] for i in range(k)]
 
 
-def contender_cmd(name, fleet_dir, access, hosts, work, workload="prep"):
+def contender_cmd(name, fleet_dir, access, hosts, work, workload="prep", light=False):
     """The command line of one contender. `access` holds the key, known_hosts
     and inventory.toml to reach `hosts` (the fleet itself, or its proxied view)."""
     ctl = [str(FLEET), "ctl", str(fleet_dir)]
@@ -106,8 +106,12 @@ def contender_cmd(name, fleet_dir, access, hosts, work, workload="prep"):
     env = dict(os.environ)
     env["PLAIT_BENCH_WORKLOAD"] = workload
     if name == "plait":
+        # Light (scale) runs use plait's defaults (--forks 50, --connect-rate
+        # 100): with every host at once, a thousand hosts sharing two cores
+        # answer SSH handshakes of later hosts after the 15 s connect timeout.
+        forks = [] if light else ["--forks", str(max(len(hosts), 1))]
         return ctl + [str(ROOT / "target/release/plait"), "run", f"workflows/bench-{workload}.toml", "-i", str(access / "inventory.toml"),
-                      "--state-dir", str(work / "plait-state"), "--forks", str(max(len(hosts), 1))], env
+                      "--state-dir", str(work / "plait-state")] + forks, env
     if name == "lower-bound":
         return ctl + [sys.executable, str(ROOT / "bench/lowerbound.py"), str(access)] + spec, env
     if name == "pyinfra":
@@ -165,13 +169,13 @@ def one(name, n, work, latency_ms, light=False, workload="prep"):
         result = {}
         probes = sampled(hosts)
         for phase in ("first", "second"):
-            cmd, env = contender_cmd(name, fleet_dir, access, reach, work, workload)
+            cmd, env = contender_cmd(name, fleet_dir, access, reach, work, workload, light)
             before = {h: last_pid(fleet_dir, h) for h, _ in probes}
             r = timed(cmd, env)
             if r["code"] != 0:
                 # A peer that fails at this size is a result too (pyinfra#1498: a crash at 715 hosts).
                 print(f"{name} ({n} hosts, {phase} run) failed with exit code {r['code']}:\n{r['output'][-3000:]}", file=sys.stderr)
-                return {"failed": f"{phase} run: exit code {r['code']}: {r['output'][-300:]}"}
+                return {**result, "failed": f"{phase} run: exit code {r['code']}: {r['output'][-300:]}"}
             # Processes started per host: the PIDs handed out meanwhile, less
             # the one the reading itself takes.
             started = [last_pid(fleet_dir, h) - before[h] - 1 for h, _ in probes]

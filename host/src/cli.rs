@@ -174,6 +174,11 @@ pub struct ConnArgs {
     /// Seconds allowed to connect and authenticate.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub connect_timeout: u64,
+    /// New SSH connections started per second, each at a random point of
+    /// its slot (0: no limit). Keeps a large `--forks` from opening every
+    /// connection in the same instant.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub connect_rate: u32,
     /// Seconds between SSH keepalives; a host silent for four is given up on.
     #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive: u64,

@@ -56,6 +56,7 @@ fn connection(conn: ConnArgs) -> Connection {
         known_hosts: conn.known_hosts,
         accept_new_host_keys: conn.accept_new_host_keys,
         connect_timeout: Duration::from_secs(conn.connect_timeout),
+        connect_rate: conn.connect_rate,
         keepalive: Duration::from_secs(conn.keepalive),
         ask_become_pass: conn.ask_become_pass,
         become_pass_file: conn.become_pass_file,

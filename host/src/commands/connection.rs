@@ -19,6 +19,8 @@ pub struct Connection {
     pub accept_new_host_keys: bool,
     /// Connect + authenticate limit.
     pub connect_timeout: Duration,
+    /// New connections started per second (0: no limit).
+    pub connect_rate: u32,
     /// SSH keepalive interval.
     pub keepalive: Duration,
     /// Ask for the sudo password once.
@@ -34,6 +36,7 @@ impl Default for Connection {
             known_hosts: None,
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(15),
+            connect_rate: 100,
             keepalive: Duration::from_secs(15),
             ask_become_pass: false,
             become_pass_file: None,
@@ -55,6 +58,7 @@ impl Connection {
             host_keys: HostKeyPolicy { known_hosts, accept_new: self.accept_new_host_keys, parsed: Default::default() },
             connect_timeout: self.connect_timeout,
             keepalive: self.keepalive,
+            pacer: std::sync::Arc::new(crate::ssh::Pacer::new(self.connect_rate)),
         }
     }
 

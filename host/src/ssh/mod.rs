@@ -7,9 +7,11 @@ mod command;
 mod error;
 mod host_keys;
 mod known_hosts;
+mod pacer;
 mod session;
 
 pub use command::{Elevation, RemoteCommand, SUDO_FN, build as build_command, build_bounded, quote, timeout_secs};
 pub use error::SshError;
 pub use host_keys::HostKeyPolicy;
+pub use pacer::Pacer;
 pub use session::{ConnectOptions, ConnectSettings, ExecOutput, MAX_OUTPUT, Session, connect_options};

@@ -31,6 +31,8 @@ pub struct ConnectOptions {
     pub keepalive: Duration,
     /// Reach the host through this jump host (ProxyJump).
     pub jump: Option<Box<ConnectOptions>>,
+    /// The run's bound on new connections per second.
+    pub pacer: Arc<super::Pacer>,
 }
 
 /// Settings shared by every connection of a run.
@@ -42,6 +44,8 @@ pub struct ConnectSettings {
     pub connect_timeout: Duration,
     /// Keepalive interval.
     pub keepalive: Duration,
+    /// Paces new connections (`--connect-rate`), shared by all of them.
+    pub pacer: Arc<super::Pacer>,
 }
 
 /// How to reach an inventory host (with its jump host, if any).
@@ -67,8 +71,10 @@ pub fn connect_options(h: &crate::inventory::Host, s: &ConnectSettings) -> Conne
                 connect_timeout,
                 keepalive,
                 jump: None,
+                pacer: s.pacer.clone(),
             })
         }),
+        pacer: s.pacer.clone(),
     }
 }
 
@@ -137,6 +143,7 @@ fn signal_code(sig: &russh::Sig) -> i32 {
 impl Session {
     /// Connect, verify the host key, authenticate.
     pub async fn connect(o: &ConnectOptions) -> Result<Session, SshError> {
+        o.pacer.wait().await;
         let addr = format!("{}:{}", o.address, o.port);
         let refusal = Arc::new(Mutex::new(None));
         let verifier = Verifier {
