@@ -23,38 +23,20 @@ import os
 import sys
 import tomllib
 
-P = "/var/lib/plait-sim"
-R = "/run/plait-sim"
+import kube
+from kube import P, R, die, read
+# What the running containerd loaded, or None when it is not running (the
+# kubelet and kubeadm of kube.py read it the same way).
+from kube import containerd_state as state
+
 SOCK = "/run/containerd/containerd.sock"
 IMAGES = f"{P}/containerd-images"  # the k8s.io namespace
 
 
-def die(msg, code=1):
-    sys.stderr.write(msg.rstrip("\n") + "\n")
-    sys.exit(code)
-
-
-def read(path, default=""):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return default
-
-
 def installed_version(pkg):
-    for l in read(f"{P}/packages").splitlines():
-        n, _, evra = l.partition("|")
-        if n == pkg:
-            return evra.split(":")[-1].split("-")[0]
-    return None
-
-
-def state():
-    """What the running containerd loaded, or None when it is not running."""
-    if not os.path.exists(f"{R}/active/containerd"):
-        return None
-    return json.loads(read(f"{R}/containerd", "null") or "null")
+    """`1.6.33` for an installed `containerd.io|1.6.33-3.1.el7.x86_64`."""
+    v = kube.installed_version(pkg)
+    return v[1:] if v else None
 
 
 def start(_args):
