@@ -54,10 +54,35 @@ fn inventory(fleet: &Fleet, dir: &Path, name: &str, hosts: &[(&str, &str)]) -> P
     path
 }
 
+/// `plait run WORKFLOW -i INV --state-dir STATE --output json EXTRA...`.
+fn plait_run(fleet: &Fleet, workflow: &str, inv: &Path, state: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", workflow, "-i", inv.to_str().unwrap(), "--state-dir", state.to_str().unwrap(), "--output", "json"];
+    args.extend_from_slice(extra);
+    fleet.plait(&args)
+}
+
+/// A run that must succeed.
 fn run(fleet: &Fleet, workflow: &str, inv: &Path, state: &Path) -> std::process::Output {
-    let o = fleet.plait(&["run", workflow, "-i", inv.to_str().unwrap(), "--state-dir", state.to_str().unwrap(), "--output", "json"]);
+    let o = plait_run(fleet, workflow, inv, state, &[]);
     assert_eq!(o.status.code(), Some(0), "{workflow}: {}", text(&o));
     o
+}
+
+/// The run changed nothing on `hosts`.
+fn unchanged(o: &std::process::Output, hosts: &[&str]) {
+    for h in hosts {
+        assert_eq!(changed(o, h), 0, "{h}: {:?}", changes(o, h));
+    }
+}
+
+/// Three fresh hosts (master in `control-plane`, node1 and node2 in
+/// `workers`), a work folder, its state folder and the inventory.
+fn three_hosts() -> (Fleet, tempfile::TempDir, PathBuf, PathBuf) {
+    let fleet = Fleet::up(3);
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    (fleet, work, state, inv)
 }
 
 #[test]
@@ -98,9 +123,7 @@ fn a_worker_joins_a_running_cluster_then_one_leaves_then_the_cluster_is_reset() 
     );
     assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1", "node2", "node3"]));
     let o = run(&fleet, "workflows/k8s-centos7.toml", &four, &state);
-    for h in ["master", "node1", "node2", "node3"] {
-        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
-    }
+    unchanged(&o, &["master", "node1", "node2", "node3"]);
 
     // 2. Remove node2: drained and deleted on the control plane, then reset.
     let leaving = inventory(
@@ -116,9 +139,7 @@ fn a_worker_joins_a_running_cluster_then_one_leaves_then_the_cluster_is_reset() 
     assert_eq!(fleet.state("node2")["kubernetes"]["kubelet_conf"], false);
     assert_eq!(fleet.exec("node2", "ls -A /etc/cni/net.d 2>/dev/null | wc -l").trim(), "0", "CNI configuration removed");
     let o = run(&fleet, "workflows/remove-node.toml", &leaving, &state);
-    for h in ["master", "node2"] {
-        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
-    }
+    unchanged(&o, &["master", "node2"]);
 
     // 3. Reset the cluster: nothing of kubeadm is left, the packages and the
     //    OS preparation stay; a second reset changes nothing.
@@ -132,9 +153,7 @@ fn a_worker_joins_a_running_cluster_then_one_leaves_then_the_cluster_is_reset() 
     }
     assert_eq!(fleet.exec("master", "test -e /etc/kubernetes/admin.conf && echo yes || echo no").trim(), "no");
     let o = run(&fleet, "workflows/reset.toml", &rest, &state);
-    for h in ["master", "node1", "node3"] {
-        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
-    }
+    unchanged(&o, &["master", "node1", "node3"]);
 }
 
 #[test]
@@ -142,10 +161,7 @@ fn an_unreachable_leaving_node_is_still_removed_from_the_cluster_and_reported() 
     if skip_unless_available() {
         return;
     }
-    let fleet = Fleet::up(3);
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
-    let three = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    let (fleet, work, state, three) = three_hosts();
     run(&fleet, "workflows/k8s-centos7.toml", &three, &state);
     let leaving = inventory(&fleet, work.path(), "leaving", &[("master", "control-plane"), ("node1", "workers"), ("node2", "leaving")]);
     fleet.net("node2", false);
@@ -167,13 +183,6 @@ fn an_unreachable_leaving_node_is_still_removed_from_the_cluster_and_reported() 
     assert_eq!(fleet.state("master")["cluster"]["nodes"], serde_json::json!(["master", "node1"]));
 }
 
-fn plait_run(fleet: &Fleet, workflow: &Path, inv: &Path, state: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args =
-        vec!["run", workflow.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--state-dir", state.to_str().unwrap(), "--output", "json"];
-    args.extend_from_slice(extra);
-    fleet.plait(&args)
-}
-
 fn packages(fleet: &Fleet, h: &str) -> Vec<String> {
     fleet.state(h)["packages"]
         .as_array()
@@ -189,10 +198,7 @@ fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_an
     if skip_unless_available() {
         return;
     }
-    let fleet = Fleet::up(3);
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
-    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    let (fleet, work, state, inv) = three_hosts();
     run(&fleet, "workflows/k8s-centos7.toml", &inv, &state);
     let old = ["kubeadm-1.21.10-0.x86_64", "kubectl-1.21.10-0.x86_64", "kubelet-1.21.10-0.x86_64"];
     let new = ["kubeadm-1.22.17-0.x86_64", "kubectl-1.22.17-0.x86_64", "kubelet-1.22.17-0.x86_64"];
@@ -201,7 +207,7 @@ fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_an
     // Skipping a minor version is refused on every host before anything changes.
     let skip = work.path().join("upgrade-1.23.toml");
     std::fs::write(&skip, std::fs::read_to_string(&upgrade).unwrap().replace("1.22.17", "1.23.17")).unwrap();
-    let o = plait_run(&fleet, &skip, &inv, &work.path().join("skip-state"), &[]);
+    let o = plait_run(&fleet, skip.to_str().unwrap(), &inv, &work.path().join("skip-state"), &[]);
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("v1.23.17 skips a minor version"), "{}", text(&o));
     assert!(events(&o).iter().all(|e| e["event"] != "action" || e["status"] != "changed"), "nothing changed");
@@ -221,7 +227,7 @@ fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_an
     // node1's `kubeadm upgrade node` fails: the control plane is upgraded,
     // node1 failed, node2 never starts and keeps 1.21.
     fleet.exec("node1", "mkdir -p /var/lib/plait-sim/faults && touch /var/lib/plait-sim/faults/kubeadm-upgrade-node");
-    let o = plait_run(&fleet, &upgrade, &inv, &state, &[]);
+    let o = plait_run(&fleet, upgrade.to_str().unwrap(), &inv, &state, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let r = recap(&o);
     let st = |h: &str| r.iter().find(|x| x["host"] == h).unwrap()["state"].as_str().unwrap().to_string();
@@ -237,7 +243,7 @@ fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_an
     assert!(on_master.iter().any(|s| s == "kubeadm upgrade apply v1.22.17 (the control plane, from v1.21.10)"), "{on_master:?}");
 
     // --resume continues with node1, then node2, one at a time.
-    let o = plait_run(&fleet, &upgrade, &inv, &state, &["--resume"]);
+    let o = plait_run(&fleet, upgrade.to_str().unwrap(), &inv, &state, &["--resume"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let ev = events(&o);
     let order: Vec<&str> = ev
@@ -261,11 +267,9 @@ fn the_cluster_is_upgraded_one_node_at_a_time_a_failed_node_stops_the_rollout_an
     assert_eq!(c["kube_proxy_modes"], serde_json::json!({"master": "ipvs", "node1": "ipvs", "node2": "ipvs"}));
 
     // A second run changes nothing.
-    let o = plait_run(&fleet, &upgrade, &inv, &state, &[]);
+    let o = plait_run(&fleet, upgrade.to_str().unwrap(), &inv, &state, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    for h in ["master", "node1", "node2"] {
-        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
-    }
+    unchanged(&o, &["master", "node1", "node2"]);
 }
 
 #[test]
@@ -273,10 +277,7 @@ fn the_seed_runs_on_containerd_instead_of_docker() {
     if skip_unless_available() {
         return;
     }
-    let fleet = Fleet::up(3);
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
-    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    let (fleet, _work, state, inv) = three_hosts();
     let o = run(&fleet, "workflows/k8s-centos7-containerd.toml", &inv, &state);
     assert!(changes(&o, "node1").iter().any(|s| s == "write /etc/containerd/config.toml"), "{:?}", changes(&o, "node1"));
     let c = &fleet.state("master")["cluster"];
@@ -296,9 +297,7 @@ fn the_seed_runs_on_containerd_instead_of_docker() {
         "the control-plane images are in containerd's store: {images}"
     );
     let o = run(&fleet, "workflows/k8s-centos7-containerd.toml", &inv, &state);
-    for h in ["master", "node1", "node2"] {
-        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
-    }
+    unchanged(&o, &["master", "node1", "node2"]);
 }
 
 #[test]
@@ -306,10 +305,7 @@ fn a_docker_cluster_moves_to_containerd_one_node_at_a_time_and_then_upgrades() {
     if skip_unless_available() {
         return;
     }
-    let fleet = Fleet::up(3);
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
-    let inv = inventory(&fleet, work.path(), "three", &[("master", "control-plane"), ("node1", "workers"), ("node2", "workers")]);
+    let (fleet, _work, state, inv) = three_hosts();
     run(&fleet, "workflows/k8s-centos7.toml", &inv, &state);
     assert_eq!(fleet.state("master")["cluster"]["container_runtimes"]["node1"], "docker://20.10.8");
 
@@ -347,9 +343,7 @@ fn a_docker_cluster_moves_to_containerd_one_node_at_a_time_and_then_upgrades() {
     }
     assert_eq!(c["unschedulable"], serde_json::json!([]));
     let o = run(&fleet, "workflows/migrate-docker-to-containerd.toml", &inv, &state);
-    for h in ["master", "node1", "node2"] {
-        assert_eq!(changed(&o, h), 0, "{h}: {:?}", changes(&o, h));
-    }
+    unchanged(&o, &["master", "node1", "node2"]);
 
     // kubeadm reads the runtime back from the node's annotation: the
     // upgrade after the move pulls with containerd.
