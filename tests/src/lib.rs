@@ -102,7 +102,7 @@ pub fn context_from_facts(file: &str, host: &str, params: serde_json::Value) -> 
         host: inventory.iter().find(|h| h.name == host).cloned().expect("host"),
         facts: rec.facts.clone(),
         probes: rec.probes.values().flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone()))).collect(),
-        inventory,
+        inventory: inventory.into(),
         params,
         vars: vec![],
         offline: false,

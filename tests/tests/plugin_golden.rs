@@ -84,7 +84,7 @@ fn run_case(rt: &Runtime, plugin: &LoadedPlugin, path: &Path) -> Result<(), Stri
         host: me,
         facts,
         probes: probes.into_iter().collect(),
-        inventory,
+        inventory: inventory.into(),
         params: Value::Object(params),
         vars,
         offline: case["offline"].as_bool().unwrap_or(false),

@@ -5,6 +5,7 @@
 use super::{CommandError, Connection};
 use crate::executor::{SshTransport, Transport, gather};
 use crate::facts::{FactsFile, HostRecord, ProbeCommand, gather_script, parse_gathered};
+use crate::model::FactSet;
 use crate::plugin::{Registry, Runtime};
 use crate::ssh::{Elevation, connect_options};
 use crate::workflow::{Workflow, bind};
@@ -94,7 +95,7 @@ pub fn facts(args: &FactsArgs, runtime: &Runtime) -> Result<i32, CommandError> {
                     let _permit = forks.acquire_owned().await.map_err(|e| e.to_string())?;
                     let host = opts.host.clone();
                     let transport = SshTransport::connect(opts).await.map_err(|e| e.to_string())?;
-                    let g = gather_script(&probes, elevation, password.as_deref(), true);
+                    let g = gather_script(&probes, elevation, password.as_deref(), Some(FactSet::all()));
                     let out = gather(&transport, &g).await.map_err(|e| e.to_string());
                     transport.close().await;
                     parse_gathered(&host, &out?, &g).map_err(|e| e.to_string())

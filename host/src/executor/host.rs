@@ -15,7 +15,7 @@ use super::transport::{GatherFailed, SshTransport, Transport, gather};
 use super::vars::WaitOutcome;
 use crate::facts::{GatherError, GatherScript, gather_script, parse_gathered, parse_probes_only};
 use crate::model::PlanContext;
-use crate::model::{ActionKind, HostFacts};
+use crate::model::{ActionKind, FactSet, HostFacts};
 use crate::output::event::Failure;
 use crate::output::{ActionStatus, Event, HostRecap, HostState};
 use crate::plugin::PlanOutput as Plan;
@@ -282,11 +282,13 @@ impl<'a, T: Transport> HostRun<'a, T> {
     }
 
     /// Facts and probes for step `pos`: what the previous step's last batch
-    /// read, or probes read ahead while nothing changed, or one round trip
-    /// (which, with valid facts, also reads later steps' probes ahead).
+    /// read, or facts and probes read ahead while nothing changed, or one
+    /// round trip (which, with valid facts, also reads what later steps
+    /// need that is not known yet). Only the fact groups the step's plugin
+    /// declares are read.
     async fn facts_for(&mut self, pos: usize) -> Result<Gathered, HostStop> {
         let s = self.pending[pos];
-        if let Some(g) = self.known.take(s.step.number) {
+        if let Some(g) = self.known.take(s.step.number, s.plugin.info.facts) {
             return Ok(g);
         }
         let gathered = match self.known.facts() {
@@ -322,7 +324,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
                 host: host.for_plugins(),
                 facts,
                 probes: probes.into_iter().collect(),
-                inventory: bound.workflow.inventory.for_plugins(),
+                inventory: self.shared.plugin_inventory.clone(),
                 params: s.params.clone(),
                 vars,
                 offline: dry,
@@ -465,9 +467,9 @@ impl<'a, T: Transport> HostRun<'a, T> {
         });
     }
 
-    /// The gather script for step `s`: the core facts and its probes.
+    /// The gather script for step `s`: the facts its plugin reads, and its probes.
     fn gather_script(&self, s: &BoundStep) -> GatherScript {
-        gather_script(&s.probe_commands(""), self.runner.elevation, self.runner.password.as_deref(), true)
+        gather_script(&s.probe_commands(""), self.runner.elevation, self.runner.password.as_deref(), Some(s.plugin.info.facts))
     }
 
     /// Facts and step `s`'s probes, in one round trip.
@@ -478,18 +480,30 @@ impl<'a, T: Transport> HostRun<'a, T> {
     }
 
     /// With valid `facts` (nothing changed since they were read): the probes
-    /// of step `pos` and, in the same round trip, of every later step, kept
-    /// to use while the host still changes nothing.
-    async fn gather_ahead(&mut self, pos: usize, facts: HostFacts) -> Result<Gathered, FactsError> {
+    /// of step `pos` and, in the same round trip, of every later step, plus
+    /// the fact groups any of them reads that `facts` lacks; kept to use
+    /// while the host still changes nothing.
+    async fn gather_ahead(&mut self, pos: usize, mut facts: HostFacts) -> Result<Gathered, FactsError> {
         let steps = &self.pending[pos..];
         let mut probes = Vec::new();
+        let mut groups = FactSet::EMPTY;
         for s in steps {
             probes.extend(s.probe_commands(&format!("{}/", s.step.number)));
+            groups = groups.union(s.plugin.info.facts);
         }
-        let g = gather_script(&probes, self.runner.elevation, self.runner.password.as_deref(), false);
+        let missing = groups.minus(facts.gathered);
+        let core = (!missing.is_empty()).then_some(missing);
+        let g = gather_script(&probes, self.runner.elevation, self.runner.password.as_deref(), core);
         let out = gather(&self.runner.transport, &g).await?;
+        let read = if core.is_some() {
+            let (newer, probes) = parse_gathered(&self.name, &out, &g)?;
+            facts.merge(newer);
+            probes
+        } else {
+            parse_probes_only(&self.name, &out, &g)?
+        };
         let mut by_step: BTreeMap<usize, Probes> = steps.iter().map(|s| (s.step.number, Probes::new())).collect();
-        for (key, result) in parse_probes_only(&self.name, &out, &g)? {
+        for (key, result) in read {
             if let Some((n, name)) = key.split_once('/')
                 && let Some(m) = n.parse().ok().and_then(|n: usize| by_step.get_mut(&n))
             {

@@ -4,7 +4,7 @@
 //! previous step's last batch, and later steps' probes read ahead while the
 //! host changes nothing.
 
-use crate::model::{HostFacts, ProbeResult};
+use crate::model::{FactSet, HostFacts, ProbeResult};
 use std::collections::BTreeMap;
 
 /// Probe results by name.
@@ -24,13 +24,15 @@ pub struct Known {
 }
 
 impl Known {
-    /// What can be used for step `step` without a round trip.
-    pub fn take(&mut self, step: usize) -> Option<Gathered> {
-        let ahead = self.ahead.remove(&step);
+    /// What can be used for step `step`, whose plugin reads the fact
+    /// groups `needs`, without a round trip.
+    pub fn take(&mut self, step: usize, needs: FactSet) -> Option<Gathered> {
         if let Some(g) = self.next.take() {
+            self.ahead.remove(&step);
             return Some(g);
         }
-        Some((self.facts.clone()?, ahead?))
+        let facts = self.facts.as_ref().filter(|f| f.gathered.covers(needs))?.clone();
+        Some((facts, self.ahead.remove(&step)?))
     }
 
     /// The facts, while nothing changed since they were read.
@@ -75,6 +77,12 @@ mod tests {
         HostFacts { hostname: host.into(), ..HostFacts::default() }
     }
 
+    impl Known {
+        fn take_all(&mut self, step: usize) -> Option<Gathered> {
+            self.take(step, FactSet::EMPTY)
+        }
+    }
+
     fn probes(v: &str) -> Probes {
         [("p".to_string(), ProbeResult { exit_code: 0, stdout: v.into() })].into()
     }
@@ -82,14 +90,14 @@ mod tests {
     #[test]
     fn nothing_is_known_at_first_and_prefetched_comes_first() {
         let mut k = Known::default();
-        assert!(k.take(1).is_none());
+        assert!(k.take_all(1).is_none());
         k.read(facts("a"));
         k.ahead([(2, probes("ahead"))].into());
         k.prefetched((facts("b"), probes("next")));
-        let (f, p) = k.take(2).unwrap();
+        let (f, p) = k.take_all(2).unwrap();
         assert_eq!((f.hostname.as_str(), p["p"].stdout.as_str()), ("b", "next"));
         // The read-ahead entry for step 2 was used up with it.
-        assert!(k.take(2).is_none());
+        assert!(k.take_all(2).is_none());
     }
 
     #[test]
@@ -97,13 +105,24 @@ mod tests {
         let mut k = Known::default();
         k.read(facts("a"));
         k.ahead([(2, probes("x")), (3, probes("y"))].into());
-        assert_eq!(k.take(2).unwrap().1["p"].stdout, "x");
+        assert_eq!(k.take_all(2).unwrap().1["p"].stdout, "x");
         k.changed();
-        assert!(k.facts().is_none() && k.take(3).is_none(), "stale after a change");
+        assert!(k.facts().is_none() && k.take_all(3).is_none(), "stale after a change");
         k.read(facts("a"));
         k.ahead([(4, probes("z"))].into());
         k.forget_ahead();
-        assert!(k.take(4).is_none(), "dropped while waiting for a variable");
+        assert!(k.take_all(4).is_none(), "dropped while waiting for a variable");
         assert!(k.facts().is_some(), "the facts stay: this host did not change");
+    }
+
+    #[test]
+    fn facts_that_lack_a_group_the_step_reads_are_not_enough() {
+        use crate::model::FactGroup;
+        let mut k = Known::default();
+        k.read(HostFacts { gathered: [FactGroup::Selinux].into_iter().collect(), ..facts("a") });
+        k.ahead([(2, probes("x"))].into());
+        assert!(k.take(2, [FactGroup::Modules].into_iter().collect()).is_none(), "modules were not read");
+        let (f, p) = k.take(2, [FactGroup::Selinux].into_iter().collect()).expect("the read-ahead probes are still there");
+        assert_eq!((f.hostname.as_str(), p["p"].stdout.as_str()), ("a", "x"));
     }
 }

@@ -116,6 +116,7 @@ pub async fn run(
 
     let shared = Arc::new(Shared {
         bound: bound.clone(),
+        plugin_inventory: inv.for_plugins().into(),
         reporter: reporter.clone(),
         vars: VarStore::new(selected.len()),
         // A dry run changes nothing, so it has nothing to roll out.

@@ -6,6 +6,7 @@ use super::Mode;
 use super::journal::{Journal, Progress, RunState};
 use super::rollout::Rollouts;
 use super::vars::VarStore;
+use crate::model::InventoryHost;
 use crate::output::Reporter;
 use crate::ssh::ConnectSettings;
 use crate::workflow::BoundWorkflow;
@@ -18,6 +19,8 @@ use tokio::sync::Semaphore;
 /// What every host task shares.
 pub(crate) struct Shared {
     pub bound: Arc<BoundWorkflow>,
+    /// The inventory as plugins see it, built once for every plan call.
+    pub plugin_inventory: Arc<[InventoryHost]>,
     pub reporter: Arc<Reporter>,
     pub vars: VarStore,
     /// Rolling steps' batches (apply mode only).

@@ -1,10 +1,12 @@
 //! The script that gathers facts and probes on a live host in one round
-//! trip (one `sh -s`: the core facts first, then every probe of the step,
-//! framed by [`crate::frame`]), and the parser of its output. Running it is
-//! the executor's business; this module does no I/O.
+//! trip (one `sh -s`: the core facts first, only the groups asked for, then
+//! every probe of the step, framed by [`crate::frame`]), and the parser of
+//! its output. Running it is the executor's business; this module does no
+//! I/O.
 
 use super::{HostFacts, ProbeResult, ServiceState};
 use crate::frame::{self, Frame};
+use crate::model::{FactGroup, FactSet};
 use crate::ssh::{Elevation, SUDO_FN, quote};
 use std::collections::BTreeMap;
 
@@ -30,12 +32,39 @@ pub struct GatherScript {
     pub boundary: String,
 }
 
+/// The shell function in gather.sh that reads `g` (one tool, one section).
+fn reader(g: FactGroup) -> &'static str {
+    match g {
+        FactGroup::Kernel => "f_kernel",
+        FactGroup::Memory => "f_memory",
+        FactGroup::Selinux => "f_selinux",
+        FactGroup::Firewalld => "f_firewalld",
+        FactGroup::Modules => "f_modules",
+        FactGroup::Sysctls => "f_sysctls",
+        FactGroup::Network => "f_network",
+    }
+}
+
+/// The section of the gather output that holds `g`.
+fn section_of(g: FactGroup) -> &'static str {
+    match g {
+        FactGroup::Kernel => "uname",
+        FactGroup::Memory => "free",
+        FactGroup::Selinux => "selinux",
+        FactGroup::Firewalld => "firewalld",
+        FactGroup::Modules => "lsmod",
+        FactGroup::Sysctls => "sysctl",
+        FactGroup::Network => "route",
+    }
+}
+
 /// Build the script for the core facts plus `probes`.
 /// With `Elevation::SudoPassword`, root probes run through [`SUDO_FN`]:
 /// sudo gets `password` only when it asks, never on a command line, and a
 /// probe never on its stdin.
-/// Without `core`, only the probes run (the caller still has the facts).
-pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>, core: bool) -> GatherScript {
+/// With `core`, the facts the shell reads itself and the groups in the set
+/// (a tool each); without, only the probes run (the caller has the facts).
+pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>, core: Option<FactSet>) -> GatherScript {
     let boundary = frame::boundary();
     let mut s = String::with_capacity(CORE.len() + 256);
     s.push_str(&format!("B={}\n", quote(&boundary)));
@@ -44,8 +73,13 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&s
         // variable, not exported: on no probe's stdin, argv or environment.
         s.push_str(&format!("P={}\n{SUDO_FN}", quote(password.unwrap_or(""))));
     }
-    if core {
+    if let Some(groups) = core {
         s.push_str(CORE);
+        for g in groups.iter() {
+            s.push_str(reader(g));
+            s.push('\n');
+        }
+        s.push_str("s end\n");
     }
     for p in probes {
         let cmd = match (p.sudo, elevation) {
@@ -125,9 +159,10 @@ fn parse_core(host: &str, prefix: &str, frames: &[Frame<'_>], out: &str) -> Resu
     }
     let get = |k: &str| kv.get(k).copied().unwrap_or("").to_string();
     let section = |k: &str| sections.get(k).copied().unwrap_or("");
+    let gathered: FactSet = FactGroup::ALL.into_iter().filter(|g| sections.contains_key(section_of(*g))).collect();
     let mut uname = section("uname").split_whitespace();
     let kernel_release = uname.next().unwrap_or("").to_string();
-    if kernel_release.is_empty() {
+    if kernel_release.is_empty() && gathered.contains(FactGroup::Kernel) {
         return Err(GatherError { host: host.into(), detail: "`uname -r -m` printed nothing".into() });
     }
     let arch = uname.next().unwrap_or("").to_string();
@@ -154,7 +189,12 @@ fn parse_core(host: &str, prefix: &str, frames: &[Frame<'_>], out: &str) -> Resu
         cpus: count_cpus(&get("cpus_online")),
         memory_mb: free_kb("Mem:") / 1024,
         swap_total_mb: free_kb("Swap:") / 1024,
-        selinux: if selinux.is_empty() { "disabled".into() } else { selinux.to_ascii_lowercase() },
+        selinux: match (gathered.contains(FactGroup::Selinux), selinux) {
+            (false, _) => String::new(),
+            // No getenforce: SELinux is not installed.
+            (true, "") => "disabled".into(),
+            (true, mode) => mode.to_ascii_lowercase(),
+        },
         firewalld: ServiceState {
             installed: unit.get("LoadState").is_some_and(|s| *s == "loaded"),
             active: unit.get("ActiveState").is_some_and(|s| *s == "active"),
@@ -168,6 +208,7 @@ fn parse_core(host: &str, prefix: &str, frames: &[Frame<'_>], out: &str) -> Resu
             .collect(),
         primary_ipv4,
         boot_id: get("boot_id"),
+        gathered,
     };
     Ok(facts)
 }

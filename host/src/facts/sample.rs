@@ -26,5 +26,6 @@ pub fn centos7(host: &str, address: &str) -> HostFacts {
             "00000000-0000-4000-8000-{:012x}",
             host.bytes().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))) & 0xffff_ffff_ffff
         ),
+        gathered: crate::model::FactSet::all(),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::facts::{HostFacts, ProbeResult};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One inventory host as plugins see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,8 +37,8 @@ pub struct PlanContext {
     pub facts: HostFacts,
     /// Probe results by name.
     pub probes: Vec<(String, ProbeResult)>,
-    /// Every inventory host.
-    pub inventory: Vec<InventoryHost>,
+    /// Every inventory host (shared by every call of a run).
+    pub inventory: Arc<[InventoryHost]>,
     /// Parameters as a JSON object (defaults filled).
     pub params: serde_json::Value,
     /// Captured variables.

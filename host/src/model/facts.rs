@@ -1,6 +1,7 @@
 //! The core facts of one host, as the host gathers them and as plugins see
 //! them (field for field the WIT `host-facts` record).
 
+use super::FactSet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -16,7 +17,9 @@ pub struct ServiceState {
     pub enabled: bool,
 }
 
-/// Core facts of one host. See `wit/since_v0.1.0/plugin.wit` for each field.
+/// Core facts of one host. See `wit/since_v0.2.0/plugin.wit` for each field.
+/// The fields of a [`crate::model::FactGroup`] not in `gathered` were not
+/// read and hold their defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostFacts {
@@ -56,6 +59,31 @@ pub struct HostFacts {
     /// Boot id.
     #[serde(default)]
     pub boot_id: String,
+    /// The groups read (a facts file holds them all).
+    #[serde(skip, default = "FactSet::all")]
+    pub gathered: FactSet,
+}
+
+impl HostFacts {
+    /// Take what `newer` read: the facts the shell reads itself, and the
+    /// groups it gathered; keep this one's other groups.
+    pub fn merge(&mut self, newer: HostFacts) {
+        use super::FactGroup as G;
+        let old = std::mem::replace(self, newer);
+        let kept = old.gathered.minus(self.gathered);
+        for g in kept.iter() {
+            match g {
+                G::Kernel => (self.kernel_release, self.arch) = (old.kernel_release.clone(), old.arch.clone()),
+                G::Memory => (self.memory_mb, self.swap_total_mb) = (old.memory_mb, old.swap_total_mb),
+                G::Selinux => self.selinux = old.selinux.clone(),
+                G::Firewalld => self.firewalld = old.firewalld.clone(),
+                G::Modules => self.modules = old.modules.clone(),
+                G::Sysctls => self.sysctls = old.sysctls.clone(),
+                G::Network => self.primary_ipv4 = old.primary_ipv4.clone(),
+            }
+        }
+        self.gathered = self.gathered.union(kept);
+    }
 }
 
 /// The result of one probe command.
@@ -67,4 +95,33 @@ pub struct ProbeResult {
     /// Standard output.
     #[serde(default)]
     pub stdout: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FactGroup;
+
+    #[test]
+    fn merging_keeps_the_groups_only_the_older_read() {
+        let mut a = HostFacts {
+            hostname: "old".into(),
+            selinux: "enforcing".into(),
+            modules: vec!["xfs".into()],
+            gathered: [FactGroup::Selinux, FactGroup::Modules].into_iter().collect(),
+            ..HostFacts::default()
+        };
+        let b = HostFacts {
+            hostname: "new".into(),
+            modules: vec!["br_netfilter".into()],
+            swap_total_mb: 0,
+            gathered: [FactGroup::Modules, FactGroup::Memory].into_iter().collect(),
+            ..HostFacts::default()
+        };
+        a.merge(b);
+        assert_eq!(a.hostname, "new");
+        assert_eq!(a.selinux, "enforcing", "only the older read it");
+        assert_eq!(a.modules, ["br_netfilter"], "the newer read wins");
+        assert_eq!(a.gathered, [FactGroup::Selinux, FactGroup::Modules, FactGroup::Memory].into_iter().collect());
+    }
 }

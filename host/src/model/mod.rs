@@ -5,8 +5,10 @@
 
 mod action;
 mod context;
+mod fact_group;
 mod facts;
 
 pub use action::{Action, ActionKind, FetchFile, Program, PutFile, Reboot, Run};
 pub use context::{InventoryHost, PlanContext, Variable, placeholder};
+pub use fact_group::{FactGroup, FactSet};
 pub use facts::{HostFacts, ProbeResult, ServiceState};

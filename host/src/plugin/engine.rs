@@ -1,6 +1,6 @@
 //! The shared wasmtime engine, its epoch ticker and the linker.
 
-use super::bindings::Plugin as WitPlugin;
+use super::bindings::{v0_1, v0_2};
 use super::cache::ComponentCache;
 use super::error::PluginError;
 use super::limits::{EPOCH_TICK, Limits};
@@ -24,7 +24,8 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// An engine with epoch interruption, a ticker thread, and a linker that
-    /// offers WASI p2 (denied by default in each store) and `plait:plugin/host`.
+    /// offers WASI p2 (denied by default in each store) and `plait:plugin/host`
+    /// of every contract version.
     pub fn new(cache: ComponentCache, limits: Limits) -> Result<Self, PluginError> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -46,8 +47,11 @@ impl Runtime {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| PluginError::Runtime(format!("linking WASI: {e:#}")))?;
-        WitPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host: {e:#}")))?;
+        // Each contract version imports its own `plait:plugin/host@X`.
+        v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host@0.1.0: {e:#}")))?;
+        v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host@0.2.0: {e:#}")))?;
         Ok(Runtime { engine, linker, cache, limits })
     }
 }

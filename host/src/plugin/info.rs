@@ -1,6 +1,7 @@
 //! What a plugin says about itself in `describe()`, in the host's own types.
 
 use super::capabilities::Capabilities;
+use crate::model::FactSet;
 use serde::Serialize;
 
 /// Type of a plugin parameter.
@@ -88,6 +89,12 @@ pub struct PluginInfo {
     pub params: Vec<ParamSpec>,
     /// Probes.
     pub probes: Vec<Probe>,
+    /// The groups of core facts it reads (every group for contract 0.1).
+    pub facts: FactSet,
+    /// Whether it reads the inventory (always, for contract 0.1).
+    pub inventory: bool,
+    /// The contract version it was built against, e.g. `0.2.0`.
+    pub contract: &'static str,
     /// Declared capabilities.
     pub capabilities: Capabilities,
     /// Variables it may capture.

@@ -2,7 +2,7 @@
 //! cache), pre-instantiated, and described. Each `plan` call gets a fresh
 //! sandbox and its answer is validated before anyone sees it.
 
-use super::bindings::{PluginPre, WIT_PACKAGE, WIT_VERSION};
+use super::bindings::{WIT_PACKAGE, WIT_VERSIONS, v0_1, v0_2};
 use super::cache::CacheOutcome;
 use super::capabilities::Capabilities;
 use super::convert;
@@ -53,7 +53,7 @@ pub struct LoadedPlugin {
     pub cache: CacheOutcome,
     /// Time to read, compile or deserialize, and describe.
     pub load_time: Duration,
-    pre: PluginPre<super::sandbox::State>,
+    pre: Pre,
     engine: Engine,
     limits: Limits,
 }
@@ -63,6 +63,15 @@ impl std::fmt::Debug for LoadedPlugin {
         f.debug_struct("LoadedPlugin").field("path", &self.path).field("info", &self.info.label()).finish_non_exhaustive()
     }
 }
+
+/// The pre-instantiated component, for the contract version it implements.
+enum Pre {
+    V0_1(v0_1::PluginPre<super::sandbox::State>),
+    V0_2(v0_2::PluginPre<super::sandbox::State>),
+}
+
+/// What `WrongContract` says plait implements.
+const SUPPORTED: &str = "0.1.0 or 0.2.0";
 
 /// sha256 of a file's bytes, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -100,20 +109,25 @@ impl LoadedPlugin {
         drop(bytes);
 
         check_contract(&rt.engine, path, &component)?;
-        let instance_pre = rt.linker.instantiate_pre(&component).map_err(|e| PluginError::WrongContract {
+        let wrong = |e: wasmtime::Error| PluginError::WrongContract {
             path: path.to_path_buf(),
-            expected: WIT_VERSION,
+            expected: SUPPORTED,
             detail: format!("{:#}", e.root_cause()),
-        })?;
-        let pre = PluginPre::new(instance_pre).map_err(|e| PluginError::WrongContract {
-            path: path.to_path_buf(),
-            expected: WIT_VERSION,
-            detail: format!("{:#}", e.root_cause()),
-        })?;
+        };
+        let instance_pre = rt.linker.instantiate_pre(&component).map_err(wrong)?;
+        // The exports' types tell the versions apart (a plugin that never
+        // logs imports nothing of ours); the newest is tried first.
+        let pre = match v0_2::PluginPre::new(instance_pre.clone()) {
+            Ok(pre) => Pre::V0_2(pre),
+            Err(_) => Pre::V0_1(v0_1::PluginPre::new(instance_pre).map_err(wrong)?),
+        };
 
         let mut sb = Sandbox::new(&rt.engine, &rt.limits, None);
         let describe_err = |detail: String| PluginError::Describe { path: path.to_path_buf(), detail };
-        let called = pre.instantiate(&mut sb.store).and_then(|inst| inst.call_describe(&mut sb.store));
+        let called = match &pre {
+            Pre::V0_1(p) => p.instantiate(&mut sb.store).and_then(|i| i.call_describe(&mut sb.store)).map(convert::v0_1::plugin_info),
+            Pre::V0_2(p) => p.instantiate(&mut sb.store).and_then(|i| i.call_describe(&mut sb.store)).map(convert::v0_2::plugin_info),
+        };
         let raw = match called {
             Ok(raw) => raw,
             Err(e) => {
@@ -125,7 +139,7 @@ impl LoadedPlugin {
                 return Err(describe_err(detail + &stderr_tail(sb.into_logs())));
             }
         };
-        let info = convert::plugin_info(raw).map_err(describe_err)?;
+        let info = raw.map_err(describe_err)?;
         validate_info(&info).map_err(describe_err)?;
         let how = match cache {
             CacheOutcome::Hit => "from the compiled cache",
@@ -163,8 +177,23 @@ impl LoadedPlugin {
         let host = ctx.host.name.clone();
         let assets = if caps.assets { Some(self.assets_dir()).filter(|d| d.is_dir()) } else { None };
         let mut sb = Sandbox::new(&self.engine, &self.limits, assets.as_deref());
-        let wit_ctx = convert::context(ctx);
-        let result = self.pre.instantiate(&mut sb.store).and_then(|inst| inst.call_plan(&mut sb.store, &wit_ctx));
+        // Converted back into host types right away, so the rest is one path.
+        let result = match &self.pre {
+            Pre::V0_1(p) => {
+                let wit_ctx = convert::v0_1::context(ctx, &self.info);
+                p.instantiate(&mut sb.store).and_then(|i| i.call_plan(&mut sb.store, &wit_ctx)).map(|r| {
+                    r.map(|p| (p.actions.into_iter().map(convert::v0_1::action).collect::<Vec<_>>(), p.reason))
+                        .map_err(|e| (convert::v0_1::error_kind(e.kind), e.message))
+                })
+            }
+            Pre::V0_2(p) => {
+                let wit_ctx = convert::v0_2::context(ctx, &self.info);
+                p.instantiate(&mut sb.store).and_then(|i| i.call_plan(&mut sb.store, &wit_ctx)).map(|r| {
+                    r.map(|p| (p.actions.into_iter().map(convert::v0_2::action).collect::<Vec<_>>(), p.reason))
+                        .map_err(|e| (convert::v0_2::error_kind(e.kind), e.message))
+                })
+            }
+        };
         let elapsed = start.elapsed();
         let result = result.map_err(|e| match classify(&e) {
             CallFailure::Timeout => {
@@ -186,14 +215,11 @@ impl LoadedPlugin {
         // Returned, not logged here: a plugin may print what it was given,
         // secrets included, so the caller masks them before showing them.
         let logs: Vec<PluginLog> = raw_logs.into_iter().map(|(source, message)| PluginLog { source, message }).collect();
-        let raw = match result? {
+        let (actions, reason) = match result? {
             Ok(p) => p,
-            Err(e) => {
-                return Err(PluginError::Refused { plugin, host, kind: convert::error_kind(e.kind), message: e.message });
-            }
+            Err((kind, message)) => return Err(PluginError::Refused { plugin, host, kind, message }),
         };
-        let actions: Vec<Action> = raw.actions.into_iter().map(convert::action).collect();
-        validate_plan(&self.info, caps, &actions, raw.reason.as_deref(), &PlanLimits::default()).map_err(|v| match v {
+        validate_plan(&self.info, caps, &actions, reason.as_deref(), &PlanLimits::default()).map_err(|v| match v {
             super::validate::Violation::Invalid(problem) => {
                 PluginError::InvalidPlan { plugin: plugin.clone(), host: host.clone(), problem }
             }
@@ -201,7 +227,7 @@ impl LoadedPlugin {
                 PluginError::NotAllowed { plugin: plugin.clone(), host: host.clone(), problem, by_grant }
             }
         })?;
-        Ok(PlanOutput { actions, reason: raw.reason, logs, elapsed })
+        Ok(PlanOutput { actions, reason, logs, elapsed })
     }
 }
 
@@ -223,11 +249,11 @@ fn check_contract(engine: &Engine, path: &Path, component: &wasmtime::component:
     for (name, _) in ty.imports(engine) {
         if let Some(rest) = name.strip_prefix(&prefix)
             && let Some((_, version)) = rest.split_once('@')
-            && version != WIT_VERSION
+            && !WIT_VERSIONS.contains(&version)
         {
             return Err(PluginError::WrongContract {
                 path: path.to_path_buf(),
-                expected: WIT_VERSION,
+                expected: SUPPORTED,
                 detail: format!("it was built against `{name}`"),
             });
         }
@@ -237,7 +263,7 @@ fn check_contract(engine: &Engine, path: &Path, component: &wasmtime::component:
         if !exports.iter().any(|e| e == needed) {
             return Err(PluginError::WrongContract {
                 path: path.to_path_buf(),
-                expected: WIT_VERSION,
+                expected: SUPPORTED,
                 detail: format!(
                     "it does not export `{needed}` (exports: {})",
                     if exports.is_empty() { "none".into() } else { exports.join(", ") }

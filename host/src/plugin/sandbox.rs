@@ -2,8 +2,7 @@
 //! (no preopened directory, no environment, no arguments, no network, no
 //! inherited stdio), with a memory cap and an epoch deadline.
 
-use super::bindings::plait::plugin::host::{Host as HostImport, Level};
-use super::bindings::plait::plugin::types::Host as TypesImport;
+use super::bindings::{v0_1, v0_2};
 use super::limits::{EPOCH_TICK, Limits};
 use serde::Serialize;
 use std::path::Path;
@@ -50,8 +49,9 @@ impl WasiView for State {
     }
 }
 
-impl HostImport for State {
-    fn log(&mut self, level: Level, message: String) {
+impl v0_1::plait::plugin::host::Host for State {
+    fn log(&mut self, level: v0_1::plait::plugin::host::Level, message: String) {
+        use v0_1::plait::plugin::host::Level;
         let src = match level {
             Level::Debug => LogSource::Debug,
             Level::Info => LogSource::Info,
@@ -62,7 +62,22 @@ impl HostImport for State {
     }
 }
 
-impl TypesImport for State {}
+impl v0_1::plait::plugin::types::Host for State {}
+
+impl v0_2::plait::plugin::host::Host for State {
+    fn log(&mut self, level: v0_2::plait::plugin::host::Level, message: String) {
+        use v0_2::plait::plugin::host::Level;
+        let src = match level {
+            Level::Debug => LogSource::Debug,
+            Level::Info => LogSource::Info,
+            Level::Warn => LogSource::Warn,
+            Level::Error => LogSource::Error,
+        };
+        self.push_log(src, message);
+    }
+}
+
+impl v0_2::plait::plugin::types::Host for State {}
 
 impl State {
     fn push_log(&mut self, src: LogSource, mut message: String) {

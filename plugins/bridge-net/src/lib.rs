@@ -50,6 +50,7 @@ impl Plugin for BridgeNet {
             // is then 255, so only the output is read).
             .probe("live", "sysctl {sysctls}")
             // `cat` only in probes: one program each, so no `shell`.
+            .facts([Fact::Modules])
             .programs(["modprobe", "sysctl", "cat"])
             .writes(["/etc/sysctl.d/", "/etc/modules-load.d/"])
     }
@@ -66,7 +67,7 @@ impl Plugin for BridgeNet {
         let mut actions: Vec<Action> = Vec::new();
         let mut done = Vec::new();
 
-        if ctx.module_loaded("br_netfilter") {
+        if ctx.module_loaded("br_netfilter")? {
             done.push("br_netfilter is loaded".to_string());
         } else {
             actions.push(cmd::run(["modprobe", "br_netfilter"]).summary("load br_netfilter").into());

@@ -50,6 +50,7 @@ impl Plugin for Calico {
     fn describe() -> PluginInfo {
         let probes = cni_common::probe_commands(&[], &["tunl0"]);
         info("calico", env!("CARGO_PKG_VERSION"), "the calico CNI from its manifest, with the cluster's pod CIDR; or its removal")
+            .inventory()
             .param(param::string("state", "present", "present, or absent to remove calico from the cluster and its nodes"))
             .param(param::string("version", "v3.19", "calico version (the manifest URL's {version})"))
             .param(param::string("manifest_url", "https://projectcalico.docs.tigera.io/{version}/manifests/calico.yaml", "manifest location"))

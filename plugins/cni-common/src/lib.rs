@@ -102,8 +102,8 @@ pub fn absent(ctx: &Context, cni: &Cni, url: &str, control_plane: bool, group: &
                 .into(),
         );
     } else {
-        let confirmed =
-            ctx.vars.iter().find(|v| v.name == cni.removed_var && (v.host.is_empty() || ctx.hosts_in(group).any(|h| h.name == v.host)));
+        let in_group: Vec<&str> = ctx.hosts_in(group)?.map(|h| h.name.as_str()).collect();
+        let confirmed = ctx.vars.iter().find(|v| v.name == cni.removed_var && (v.host.is_empty() || in_group.contains(&v.host.as_str())));
         match confirmed {
             None => {
                 return Err(PluginError::missing_variable(format!(

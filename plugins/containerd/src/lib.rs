@@ -109,6 +109,7 @@ impl Plugin for Containerd {
             .probe("modules_file", "cat /etc/modules-load.d/containerd.conf")
             .probe("enabled", "systemctl is-enabled containerd")
             .probe("active", "systemctl is-active containerd")
+            .facts([Fact::Modules])
             .programs(["yum", "rpm", "systemctl", "modprobe", "ctr", "awk"])
             // The package probe loops over the pins, and the CRI check pipes.
             .shell()
@@ -143,7 +144,7 @@ impl Plugin for Containerd {
         if !(m.exit_code == 0 && m.stdout.lines().any(|l| l.trim() == "overlay")) {
             actions.push(file::put(MODULES, "overlay\n").mode(0o644).summary("load overlay at boot").into());
         }
-        if !ctx.module_loaded("overlay") {
+        if !ctx.module_loaded("overlay")? {
             actions.push(cmd::run(["modprobe", "overlay"]).summary("load overlay").into());
         }
 
@@ -214,7 +215,7 @@ mod tests {
 
     fn host(config: &str, active: &str) -> Context {
         ContextBuilder::centos7("node1")
-            .facts(|f| f.modules = vec!["overlay".into()])
+            .facts(|f| f.modules = Some(vec!["overlay".into()]))
             .probe(
                 "repo_file",
                 0,

@@ -58,6 +58,7 @@ impl Plugin for ElrepoKernel {
             // is not used at boot (RHEL 7 System Administrator's Guide, "Working
             // with GRUB 2": grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg).
             .probe("firmware", "if [ -d /sys/firmware/efi ]; then echo efi; else echo bios; fi")
+            .facts([Fact::Kernel])
             .programs(["rpm", "yum", "sed", "grub2-mkconfig"])
             .writes(["/etc/yum.repos.d/plait-kernel.repo"])
             .shell()
@@ -70,7 +71,7 @@ impl Plugin for ElrepoKernel {
         if version::numeric_parts(&p.min_version).is_empty() {
             return Err(PluginError::bad_params(format!("min_version {:?} is not a version", p.min_version)));
         }
-        let running = &ctx.facts.kernel_release;
+        let running = ctx.kernel_release()?;
         if version::at_least(running, &p.min_version) {
             return Ok(Plan::nothing(format!("running kernel {running} is at least {}", p.min_version)));
         }

@@ -65,6 +65,7 @@ impl Plugin for Flannel {
     fn describe() -> PluginInfo {
         let probes = cni_common::probe_commands(&["/run/flannel"], &["flannel.1", "cni0"]);
         info("flannel", env!("CARGO_PKG_VERSION"), "the flannel CNI from kube-flannel.yml; or its removal")
+            .inventory()
             .param(param::string("state", "present", "present, or absent to remove flannel from the cluster and its nodes"))
             .param(param::string("version", "v0.17.0", "flannel version (the manifest URL's {version})"))
             .param(param::string("manifest_url", "https://raw.githubusercontent.com/flannel-io/flannel/{version}/Documentation/kube-flannel.yml", "manifest location"))

@@ -33,6 +33,7 @@ impl Plugin for Ipvs {
             .probe("packages", &rpm::probe_command("packages"))
             .probe("script", "cat {script}")
             .probe("script_mode", "stat -c %a {script}")
+            .facts([Fact::Kernel, Fact::Modules])
             .programs(["yum", "rpm", "bash", "lsmod"])
             .shell()
             .writes(["/etc/sysconfig/modules/"])
@@ -42,7 +43,7 @@ impl Plugin for Ipvs {
         ctx.require_os_family("rhel", "ipvs")?;
         let p: Params = ctx.params()?;
         let mut modules = p.modules.clone();
-        modules.push(conntrack_module(&ctx.facts.kernel_release).to_string());
+        modules.push(conntrack_module(ctx.kernel_release()?).to_string());
         for m in &modules {
             if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(PluginError::bad_params(format!("invalid module name {m:?}")));
@@ -70,7 +71,12 @@ impl Plugin for Ipvs {
         if !script_ok {
             actions.push(file::put(&p.script, script).mode(0o755).summary(format!("write {} (executable)", p.script)).into());
         }
-        let missing_modules: Vec<&String> = modules.iter().filter(|m| !ctx.module_loaded(m)).collect();
+        let mut missing_modules: Vec<&String> = Vec::new();
+        for m in &modules {
+            if !ctx.module_loaded(m)? {
+                missing_modules.push(m);
+            }
+        }
         if missing_modules.is_empty() && script_ok {
             done.push(format!("{} loaded and loaded at boot", modules.join(", ")));
         } else if !missing_modules.is_empty() {

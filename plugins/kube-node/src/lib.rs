@@ -50,14 +50,14 @@ fn listed(out: &str) -> Vec<&str> {
 }
 
 fn remove(ctx: &Context, p: &Params) -> Result<Plan, PluginError> {
-    let control: Vec<&InventoryHost> = ctx.hosts_in(&p.control_plane_group).collect();
+    let control: Vec<&InventoryHost> = ctx.hosts_in(&p.control_plane_group)?.collect();
     if !control.iter().any(|h| h.name == ctx.host.name) {
         return Err(PluginError::bad_params(format!(
             "action = \"remove\" runs on the control-plane host (group `{}`); target that group",
             p.control_plane_group
         )));
     }
-    let leaving: Vec<&InventoryHost> = ctx.hosts_in(&p.leaving_group).collect();
+    let leaving: Vec<&InventoryHost> = ctx.hosts_in(&p.leaving_group)?.collect();
     if leaving.iter().any(|h| h.name == ctx.host.name) {
         return Err(PluginError::bad_params("the control-plane host cannot remove itself; reset the cluster instead"));
     }
@@ -108,7 +108,7 @@ fn reset(ctx: &Context, p: &Params) -> Result<Plan, PluginError> {
     // A leaving host waits until the control plane has drained it.
     if ctx.host.groups.contains(&p.leaving_group)
         && !ctx.offline
-        && let Some(cp) = ctx.hosts_in(&p.control_plane_group).next()
+        && let Some(cp) = ctx.hosts_in(&p.control_plane_group)?.next()
         && ctx.var(&cp.name, AFTER_REMOVAL).is_none()
     {
         return Err(PluginError::missing_variable(format!(
@@ -140,6 +140,7 @@ fn reset(ctx: &Context, p: &Params) -> Result<Plan, PluginError> {
 impl Plugin for KubeNode {
     fn describe() -> PluginInfo {
         info("kube-node", env!("CARGO_PKG_VERSION"), "remove nodes from a kubeadm cluster (drain, delete) and reset hosts")
+            .inventory()
             .param(param::string("action", "reset", "remove: drain and delete the leaving group's nodes (on the control plane); reset: kubeadm reset this host"))
             .param(param::string("leaving_group", "leaving", "inventory group of the hosts to remove"))
             .param(param::string("control_plane_group", "control-plane", "inventory group of the control-plane host"))

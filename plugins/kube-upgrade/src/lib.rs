@@ -129,6 +129,7 @@ fn pins(version: &Semver, names: &[&str]) -> Vec<rpm::Pin> {
 impl Plugin for KubeUpgrade {
     fn describe() -> PluginInfo {
         info("kube-upgrade", env!("CARGO_PKG_VERSION"), "upgrade a kubeadm cluster one minor version, one node at a time")
+            .inventory()
             .param(param::string("version", "1.22.17", "the Kubernetes version to upgrade to (one minor version above the cluster's)"))
             .param(param::string(
                 "control_plane_group",
@@ -155,7 +156,7 @@ impl Plugin for KubeUpgrade {
             return Err(PluginError::bad_params("drain_timeout_secs must be 1..=3600"));
         }
         let first = ctx
-            .hosts_in(&p.control_plane_group)
+            .hosts_in(&p.control_plane_group)?
             .next()
             .ok_or_else(|| PluginError::bad_params(format!("no host is in group `{}`", p.control_plane_group)))?;
         let is_first = first.name == ctx.host.name;

@@ -270,6 +270,7 @@ impl Runtime {
 impl Plugin for Kubeadm {
     fn describe() -> PluginInfo {
         info("kubeadm", env!("CARGO_PKG_VERSION"), "kubelet, kubeadm and kubectl; kubeadm init on the control plane, join on workers")
+            .inventory()
             .param(param::string("version", "1.21.10", "Kubernetes version (packages, images, init)"))
             .param(param::string("repo_file", "/etc/yum.repos.d/kubernetes.repo", "where the repository definition goes"))
             .param(param::string(
@@ -338,7 +339,7 @@ impl Plugin for Kubeadm {
         ctx.require_os_family("rhel", "kubeadm")?;
         let p: Params = ctx.params()?;
         let runtime = Runtime::parse(&p.container_runtime)?;
-        let control: Vec<&InventoryHost> = ctx.hosts_in(&p.control_plane_group).collect();
+        let control: Vec<&InventoryHost> = ctx.hosts_in(&p.control_plane_group)?.collect();
         let cp = match control.as_slice() {
             [one] => *one,
             [] => return Err(PluginError::bad_params(format!("no host is in group `{}`", p.control_plane_group))),

@@ -117,6 +117,7 @@ fn capture(kc: &str, name: &str) -> Action {
 impl Plugin for KubeletRuntime {
     fn describe() -> PluginInfo {
         info("kubelet-runtime", env!("CARGO_PKG_VERSION"), "move a kubeadm node from Docker (dockershim) to containerd")
+            .inventory()
             .param(param::string("runtime", "containerd", "the runtime to move to (containerd)"))
             .param(param::string(
                 "control_plane_group",
@@ -149,7 +150,7 @@ impl Plugin for KubeletRuntime {
         if p.drain_timeout_secs == 0 || p.drain_timeout_secs > 3600 {
             return Err(PluginError::bad_params("drain_timeout_secs must be 1..=3600"));
         }
-        let first = ctx.hosts_in(&p.control_plane_group).next().map(|h| h.name.clone());
+        let first = ctx.hosts_in(&p.control_plane_group)?.next().map(|h| h.name.clone());
         let is_first = first.as_deref() == Some(ctx.host.name.as_str());
         if let Some(cp) = &first
             && !is_first

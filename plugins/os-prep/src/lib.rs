@@ -42,6 +42,7 @@ struct OsPrep;
 impl Plugin for OsPrep {
     fn describe() -> PluginInfo {
         info("os-prep", env!("CARGO_PKG_VERSION"), "firewalld off, SELinux off, swap off, hostname, /etc/hosts, time sync")
+            .inventory()
             .param(param::boolean("firewalld", true, "stop and disable firewalld"))
             .param(param::string("selinux", "disabled", "SELinux mode for /etc/selinux/config: disabled or permissive"))
             .param(param::boolean("swap_off", true, "turn swap off now and comment swap entries in /etc/fstab"))
@@ -70,6 +71,7 @@ impl Plugin for OsPrep {
             .probe("chrony_installed", "rpm -q chrony")
             .probe("chronyd_enabled", "systemctl is-enabled chronyd")
             .probe("chronyd_active", "systemctl is-active chronyd")
+            .facts([Fact::Firewalld, Fact::Selinux, Fact::Memory])
             .programs(["systemctl", "setenforce", "sed", "swapoff", "hostnamectl", "yum", "ntpdate"])
             // Only for ntpdate's first sync, whose failure is a warning.
             .shell()
@@ -91,7 +93,7 @@ impl Plugin for OsPrep {
         let mut done: Vec<String> = Vec::new();
 
         if p.firewalld {
-            firewalld(ctx, &mut actions, &mut done);
+            firewalld(ctx, &mut actions, &mut done)?;
         }
         selinux(ctx, &p.selinux, &mut actions, &mut done)?;
         if p.swap_off {
@@ -117,11 +119,11 @@ impl Plugin for OsPrep {
     }
 }
 
-fn firewalld(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) {
-    let fw = &ctx.facts.firewalld;
+fn firewalld(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
+    let fw = ctx.firewalld()?;
     if !fw.installed {
         done.push("firewalld is not installed".into());
-        return;
+        return Ok(());
     }
     if fw.active {
         actions.push(cmd::run(["systemctl", "stop", "firewalld"]).summary("stop firewalld").into());
@@ -132,10 +134,12 @@ fn firewalld(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) {
     if !fw.active && !fw.enabled {
         done.push("firewalld is stopped and disabled".into());
     }
+    Ok(())
 }
 
 fn selinux(ctx: &Context, target: &str, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
-    let runtime_ok = ctx.facts.selinux != "enforcing";
+    let mode = ctx.selinux()?;
+    let runtime_ok = mode != "enforcing";
     if !runtime_ok {
         actions.push(cmd::run(["setenforce", "0"]).summary("switch SELinux to permissive now").into());
     }
@@ -163,15 +167,16 @@ fn selinux(ctx: &Context, target: &str, actions: &mut Vec<Action>, done: &mut Ve
         );
     }
     if runtime_ok && config_ok {
-        done.push(format!("SELinux is {} now and {target} in its config", ctx.facts.selinux));
+        done.push(format!("SELinux is {mode} now and {target} in its config"));
     }
     Ok(())
 }
 
 fn swap(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) -> Result<(), PluginError> {
-    let swap_on = ctx.facts.swap_total_mb > 0;
+    let swap_mb = ctx.swap_total_mb()?;
+    let swap_on = swap_mb > 0;
     if swap_on {
-        actions.push(cmd::run(["swapoff", "-a"]).summary(format!("turn off {} MiB of swap", ctx.facts.swap_total_mb)).into());
+        actions.push(cmd::run(["swapoff", "-a"]).summary(format!("turn off {swap_mb} MiB of swap")).into());
     }
     let probe = ctx.probe("fstab_swap")?;
     let fstab_active = probe.exit_code == 0 && !probe.stdout.trim().is_empty();
@@ -248,7 +253,8 @@ fn hosts_file(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) 
         })
     };
     let mut block = Vec::new();
-    for h in &ctx.inventory {
+    let inventory = ctx.inventory()?;
+    for h in inventory {
         let name = inventory_hostname(h);
         if !valid_hostname(&name) {
             return Err(PluginError::bad_params(format!("inventory host {} has the invalid hostname {name:?}", h.name)));
@@ -278,13 +284,13 @@ fn hosts_file(ctx: &Context, actions: &mut Vec<Action>, done: &mut Vec<String>) 
         want.push('\n');
     }
     if want == current {
-        done.push(format!("/etc/hosts lists all {} inventory hosts", ctx.inventory.len()));
+        done.push(format!("/etc/hosts lists all {} inventory hosts", inventory.len()));
     } else {
         actions.push(
             file::put("/etc/hosts", want)
                 .mode(0o644)
                 .owner("root", "root")
-                .summary(format!("list {} inventory hosts in /etc/hosts", ctx.inventory.len()))
+                .summary(format!("list {} inventory hosts in /etc/hosts", inventory.len()))
                 .into(),
         );
     }

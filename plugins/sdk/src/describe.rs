@@ -1,6 +1,6 @@
 //! Builders for [`PluginInfo`] and [`ParamSpec`], and parameter defaults.
 
-use crate::{Capabilities, ParamSpec, ParamType, PluginError, PluginInfo, Probe};
+use crate::{Capabilities, Fact, ParamSpec, ParamType, PluginError, PluginInfo, Probe};
 
 /// Start describing a plugin. Name: lowercase letters, digits and `-`.
 pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
@@ -10,6 +10,8 @@ pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
         summary: summary.into(),
         params: Vec::new(),
         probes: Vec::new(),
+        facts: Vec::new(),
+        inventory: false,
         capabilities: Capabilities {
             programs: Vec::new(),
             shell: false,
@@ -46,6 +48,25 @@ impl PluginInfo {
     /// Like [`PluginInfo::probe`], run as root.
     pub fn probe_sudo(mut self, name: &str, command: &str) -> Self {
         self.probes.push(Probe { name: name.into(), command: command.into(), sudo: true });
+        self
+    }
+    /// The groups of core facts `plan` reads ([`crate::Context::kernel_release`],
+    /// [`crate::Context::selinux`], ...). The host reads only these on each host:
+    /// each costs a command there. Hostname, OS, CPUs and boot id are
+    /// always there.
+    pub fn facts<I: IntoIterator<Item = Fact>>(mut self, f: I) -> Self {
+        for f in f {
+            if !self.facts.contains(&f) {
+                self.facts.push(f);
+            }
+        }
+        self
+    }
+    /// `plan` reads the whole inventory ([`crate::Context::inventory`],
+    /// [`crate::Context::hosts_in`]). Without it the host passes none: a large
+    /// fleet is not copied into every call.
+    pub fn inventory(mut self) -> Self {
+        self.inventory = true;
         self
     }
     /// Programs the plugin's actions and guards may start.

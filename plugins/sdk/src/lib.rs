@@ -2,10 +2,11 @@
 //!
 //! A plait plugin is a pure function from the facts of one host (plus its
 //! parameters and the workflow's variables) to a list of actions. This crate
-//! wraps the WIT contract (`wit/since_v0.1.0/plugin.wit`) with:
+//! wraps the WIT contract `plait:plugin@0.2.0` (`wit/since_v0.2.0/plugin.wit`) with:
 //!
 //! - the [`Plugin`] trait and the [`register_plugin!`] macro,
-//! - typed access to parameters, probes and variables ([`Context`] helpers),
+//! - typed access to parameters, probes, variables and the core facts the
+//!   plugin declared with [`PluginInfo::facts`] ([`Context`] helpers),
 //! - builders for actions whose arguments are never re-parsed by a shell
 //!   ([`cmd`], [`file`], [`reboot`], [`fetch`]), and [`shell::quote`] for the
 //!   rare script,
@@ -49,7 +50,7 @@ pub mod version;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        // A copy of wit/since_v0.1.0 inside the crate, so the published
+        // A copy of wit/since_v0.2.0 inside the crate, so the published
         // crate builds on its own (tests/tests/sdk_package.rs keeps the two
         // identical).
         path: "wit",
@@ -62,16 +63,16 @@ pub mod bindings {
 pub use action::{cmd, fetch, file, reboot};
 pub use bindings::plait::plugin::host::Level;
 pub use bindings::plait::plugin::types::{
-    Action, ActionKind, Capabilities, Context, ErrorKind, FetchFile, HostFacts, InventoryHost, ParamSpec, ParamType, Plan, PluginError,
-    PluginInfo, Probe, ProbeResult, Program, PutFile, Reboot, Run, ServiceState, Variable,
+    Action, ActionKind, Capabilities, Context, ErrorKind, Fact, FetchFile, HostFacts, InventoryHost, ParamSpec, ParamType, Plan,
+    PluginError, PluginInfo, Probe, ProbeResult, Program, PutFile, Reboot, Run, ServiceState, Variable,
 };
 pub use describe::{info, param};
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Action, ActionKind, Context, ErrorKind, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard, info,
-        log, manifest, param, reboot, register_plugin, rpm, shell, version,
+        Action, ActionKind, Context, ErrorKind, Fact, InventoryHost, Level, Plan, Plugin, PluginError, PluginInfo, cmd, fetch, file, guard,
+        info, log, manifest, param, reboot, register_plugin, rpm, shell, version,
     };
 }
 

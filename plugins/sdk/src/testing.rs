@@ -10,7 +10,7 @@
 //! let plan = MyPlugin::plan(&ctx).unwrap();
 //! ```
 
-use crate::{Context, HostFacts, InventoryHost, Plugin, ProbeResult, ServiceState, Variable};
+use crate::{Context, Fact, HostFacts, InventoryHost, Plugin, ProbeResult, ServiceState, Variable};
 
 /// Builds a [`Context`] for tests.
 #[derive(Debug, Clone)]
@@ -32,20 +32,20 @@ impl ContextBuilder {
                     os_version: "7".into(),
                     os_release: "CentOS Linux release 7.9.2009 (Core)".into(),
                     os_family: "rhel".into(),
-                    kernel_release: "3.10.0-1160.el7.x86_64".into(),
-                    arch: "x86_64".into(),
+                    kernel_release: Some("3.10.0-1160.el7.x86_64".into()),
+                    arch: Some("x86_64".into()),
                     cpus: 2,
-                    memory_mb: 3789,
-                    swap_total_mb: 2047,
-                    selinux: "enforcing".into(),
-                    firewalld: ServiceState { installed: true, active: true, enabled: true },
-                    modules: Vec::new(),
-                    sysctls: Vec::new(),
+                    memory_mb: Some(3789),
+                    swap_total_mb: Some(2047),
+                    selinux: Some("enforcing".into()),
+                    firewalld: Some(ServiceState { installed: true, active: true, enabled: true }),
+                    modules: Some(Vec::new()),
+                    sysctls: Some(Vec::new()),
                     primary_ipv4: Some("192.168.100.100".into()),
                     boot_id: "00000000-0000-4000-8000-000000000000".into(),
                 },
                 probes: Vec::new(),
-                inventory: vec![me],
+                inventory: Some(vec![me]),
                 params: "{}".into(),
                 vars: Vec::new(),
                 offline: false,
@@ -54,7 +54,8 @@ impl ContextBuilder {
         }
     }
 
-    /// Change the facts.
+    /// Change the facts (every group is there; [`ContextBuilder::build`]
+    /// leaves out those the plugin does not declare, as the host does).
     pub fn facts(mut self, f: impl FnOnce(&mut HostFacts)) -> Self {
         f(&mut self.ctx.facts);
         self
@@ -75,7 +76,7 @@ impl ContextBuilder {
     /// Put the host being planned in inventory group `name`.
     pub fn group(mut self, name: &str) -> Self {
         self.ctx.host.groups.push(name.into());
-        if let Some(me) = self.ctx.inventory.iter_mut().find(|h| h.name == self.ctx.host.name) {
+        if let Some(me) = self.ctx.inventory.iter_mut().flatten().find(|h| h.name == self.ctx.host.name) {
             me.groups.push(name.into());
         }
         self
@@ -83,7 +84,7 @@ impl ContextBuilder {
 
     /// Add another inventory host, in `groups`.
     pub fn host(mut self, name: &str, address: &str, groups: &[&str]) -> Self {
-        self.ctx.inventory.push(InventoryHost {
+        self.ctx.inventory.get_or_insert_with(Vec::new).push(InventoryHost {
             name: name.into(),
             address: address.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
@@ -98,10 +99,38 @@ impl ContextBuilder {
         self
     }
 
-    /// The context, with `P`'s parameter defaults filled in as the host would.
+    /// The context as the host would pass it to `P`: parameter defaults
+    /// filled in, and only the groups of facts `P` declares.
     pub fn build<P: Plugin>(mut self) -> Context {
-        self.ctx.params = crate::describe::fill_defaults(&P::describe(), &self.params.to_string())
-            .unwrap_or_else(|e| panic!("parameters: {}", e.message));
+        let info = P::describe();
+        self.ctx.params =
+            crate::describe::fill_defaults(&info, &self.params.to_string()).unwrap_or_else(|e| panic!("parameters: {}", e.message));
+        let f = &mut self.ctx.facts;
+        let has = |g: Fact| info.facts.contains(&g);
+        if !has(Fact::Kernel) {
+            (f.kernel_release, f.arch) = (None, None);
+        }
+        if !has(Fact::Memory) {
+            (f.memory_mb, f.swap_total_mb) = (None, None);
+        }
+        if !has(Fact::Selinux) {
+            f.selinux = None;
+        }
+        if !has(Fact::Firewalld) {
+            f.firewalld = None;
+        }
+        if !has(Fact::Modules) {
+            f.modules = None;
+        }
+        if !has(Fact::Sysctls) {
+            f.sysctls = None;
+        }
+        if !has(Fact::Network) {
+            f.primary_ipv4 = None;
+        }
+        if !info.inventory {
+            self.ctx.inventory = None;
+        }
         self.ctx
     }
 }

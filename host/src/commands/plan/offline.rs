@@ -11,6 +11,7 @@ use crate::model::{Action, ActionKind, InventoryHost, PlanContext, placeholder};
 use crate::plugin::PluginLog;
 use crate::workflow::{BoundStep, BoundWorkflow};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What one step planned on one host.
 #[derive(Debug, Clone, Serialize)]
@@ -115,7 +116,7 @@ pub enum PlanError {
 
 /// The context step `s` plans from on host `h`, offline: its recorded facts
 /// and probe results, placeholders for the variables it consumes.
-pub fn offline_context(s: &BoundStep, h: &Host, rec: &HostRecord, inventory: &[InventoryHost]) -> PlanContext {
+pub fn offline_context(s: &BoundStep, h: &Host, rec: &HostRecord, inventory: &Arc<[InventoryHost]>) -> PlanContext {
     let recorded = rec.probes.get(&s.plugin.info.name);
     PlanContext {
         host: h.for_plugins(),
@@ -127,7 +128,7 @@ pub fn offline_context(s: &BoundStep, h: &Host, rec: &HostRecord, inventory: &[I
             .iter()
             .filter_map(|p| recorded.and_then(|m| m.get(&p.name)).map(|r| (p.name.clone(), r.clone())))
             .collect(),
-        inventory: inventory.to_vec(),
+        inventory: inventory.clone(),
         params: s.params.clone(),
         vars: s.plugin.info.consumes.iter().map(|v| placeholder(v)).collect(),
         offline: true,
@@ -137,7 +138,7 @@ pub fn offline_context(s: &BoundStep, h: &Host, rec: &HostRecord, inventory: &[I
 /// Plan every step on every target host from `facts`.
 pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str, only: Option<&[usize]>) -> Result<OfflinePlan, PlanError> {
     let inv = &bound.workflow.inventory;
-    let inventory = inv.for_plugins();
+    let inventory: Arc<[InventoryHost]> = inv.for_plugins().into();
     let selected = |hi: usize| only.is_none_or(|o| o.contains(&hi));
     // Check the file covers every (selected) host and probe before calling any plugin.
     for s in &bound.steps {
