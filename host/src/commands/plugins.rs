@@ -43,7 +43,15 @@ pub fn inspect_plugin(registry: &Registry, runtime: &Runtime, name_or_path: &str
 
 fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}\n  {}\n  file: {}\n  sha256: {sha256}", i.name, i.version, i.summary, path.display());
+    let _ = writeln!(
+        out,
+        "{} {}\n  {}\n  file: {}\n  sha256: {sha256}\n  contract: plait:plugin@{}",
+        i.name,
+        i.version,
+        i.summary,
+        path.display(),
+        i.contract
+    );
     let _ = writeln!(out, "\nparameters:");
     if i.params.is_empty() {
         let _ = writeln!(out, "  (none)");
@@ -56,6 +64,13 @@ fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
         };
         let _ = writeln!(out, "  {} ({}, {default})\n      {}", p.name, p.ty.name(), p.doc);
     }
+    let groups: Vec<&str> = i.facts.iter().map(|g| g.name()).collect();
+    let _ = writeln!(
+        out,
+        "\nfacts read (besides hostname, OS, CPUs, boot id): {}",
+        if groups.is_empty() { "(none)".to_string() } else { groups.join(", ") }
+    );
+    let _ = writeln!(out, "reads the inventory: {}", if i.inventory { "yes" } else { "no (passed none)" });
     let _ = writeln!(out, "\nprobes (run before each plan, dry runs included; each needs its program or `shell`, and `sudo` as root):");
     if i.probes.is_empty() {
         let _ = writeln!(out, "  (none)");

@@ -69,7 +69,8 @@ fn run_code(r: &Run, elevation: Elevation, default_timeout: Duration, delim: &st
 }
 
 fn put_code(f: &PutFile, elevation: Elevation, delim: &str) -> String {
-    let line = build_command(&upload::program(f, Put::Write), &[], elevation, None).line;
+    // Batched content is text ending in a newline (`batchable_put`).
+    let line = build_command(&upload::program(f, Put::WriteText), &[], elevation, None).line;
     let content = String::from_utf8_lossy(&f.content);
     format!("a=0\n{{ {line}\n}} 2>\"$t\" 3>&- <<'{delim}'\n{content}{delim}\nrc=$?\n")
 }
@@ -183,7 +184,7 @@ impl<'a> Script<'a> {
             let (stdout, stderr) = (start.body.to_string(), exit.body.to_string());
             let outcome = match &a.kind {
                 ActionKind::Run(r) => run_outcome(r, code, retried, stdout, stderr, &self.shown[k]),
-                ActionKind::PutFile(f) => upload::outcome(f, Put::Write, code, &stdout, stderr),
+                ActionKind::PutFile(f) => upload::outcome(f, Put::WriteText, code, &stdout, stderr),
                 _ => unreachable!("only run and put-file actions are batched"),
             };
             let failed = outcome.status == ActionStatus::Failed;
