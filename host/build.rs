@@ -93,7 +93,8 @@ fn main() {
     let chosen = std::env::var("PLAIT_BUILTIN_PLUGINS").ok();
     let plugins = if plugins_dir.join("Cargo.toml").is_file() { first_party(&plugins_dir) } else { Vec::new() };
     if chosen.as_deref() != Some("none") && !plugins.is_empty() {
-        for p in ["Cargo.toml", "Cargo.lock", "sdk", "cni-common"] {
+        // The workspace and the libraries plugins share.
+        for p in ["Cargo.toml", "Cargo.lock", "sdk", "cni-common", "docker-ce-repo"] {
             println!("cargo:rerun-if-changed={}", plugins_dir.join(p).display());
         }
         println!("cargo:rerun-if-changed={}", root.join("wit").display());

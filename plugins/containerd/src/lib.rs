@@ -65,55 +65,44 @@ fn crictl_yaml() -> String {
     format!("runtime-endpoint: {SOCKET}\nimage-endpoint: {SOCKET}\ntimeout: 10\ndebug: false\n")
 }
 
-fn repo_file(p: &Params) -> String {
-    format!(
-        "[docker-ce-stable]\nname=Docker CE Stable - $basearch\nbaseurl={}\nenabled=1\ngpgcheck=1\ngpgkey={}\n",
-        p.repo_baseurl, p.repo_gpgkey
-    )
-}
-
 /// Whether the CRI plugin loaded: `ctr plugins ls` lists loaded plugins
 /// only (containerd 1.6, cmd/ctr/commands/plugins), with their status.
 const CRI_CHECK: &str = "ctr plugins ls | awk '$1 == \"io.containerd.grpc.v1\" && $2 == \"cri\" && $NF == \"ok\" { found = 1 } END { if (!found) { print \"containerd did not load its CRI plugin (io.containerd.grpc.v1 cri)\" > \"/dev/stderr\"; exit 1 } }'";
 
 impl Plugin for Containerd {
     fn describe() -> PluginInfo {
-        info("containerd", env!("CARGO_PKG_VERSION"), "containerd.io as the Kubernetes CRI runtime (a drop-in for the docker step)")
-            .param(param::string("repo_file", "/etc/yum.repos.d/docker-ce.repo", "where the repository definition goes"))
-            .param(param::string(
-                "repo_baseurl",
-                "https://mirrors.aliyun.com/docker-ce/linux/centos/$releasever/$basearch/stable",
-                "docker-ce mirror (containerd.io is published there)",
-            ))
-            .param(param::string("repo_gpgkey", "https://mirrors.aliyun.com/docker-ce/linux/centos/gpg", "mirror signing key"))
-            .param(param::string_list(
-                "packages",
-                &["containerd.io-1.6.33-3.1.el7.x86_64"],
-                "yum specs: name, or name-version-release.arch to pin",
-            ))
-            .param(param::string(
-                "sandbox_image",
-                "registry.cn-hangzhou.aliyuncs.com/google_containers/pause:3.4.1",
-                "the pod sandbox (pause) image; match the kubeadm step's image repository and pause version",
-            ))
-            .param(param::boolean("systemd_cgroup", true, "runc's SystemdCgroup (the kubelet's cgroup driver is systemd)"))
-            .param(param::string_list(
-                "registry_mirrors",
-                &["https://du3ia00u.mirror.aliyuncs.com", "https://hub-mirror.c.163.com", "https://mirror.baidubce.com"],
-                "mirrors for docker.io images",
-            ))
-            .probe("repo_file", "cat {repo_file}")
-            .probe("packages", &rpm::probe_command("packages"))
-            .probe("config", "cat /etc/containerd/config.toml")
-            .probe("crictl", "cat /etc/crictl.yaml")
-            .probe("modules_file", "cat /etc/modules-load.d/containerd.conf")
-            .probe("enabled", "systemctl is-enabled containerd")
-            .probe("active", "systemctl is-active containerd")
-            .facts([Fact::Modules])
-            .programs(["yum", "rpm", "systemctl", "modprobe", "ctr", "awk"])
-            // The package probe loops over the pins, and the CRI check pipes.
-            .shell()
-            .writes(["/etc/yum.repos.d/", "/etc/containerd/", CRICTL, "/etc/modules-load.d/"])
+        docker_ce_repo::params(info(
+            "containerd",
+            env!("CARGO_PKG_VERSION"),
+            "containerd.io as the Kubernetes CRI runtime (a drop-in for the docker step)",
+        ))
+        .param(param::string_list(
+            "packages",
+            &["containerd.io-1.6.33-3.1.el7.x86_64"],
+            "yum specs: name, or name-version-release.arch to pin",
+        ))
+        .param(param::string(
+            "sandbox_image",
+            "registry.cn-hangzhou.aliyuncs.com/google_containers/pause:3.4.1",
+            "the pod sandbox (pause) image; match the kubeadm step's image repository and pause version",
+        ))
+        .param(param::boolean("systemd_cgroup", true, "runc's SystemdCgroup (the kubelet's cgroup driver is systemd)"))
+        .param(param::string_list(
+            "registry_mirrors",
+            &["https://du3ia00u.mirror.aliyuncs.com", "https://hub-mirror.c.163.com", "https://mirror.baidubce.com"],
+            "mirrors for docker.io images",
+        ))
+        .probe("packages", &rpm::probe_command("packages"))
+        .probe("config", "cat /etc/containerd/config.toml")
+        .probe("crictl", "cat /etc/crictl.yaml")
+        .probe("modules_file", "cat /etc/modules-load.d/containerd.conf")
+        .probe("enabled", "systemctl is-enabled containerd")
+        .probe("active", "systemctl is-active containerd")
+        .facts([Fact::Modules])
+        .programs(["yum", "rpm", "systemctl", "modprobe", "ctr", "awk"])
+        // The package probe loops over the pins, and the CRI check pipes.
+        .shell()
+        .writes(["/etc/yum.repos.d/", "/etc/containerd/", CRICTL, "/etc/modules-load.d/"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
@@ -125,11 +114,7 @@ impl Plugin for Containerd {
         let mut actions: Vec<Action> = Vec::new();
         let mut done = Vec::new();
 
-        let repo = repo_file(&p);
-        let r = ctx.probe("repo_file")?;
-        if !(r.exit_code == 0 && r.stdout == repo) {
-            actions.push(file::put(&p.repo_file, repo).mode(0o644).summary("add the docker-ce repository (containerd.io)").into());
-        }
+        docker_ce_repo::converge(ctx, &p.repo_file, &p.repo_baseurl, &p.repo_gpgkey, &mut actions, &mut done)?;
         let pins: Vec<rpm::Pin> = p.packages.iter().map(|s| rpm::Pin::parse(s)).collect();
         let pinned = rpm::state(&pins, &ctx.probe("packages")?.stdout);
         let installing = !pinned.converged();
@@ -219,11 +204,10 @@ mod tests {
             .probe(
                 "repo_file",
                 0,
-                &repo_file(&Params {
-                    repo_baseurl: "https://mirrors.aliyun.com/docker-ce/linux/centos/$releasever/$basearch/stable".into(),
-                    repo_gpgkey: "https://mirrors.aliyun.com/docker-ce/linux/centos/gpg".into(),
-                    ..params()
-                }),
+                &docker_ce_repo::content(
+                    "https://mirrors.aliyun.com/docker-ce/linux/centos/$releasever/$basearch/stable",
+                    "https://mirrors.aliyun.com/docker-ce/linux/centos/gpg",
+                ),
             )
             .probe("packages", 0, "containerd.io-1.6.33-3.1.el7.x86_64\n")
             .probe("config", 0, config)

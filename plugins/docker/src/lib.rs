@@ -47,23 +47,9 @@ fn daemon_json(p: &Params) -> String {
     s
 }
 
-fn repo_file(p: &Params) -> String {
-    format!(
-        "[docker-ce-stable]\nname=Docker CE Stable - $basearch\nbaseurl={}\nenabled=1\ngpgcheck=1\ngpgkey={}\n",
-        p.repo_baseurl, p.repo_gpgkey
-    )
-}
-
 impl Plugin for Docker {
     fn describe() -> PluginInfo {
-        info("docker", env!("CARGO_PKG_VERSION"), "docker-ce from a mirror, pinned, with daemon.json")
-            .param(param::string("repo_file", "/etc/yum.repos.d/docker-ce.repo", "where the repository definition goes"))
-            .param(param::string(
-                "repo_baseurl",
-                "https://mirrors.aliyun.com/docker-ce/linux/centos/$releasever/$basearch/stable",
-                "docker-ce mirror",
-            ))
-            .param(param::string("repo_gpgkey", "https://mirrors.aliyun.com/docker-ce/linux/centos/gpg", "mirror signing key"))
+        docker_ce_repo::params(info("docker", env!("CARGO_PKG_VERSION"), "docker-ce from a mirror, pinned, with daemon.json"))
             // The tutorial pins docker-ce-cli-3:..., but Docker's el7 repository
             // publishes docker-ce-cli with epoch 1 (docker/docker-ce-packaging,
             // rpm/SPECS/docker-ce-cli.spec `Epoch: 1`; docker-ce.spec has
@@ -86,7 +72,6 @@ impl Plugin for Docker {
             .param(param::integer("max_concurrent_downloads", 10, "daemon.json max-concurrent-downloads"))
             .param(param::integer("max_concurrent_uploads", 5, "daemon.json max-concurrent-uploads"))
             .param(param::string("storage_driver", "overlay2", "daemon.json storage-driver"))
-            .probe("repo_file", "cat {repo_file}")
             .probe("packages", &rpm::probe_command("packages"))
             .probe("daemon_json", "cat /etc/docker/daemon.json")
             .probe("enabled", "systemctl is-enabled docker")
@@ -103,13 +88,7 @@ impl Plugin for Docker {
         let mut actions: Vec<Action> = Vec::new();
         let mut done = Vec::new();
 
-        let repo = repo_file(&p);
-        let r = ctx.probe("repo_file")?;
-        if r.exit_code == 0 && r.stdout == repo {
-            done.push(format!("{} is in place", p.repo_file));
-        } else {
-            actions.push(file::put(&p.repo_file, repo).mode(0o644).summary("add the docker-ce repository").into());
-        }
+        docker_ce_repo::converge(ctx, &p.repo_file, &p.repo_baseurl, &p.repo_gpgkey, &mut actions, &mut done)?;
 
         let pins: Vec<rpm::Pin> = p.packages.iter().map(|s| rpm::Pin::parse(s)).collect();
         let pinned = rpm::state(&pins, &ctx.probe("packages")?.stdout);

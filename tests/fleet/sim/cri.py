@@ -11,8 +11,11 @@ start on a config that is not valid TOML. The state it runs with is kept in
 $R/containerd (written at start, read by crictl and the kubelet).
 
 crictl (cri-tools 1.26, the newest the Kubernetes repository offers, which
-yum picks for kubeadm's `cri-tools >= 1.13.0`) reads its endpoints from
-flags, else /etc/crictl.yaml (`runtime-endpoint`, `image-endpoint`); its
+yum picks for kubeadm's `cri-tools >= 1.13.0`; read at tag v1.26.0,
+cmd/crictl/main.go, main_unix.go and image.go) reads its endpoints from
+flags, else /etc/crictl.yaml (`runtime-endpoint`, `image-endpoint`; the
+image endpoint defaults to the runtime's); with none configured it warns
+and tries the default sockets in order, dockershim's first; its
 `info`/`images`/`pull` fail as the real one does on a CRI plugin that is
 disabled ("unknown service runtime.v1.RuntimeService"). Images pulled
 through CRI land in containerd's `k8s.io` namespace, separate from
@@ -78,19 +81,44 @@ def endpoints(flags):
     return runtime, image
 
 
-def connect(endpoint, service):
-    if not endpoint:
-        # crictl 1.26 with no endpoint configured tries the defaults in
-        # order and warns; the first is dockershim, gone on this host.
-        die('WARN[0000] runtime connect using default endpoints: [unix:///var/run/dockershim.sock unix:///run/containerd/containerd.sock unix:///run/crio/crio.sock unix:///var/run/cri-dockerd.sock]. As the default settings are now deprecated, you should set the endpoint instead.\n'
-            'E1202 04:00:00.000000 validate service connection: validate CRI v1 runtime API for endpoint "unix:///var/run/dockershim.sock": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial unix /var/run/dockershim.sock: connect: no such file or directory"')
+# cri-tools v1.26.0 cmd/crictl/main_unix.go: the endpoints tried, in
+# order, when none is configured.
+DEFAULT_ENDPOINTS = ["unix:///var/run/dockershim.sock", "unix:///run/containerd/containerd.sock", "unix:///run/crio/crio.sock",
+                     "unix:///var/run/cri-dockerd.sock"]
+
+
+def dial(endpoint, service):
+    """(state, None) when `endpoint` serves the CRI `service`, else (None,
+    the error): vendor/k8s.io/kubernetes/pkg/kubelet/cri/remote/
+    remote_runtime.go and remote_image.go (`validate service connection`)."""
     path = endpoint[len("unix://"):] if endpoint.startswith("unix://") else endpoint
+    prefix = f'validate service connection: validate CRI v1 {service} API for endpoint "{endpoint}": rpc error: code = '
     st = state() if path == SOCK else None
     if st is None:
-        die(f'E1202 04:00:00.000000 validate service connection: validate CRI v1 {service} API for endpoint "{endpoint}": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial unix {path}: connect: no such file or directory"')
+        return None, f'{prefix}Unavailable desc = connection error: desc = "transport: Error while dialing dial unix {path}: connect: no such file or directory"'
     if not st["cri"]:
-        die(f'E1202 04:00:00.000000 validate service connection: validate CRI v1 {service} API for endpoint "{endpoint}": rpc error: code = Unimplemented desc = unknown service runtime.v1.{"RuntimeService" if service == "runtime" else "ImageService"}')
-    return st
+        return None, f'{prefix}Unimplemented desc = unknown service runtime.v1.{"RuntimeService" if service == "runtime" else "ImageService"}'
+    return st, None
+
+
+def connect(endpoint, service):
+    """cri-tools v1.26.0 cmd/crictl/main.go getRuntimeService and
+    getImageService: a configured endpoint is used alone; without one,
+    crictl warns, tries the defaults in order (logging each failure) and
+    uses the first that answers. An error ends crictl through
+    `logrus.Fatal` (main: `FATA[0000] ...`, exit 1)."""
+    if endpoint:
+        st, err = dial(endpoint, service)
+        return st if st else die(f"FATA[0000] {err}")
+    print(f"WARN[0000] {service} connect using default endpoints: [{' '.join(DEFAULT_ENDPOINTS)}]. "
+          "As the default settings are now deprecated, you should set the endpoint instead.", file=sys.stderr)
+    err = None
+    for ep in DEFAULT_ENDPOINTS:
+        st, err = dial(ep, service)
+        if st:
+            return st
+        print(f"ERRO[0000] {err}", file=sys.stderr)
+    die(f"FATA[0000] {err}")
 
 
 def parse(args):
@@ -126,7 +154,7 @@ def add_image(img):
 
 def crictl(args):
     if os.geteuid() != 0:
-        die('E1202 04:00:00.000000 validate service connection: dial unix /run/containerd/containerd.sock: connect: permission denied')
+        die('FATA[0000] validate service connection: validate CRI v1 runtime API for endpoint "unix:///run/containerd/containerd.sock": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial unix /run/containerd/containerd.sock: connect: permission denied"')
     flags, rest = parse(args)
     verb = rest[0] if rest else die("crictl: no command given")
     runtime, image = endpoints(flags)
@@ -147,7 +175,11 @@ def crictl(args):
         connect(image, "image")
         img = rest[1] if len(rest) > 1 else die("crictl pull: image name cannot be empty")
         if "/coredns/coredns:" in img and "k8s.gcr.io" not in img:
-            die(f'E1202 04:00:00.000000 PullImage from image service failed: rpc error: code = NotFound desc = failed to pull and unpack image "{img}": failed to resolve reference "{img}": {img}: not found')
+            # The vendored remote_image.go logs with klog, then
+            # cmd/crictl/image.go returns "pulling image: %w" (FATA).
+            err = f'rpc error: code = NotFound desc = failed to pull and unpack image "{img}": failed to resolve reference "{img}": {img}: not found'
+            print(f'E1202 04:00:00.000000 remote_image.go:171] "PullImage from image service failed" err="{err}" image="{img}"', file=sys.stderr)
+            die(f"FATA[0000] pulling image: {err}")
         print(f"Image is up to date for sha256:{abs(hash(img)) % (1 << 60):015x}")
         add_image(img)
     else:
