@@ -49,35 +49,28 @@ impl WasiView for State {
     }
 }
 
-impl v0_1::plait::plugin::host::Host for State {
-    fn log(&mut self, level: v0_1::plait::plugin::host::Level, message: String) {
-        use v0_1::plait::plugin::host::Level;
-        let src = match level {
-            Level::Debug => LogSource::Debug,
-            Level::Info => LogSource::Info,
-            Level::Warn => LogSource::Warn,
-            Level::Error => LogSource::Error,
-        };
-        self.push_log(src, message);
-    }
+/// `plait:plugin/host` of one contract version: `log` goes to the call's logs.
+macro_rules! host_import {
+    ($v:ident) => {
+        impl $v::plait::plugin::host::Host for State {
+            fn log(&mut self, level: $v::plait::plugin::host::Level, message: String) {
+                use $v::plait::plugin::host::Level;
+                let src = match level {
+                    Level::Debug => LogSource::Debug,
+                    Level::Info => LogSource::Info,
+                    Level::Warn => LogSource::Warn,
+                    Level::Error => LogSource::Error,
+                };
+                self.push_log(src, message);
+            }
+        }
+
+        impl $v::plait::plugin::types::Host for State {}
+    };
 }
 
-impl v0_1::plait::plugin::types::Host for State {}
-
-impl v0_2::plait::plugin::host::Host for State {
-    fn log(&mut self, level: v0_2::plait::plugin::host::Level, message: String) {
-        use v0_2::plait::plugin::host::Level;
-        let src = match level {
-            Level::Debug => LogSource::Debug,
-            Level::Info => LogSource::Info,
-            Level::Warn => LogSource::Warn,
-            Level::Error => LogSource::Error,
-        };
-        self.push_log(src, message);
-    }
-}
-
-impl v0_2::plait::plugin::types::Host for State {}
+host_import!(v0_1);
+host_import!(v0_2);
 
 impl State {
     fn push_log(&mut self, src: LogSource, mut message: String) {
