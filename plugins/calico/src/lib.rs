@@ -48,8 +48,7 @@ struct Calico;
 
 impl Plugin for Calico {
     fn describe() -> PluginInfo {
-        let probes = cni_common::probe_commands(&[], &["tunl0"]);
-        info("calico", env!("CARGO_PKG_VERSION"), "the calico CNI from its manifest, with the cluster's pod CIDR; or its removal")
+        let described = info("calico", env!("CARGO_PKG_VERSION"), "the calico CNI from its manifest, with the cluster's pod CIDR; or its removal")
             .inventory()
             .param(param::string("state", "present", "present, or absent to remove calico from the cluster and its nodes"))
             .param(param::string("version", "v3.19", "calico version (the manifest URL's {version})"))
@@ -64,17 +63,8 @@ impl Plugin for Calico {
                 "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get configmap kubeadm-config -o 'jsonpath={{.data.ClusterConfiguration}}'",
             )
             .probe_sudo("pools", "kubectl --kubeconfig=/etc/kubernetes/admin.conf get ippools.crd.projectcalico.org -o 'jsonpath={{.items[*].spec.cidr}}'")
-            .probe_sudo("rolled_out", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system rollout status daemonset/calico-node --timeout=1s")
-            .probe(probes[0].0, &probes[0].1)
-            .probe(probes[1].0, &probes[1].1)
-            .probe(probes[2].0, &probes[2].1)
-            .programs(["kubectl", "rm", "ip"])
-            // The leftover probes (cni-common) loop in shell code.
-            .shell()
-            .writes(["/etc/kubernetes/plait/"])
-            .assets()
-            .produces(["calico_removed"])
-            .consumes(["calico_removed"])
+            .probe_sudo("rolled_out", "kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system rollout status daemonset/calico-node --timeout=1s");
+        cni_common::declare(described, CNI.removed_var, &[], &["tunl0"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {

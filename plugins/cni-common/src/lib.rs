@@ -51,9 +51,24 @@ pub fn wait_rolled_out(cni: &Cni, wait: u32) -> Action {
         .into()
 }
 
-/// Probes a CNI plugin declares for `absent` (`ls` of /etc/cni/net.d,
-/// existing runtime dirs and devices among the candidates).
-pub fn probe_commands(run_dirs: &[&str], devices: &[&str]) -> [(&'static str, String); 3] {
+/// What a CNI plugin declares besides its own parameters and probes: the
+/// probes `absent` reads on every node (`ls` of /etc/cni/net.d, existing
+/// runtime dirs and devices among the candidates; shell loops), the
+/// programs its actions run, its manifest folder, its bundled manifests,
+/// and the variable confirming removal.
+pub fn declare(info: PluginInfo, removed_var: &str, run_dirs: &[&str], devices: &[&str]) -> PluginInfo {
+    probe_commands(run_dirs, devices)
+        .into_iter()
+        .fold(info, |i, (name, command)| i.probe(name, &command))
+        .programs(["kubectl", "rm", "ip"])
+        .shell()
+        .writes(["/etc/kubernetes/plait/"])
+        .assets()
+        .produces([removed_var])
+        .consumes([removed_var])
+}
+
+fn probe_commands(run_dirs: &[&str], devices: &[&str]) -> [(&'static str, String); 3] {
     [
         ("cni_files", "ls /etc/cni/net.d".to_string()),
         (

@@ -63,8 +63,7 @@ fn net_conf(cidr: &str, backend: &str) -> String {
 
 impl Plugin for Flannel {
     fn describe() -> PluginInfo {
-        let probes = cni_common::probe_commands(&["/run/flannel"], &["flannel.1", "cni0"]);
-        info("flannel", env!("CARGO_PKG_VERSION"), "the flannel CNI from kube-flannel.yml; or its removal")
+        let described = info("flannel", env!("CARGO_PKG_VERSION"), "the flannel CNI from kube-flannel.yml; or its removal")
             .inventory()
             .param(param::string("state", "present", "present, or absent to remove flannel from the cluster and its nodes"))
             .param(param::string("version", "v0.17.0", "flannel version (the manifest URL's {version})"))
@@ -78,17 +77,9 @@ impl Plugin for Flannel {
             // Both namespaces are read: which one holds flannel is decided in plan.
             .probe_sudo("applied", "f=; for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && {{ echo $ns; f=1; }}; done; [ -n \"$f\" ]")
             .probe_sudo("net_conf", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get configmap kube-flannel-cfg -o 'jsonpath={{.data.net-conf\\.json}}' 2>/dev/null && break; done; true")
-            .probe_sudo("rolled_out", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && exec kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns rollout status daemonset/kube-flannel-ds --timeout=1s; done; exit 1")
-            .probe(probes[0].0, &probes[0].1)
-            .probe(probes[1].0, &probes[1].1)
-            .probe(probes[2].0, &probes[2].1)
-            .programs(["kubectl", "rm", "ip"])
-            // The probes look in both namespaces flannel has used, in shell code.
-            .shell()
-            .writes(["/etc/kubernetes/plait/"])
-            .assets()
-            .produces(["flannel_removed"])
-            .consumes(["flannel_removed"])
+            .probe_sudo("rolled_out", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && exec kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns rollout status daemonset/kube-flannel-ds --timeout=1s; done; exit 1");
+        // Its own probes look in both namespaces flannel has used, in shell code too.
+        cni_common::declare(described, "flannel_removed", &["/run/flannel"], &["flannel.1", "cni0"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
