@@ -94,7 +94,7 @@ fn main() {
     let plugins = if plugins_dir.join("Cargo.toml").is_file() { first_party(&plugins_dir) } else { Vec::new() };
     if chosen.as_deref() != Some("none") && !plugins.is_empty() {
         // The workspace and the libraries plugins share.
-        for p in ["Cargo.toml", "Cargo.lock", "sdk", "cni-common", "docker-ce-repo"] {
+        for p in ["Cargo.toml", "Cargo.lock", "sdk", "cni-common", "docker-ce-repo", "kube-common"] {
             println!("cargo:rerun-if-changed={}", plugins_dir.join(p).display());
         }
         println!("cargo:rerun-if-changed={}", root.join("wit").display());

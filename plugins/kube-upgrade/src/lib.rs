@@ -29,6 +29,7 @@
 //! until it is uncordoned, so a run that stopped in between uncordons it on
 //! `--resume`, and a node cordoned by someone else is left cordoned.
 
+use kube_common::{ADMIN_CONF, Drain, ROOT_KUBECONFIG, node_probe};
 use plait_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -36,19 +37,14 @@ use serde::Deserialize;
 const VAR: &str = "control_plane_version";
 /// Present while this plugin holds the node drained.
 const MARKER: &str = "/etc/kubernetes/plait-upgrade-drained";
-const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
-const ROOT_KUBECONFIG: &str = "/root/.kube/config";
 
 /// Prints `kubeconfig=PATH`, the ClusterConfiguration's `kubernetesVersion:`
-/// line, and this node's kubelet version and cordon state. `{{`/`}}` are
-/// the template's literal braces. kubeadm names a node after the hostname,
-/// lowercased.
-const CLUSTER_PROBE: &str = "kc=/etc/kubernetes/admin.conf; [ -f $kc ] || kc=/root/.kube/config; \
-[ -f $kc ] || {{ echo kubeconfig=; exit 0; }}; echo kubeconfig=$kc; k=\"kubectl --kubeconfig=$kc --request-timeout=10s\"; \
-n=$(hostname | tr A-Z a-z); \
-$k -n kube-system get configmap kubeadm-config -o jsonpath='{{.data.ClusterConfiguration}}' 2>/dev/null | grep '^kubernetesVersion:'; \
+/// line, and this node's kubelet version and cordon state.
+const CLUSTER_PROBE: &str = node_probe!(
+    "$k -n kube-system get configmap kubeadm-config -o jsonpath='{{.data.ClusterConfiguration}}' 2>/dev/null | grep '^kubernetesVersion:'; \
 echo kubelet=$($k get node \"$n\" -o jsonpath='{{.status.nodeInfo.kubeletVersion}}' 2>/dev/null); \
-echo unschedulable=$($k get node \"$n\" -o jsonpath='{{.spec.unschedulable}}' 2>/dev/null); true";
+echo unschedulable=$($k get node \"$n\" -o jsonpath='{{.spec.unschedulable}}' 2>/dev/null); true"
+);
 
 #[derive(Deserialize)]
 struct Params {
@@ -91,9 +87,8 @@ impl Cluster {
     fn parse(out: &str) -> Cluster {
         let mut c = Cluster::default();
         for line in out.lines().map(str::trim) {
-            if let Some(k) = line.strip_prefix("kubeconfig=") {
-                // Only the two paths the probe tries; nothing from the host reaches a command.
-                c.kubeconfig = [ADMIN_CONF, ROOT_KUBECONFIG].into_iter().find(|p| *p == k);
+            if let Some(k) = kube_common::kubeconfig(line) {
+                c.kubeconfig = k;
             } else if let Some(v) = line.strip_prefix("kubernetesVersion:") {
                 c.version = Semver::parse(v);
             } else if let Some(v) = line.strip_prefix("kubelet=") {
@@ -226,17 +221,17 @@ impl Plugin for KubeUpgrade {
         let node_pins = pins(&target, &["kubeadm", "kubelet", "kubectl"]);
         let node_state = rpm::state(&node_pins, rpm_q);
         let running = cluster.kubelet;
-        let drained = ctx.probe_ok("drained")?;
-        let ours = drained || !cluster.cordoned;
-        let uncordon = |actions: &mut Vec<Action>| {
-            if ours {
-                actions.push(cmd::run(["kubectl", kc.as_str(), "uncordon", node.as_str()]).summary(format!("uncordon {node}")).into());
-                actions.push(cmd::run(["rm", "-f", MARKER]).summary("forget the drain (plait's marker)").into());
-            }
+        let drain = Drain {
+            kubeconfig: &kc,
+            node: &node,
+            marker: MARKER,
+            note: format!("drained by plait kube-upgrade for {target}"),
+            marked: ctx.probe_ok("drained")?,
+            cordoned: cluster.cordoned,
         };
         if node_state.converged() && running == Some(target) {
-            if drained {
-                uncordon(&mut actions);
+            if drain.marked {
+                drain.uncordon(&mut actions);
             } else {
                 done.push(format!("{node} runs kubelet {target}"));
             }
@@ -251,31 +246,7 @@ impl Plugin for KubeUpgrade {
                         .into(),
                 );
             }
-            if ours {
-                actions.push(
-                    file::put(MARKER, format!("drained by plait kube-upgrade for {target}\n"))
-                        .mode(0o644)
-                        .summary("remember that plait drains this node")
-                        .into(),
-                );
-            } else {
-                log(Level::Warn, &format!("{node} was cordoned before this upgrade: it is drained, upgraded and left cordoned"));
-            }
-            let timeout = format!("--timeout={}s", p.drain_timeout_secs);
-            actions.push(
-                cmd::run([
-                    "kubectl",
-                    kc.as_str(),
-                    "drain",
-                    node.as_str(),
-                    "--ignore-daemonsets",
-                    "--delete-emptydir-data",
-                    timeout.as_str(),
-                ])
-                .timeout_secs(p.drain_timeout_secs + 60)
-                .summary(format!("drain {node}"))
-                .into(),
-            );
+            drain.drain(p.drain_timeout_secs, &mut actions);
             let kubelet_pins = pins(&target, &["kubelet", "kubectl"]);
             actions.extend(rpm::converge(&kubelet_pins, &rpm::state(&kubelet_pins, rpm_q), &[]));
             actions.push(cmd::run(["systemctl", "daemon-reload"]).summary("systemctl daemon-reload").into());
@@ -291,7 +262,7 @@ impl Plugin for KubeUpgrade {
                 shell::quote(&kc)
             );
             actions.push(cmd::script(wait).timeout_secs(180).summary(format!("wait until {node} reports kubelet {target}")).into());
-            uncordon(&mut actions);
+            drain.uncordon(&mut actions);
         }
 
         if is_first {

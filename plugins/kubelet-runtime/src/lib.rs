@@ -24,6 +24,7 @@
 //! (/etc/kubernetes/plait-runtime-drained) until it is uncordoned, so a run
 //! that stopped in between uncordons it on `--resume`.
 
+use kube_common::{ADMIN_CONF, Drain, ROOT_KUBECONFIG, node_probe};
 use plait_sdk::prelude::*;
 use serde::Deserialize;
 
@@ -31,18 +32,15 @@ const FLAGS: &str = "/var/lib/kubelet/kubeadm-flags.env";
 const MARKER: &str = "/etc/kubernetes/plait-runtime-drained";
 const SOCKET: &str = "unix:///run/containerd/containerd.sock";
 const ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
-const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
-const ROOT_KUBECONFIG: &str = "/root/.kube/config";
 
 /// `kubeconfig=PATH`, then this node's runtime, cri-socket annotation and
-/// cordon state. `{{`/`}}` are the template's literal braces; kubeadm names
-/// a node after the hostname, lowercased.
-const NODE_PROBE: &str = "kc=/etc/kubernetes/admin.conf; [ -f $kc ] || kc=/root/.kube/config; \
-[ -f $kc ] || {{ echo kubeconfig=; exit 0; }}; echo kubeconfig=$kc; k=\"kubectl --kubeconfig=$kc --request-timeout=10s\"; \
-n=$(hostname | tr A-Z a-z); $k get node \"$n\" -o name >/dev/null 2>&1 && echo registered; \
+/// cordon state.
+const NODE_PROBE: &str = node_probe!(
+    "$k get node \"$n\" -o name >/dev/null 2>&1 && echo registered; \
 echo runtime=$($k get node \"$n\" -o jsonpath='{{.status.nodeInfo.containerRuntimeVersion}}' 2>/dev/null); \
 echo socket=$($k get node \"$n\" -o jsonpath='{{.metadata.annotations.kubeadm\\.alpha\\.kubernetes\\.io/cri-socket}}' 2>/dev/null); \
-echo unschedulable=$($k get node \"$n\" -o jsonpath='{{.spec.unschedulable}}' 2>/dev/null); true";
+echo unschedulable=$($k get node \"$n\" -o jsonpath='{{.spec.unschedulable}}' 2>/dev/null); true"
+);
 
 /// Captured on the first control-plane host once it runs on containerd;
 /// the other hosts wait for it (their drains need its API server).
@@ -71,8 +69,8 @@ impl Node {
     fn parse(out: &str) -> Node {
         let mut n = Node::default();
         for line in out.lines().map(str::trim) {
-            if let Some(k) = line.strip_prefix("kubeconfig=") {
-                n.kubeconfig = [ADMIN_CONF, ROOT_KUBECONFIG].into_iter().find(|p| *p == k);
+            if let Some(k) = kube_common::kubeconfig(line) {
+                n.kubeconfig = k;
             } else if line == "registered" {
                 n.registered = true;
             } else if let Some(v) = line.strip_prefix("runtime=") {
@@ -179,46 +177,33 @@ impl Plugin for KubeletRuntime {
         let name = ctx.facts.hostname.to_ascii_lowercase();
         let kc = format!("--kubeconfig={kubeconfig}");
         let docker_on = ctx.probe("docker_enabled")?.stdout.trim() == "enabled" || ctx.probe("docker_active")?.stdout.trim() == "active";
-        let drained = ctx.probe_ok("drained")?;
-        let ours = drained || !node.cordoned;
+        let drain = Drain {
+            kubeconfig: &kc,
+            node: &name,
+            marker: MARKER,
+            note: "drained by plait kubelet-runtime".into(),
+            marked: ctx.probe_ok("drained")?,
+            cordoned: node.cordoned,
+        };
 
         let flags_ok = flags.stdout == want_flags;
         let moved = flags_ok && node.runtime.starts_with("containerd://") && node.socket == SOCKET;
         let mut actions: Vec<Action> = Vec::new();
         let mut done = Vec::new();
-        let uncordon = |actions: &mut Vec<Action>| {
-            if ours {
-                actions.push(cmd::run(["kubectl", kc.as_str(), "uncordon", name.as_str()]).summary(format!("uncordon {name}")).into());
-                actions.push(cmd::run(["rm", "-f", MARKER]).summary("forget the drain (plait's marker)").into());
-            }
-        };
         if moved {
             done.push(format!("{name} runs on {}", node.runtime));
             if p.disable_docker && docker_on {
                 actions.push(cmd::run(["systemctl", "disable", "--now", "docker"]).summary("stop and disable Docker").into());
             }
-            if drained {
-                uncordon(&mut actions);
+            if drain.marked {
+                drain.uncordon(&mut actions);
             }
             if is_first {
                 actions.push(capture(&kc, &name));
             }
             return Ok(Plan::new(actions, done.join("; ")));
         }
-        if ours {
-            actions.push(
-                file::put(MARKER, "drained by plait kubelet-runtime\n").mode(0o644).summary("remember that plait drains this node").into(),
-            );
-        } else {
-            log(Level::Warn, &format!("{name} was cordoned before this step: it is drained, moved and left cordoned"));
-        }
-        let timeout = format!("--timeout={}s", p.drain_timeout_secs);
-        actions.push(
-            cmd::run(["kubectl", kc.as_str(), "drain", name.as_str(), "--ignore-daemonsets", "--delete-emptydir-data", timeout.as_str()])
-                .timeout_secs(p.drain_timeout_secs + 60)
-                .summary(format!("drain {name}"))
-                .into(),
-        );
+        drain.drain(p.drain_timeout_secs, &mut actions);
         // While the API server still answers: on a single control plane it
         // goes down with Docker's containers below.
         if node.socket != SOCKET {
@@ -254,7 +239,7 @@ impl Plugin for KubeletRuntime {
             shell::quote(&kc)
         );
         actions.push(cmd::script(wait).timeout_secs(240).summary(format!("wait until {name} reports containerd")).into());
-        uncordon(&mut actions);
+        drain.uncordon(&mut actions);
         if is_first {
             actions.push(capture(&kc, &name));
         }
