@@ -32,20 +32,8 @@ pub struct GatherScript {
     pub boundary: String,
 }
 
-/// The shell function in gather.sh that reads `g` (one tool, one section).
-fn reader(g: FactGroup) -> &'static str {
-    match g {
-        FactGroup::Kernel => "f_kernel",
-        FactGroup::Memory => "f_memory",
-        FactGroup::Selinux => "f_selinux",
-        FactGroup::Firewalld => "f_firewalld",
-        FactGroup::Modules => "f_modules",
-        FactGroup::Sysctls => "f_sysctls",
-        FactGroup::Network => "f_network",
-    }
-}
-
-/// The section of the gather output that holds `g`.
+/// The section of the gather output that holds `g`; gather.sh's function
+/// `f_SECTION` writes it (one tool).
 fn section_of(g: FactGroup) -> &'static str {
     match g {
         FactGroup::Kernel => "uname",
@@ -76,8 +64,7 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&s
     if let Some(groups) = core {
         s.push_str(CORE);
         for g in groups.iter() {
-            s.push_str(reader(g));
-            s.push('\n');
+            s.push_str(&format!("f_{}\n", section_of(g)));
         }
         s.push_str("s end\n");
     }
@@ -339,6 +326,19 @@ mod tests {
         assert_eq!(f.primary_ipv4.as_deref(), Some("192.168.100.100"));
         assert_eq!(p["one"], ProbeResult { exit_code: 0, stdout: "line 1\nline 2\n".into() });
         assert_eq!(p["two"], ProbeResult { exit_code: 1, stdout: String::new() });
+    }
+
+    #[test]
+    fn every_group_has_its_reader_and_only_asked_groups_run() {
+        for g in FactGroup::ALL {
+            let f = format!("f_{}", section_of(g));
+            let body = CORE.split(&format!("\n{f}() {{")).nth(1).unwrap_or_else(|| panic!("gather.sh defines no {f}"));
+            assert!(body.trim_start().starts_with(&format!("s {};", section_of(g))), "{f} writes section {}", section_of(g));
+        }
+        let only: FactSet = [FactGroup::Selinux].into_iter().collect();
+        let g = script(&[], Elevation::None, None, Some(only));
+        let calls: Vec<&str> = g.script.lines().filter(|l| l.starts_with("f_") && !l.contains('(')).collect();
+        assert_eq!(calls, ["f_selinux"]);
     }
 
     #[test]

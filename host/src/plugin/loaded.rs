@@ -70,6 +70,23 @@ enum Pre {
     V0_2(v0_2::PluginPre<super::sandbox::State>),
 }
 
+/// Run `$body` with `$p` bound to the version's pre-instantiated component
+/// and `$conv` to that version's conversions: one body for every version.
+macro_rules! for_version {
+    ($pre:expr, $p:ident, $conv:ident => $body:expr) => {
+        match $pre {
+            Pre::V0_1($p) => {
+                use convert::v0_1 as $conv;
+                $body
+            }
+            Pre::V0_2($p) => {
+                use convert::v0_2 as $conv;
+                $body
+            }
+        }
+    };
+}
+
 /// What `WrongContract` says plait implements.
 const SUPPORTED: &str = "0.1.0 or 0.2.0";
 
@@ -124,10 +141,8 @@ impl LoadedPlugin {
 
         let mut sb = Sandbox::new(&rt.engine, &rt.limits, None);
         let describe_err = |detail: String| PluginError::Describe { path: path.to_path_buf(), detail };
-        let called = match &pre {
-            Pre::V0_1(p) => p.instantiate(&mut sb.store).and_then(|i| i.call_describe(&mut sb.store)).map(convert::v0_1::plugin_info),
-            Pre::V0_2(p) => p.instantiate(&mut sb.store).and_then(|i| i.call_describe(&mut sb.store)).map(convert::v0_2::plugin_info),
-        };
+        let called =
+            for_version!(&pre, p, conv => p.instantiate(&mut sb.store).and_then(|i| i.call_describe(&mut sb.store)).map(conv::plugin_info));
         let raw = match called {
             Ok(raw) => raw,
             Err(e) => {
@@ -178,22 +193,13 @@ impl LoadedPlugin {
         let assets = if caps.assets { Some(self.assets_dir()).filter(|d| d.is_dir()) } else { None };
         let mut sb = Sandbox::new(&self.engine, &self.limits, assets.as_deref());
         // Converted back into host types right away, so the rest is one path.
-        let result = match &self.pre {
-            Pre::V0_1(p) => {
-                let wit_ctx = convert::v0_1::context(ctx, &self.info);
-                p.instantiate(&mut sb.store).and_then(|i| i.call_plan(&mut sb.store, &wit_ctx)).map(|r| {
-                    r.map(|p| (p.actions.into_iter().map(convert::v0_1::action).collect::<Vec<_>>(), p.reason))
-                        .map_err(|e| (convert::v0_1::error_kind(e.kind), e.message))
-                })
-            }
-            Pre::V0_2(p) => {
-                let wit_ctx = convert::v0_2::context(ctx, &self.info);
-                p.instantiate(&mut sb.store).and_then(|i| i.call_plan(&mut sb.store, &wit_ctx)).map(|r| {
-                    r.map(|p| (p.actions.into_iter().map(convert::v0_2::action).collect::<Vec<_>>(), p.reason))
-                        .map_err(|e| (convert::v0_2::error_kind(e.kind), e.message))
-                })
-            }
-        };
+        let result = for_version!(&self.pre, p, conv => {
+            let wit_ctx = conv::context(ctx, &self.info);
+            p.instantiate(&mut sb.store).and_then(|i| i.call_plan(&mut sb.store, &wit_ctx)).map(|r| {
+                r.map(|p| (p.actions.into_iter().map(conv::action).collect::<Vec<Action>>(), p.reason))
+                    .map_err(|e| (conv::error_kind(e.kind), e.message))
+            })
+        });
         let elapsed = start.elapsed();
         let result = result.map_err(|e| match classify(&e) {
             CallFailure::Timeout => {
