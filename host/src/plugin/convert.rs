@@ -236,3 +236,59 @@ pub mod v0_2 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FactGroup;
+
+    fn info(facts: &[FactGroup], inventory: bool) -> PluginInfo {
+        PluginInfo {
+            name: "p".into(),
+            version: "0.1.0".into(),
+            summary: String::new(),
+            params: vec![],
+            probes: vec![],
+            facts: facts.iter().copied().collect(),
+            inventory,
+            contract: "0.2.0",
+            capabilities: Capabilities::default(),
+            produces: vec![],
+            consumes: vec![],
+        }
+    }
+
+    fn ctx() -> PlanContext {
+        let me = InventoryHost { name: "a".into(), address: "10.0.0.1".into(), groups: vec![], vars: vec![] };
+        PlanContext {
+            host: me.clone(),
+            // Every group read (an earlier step declared them all).
+            facts: crate::facts::centos7("a", "10.0.0.1"),
+            probes: vec![],
+            inventory: vec![me].into(),
+            params: serde_json::json!({}),
+            vars: vec![],
+            offline: false,
+        }
+    }
+
+    #[test]
+    fn a_0_2_plugin_sees_only_what_it_declares_whatever_was_read() {
+        let c = v0_2::context(&ctx(), &info(&[FactGroup::Selinux], false));
+        assert_eq!(c.facts.selinux.as_deref(), Some("enforcing"));
+        assert!(c.facts.modules.is_none() && c.facts.kernel_release.is_none() && c.facts.firewalld.is_none());
+        assert!(c.facts.memory_mb.is_none() && c.facts.sysctls.is_none() && c.facts.primary_ipv4.is_none());
+        assert!(c.inventory.is_none(), "no inventory without declaring it");
+        assert_eq!(c.facts.hostname, "localhost.localdomain", "always there");
+        let c = v0_2::context(&ctx(), &info(&[FactGroup::Kernel, FactGroup::Network], true));
+        assert_eq!(c.facts.kernel_release.as_deref(), Some("3.10.0-1160.el7.x86_64"));
+        assert_eq!(c.facts.primary_ipv4.as_deref(), Some("10.0.0.1"));
+        assert_eq!(c.inventory.map(|i| i.len()), Some(1));
+    }
+
+    #[test]
+    fn a_0_1_plugin_gets_everything() {
+        let c = v0_1::context(&ctx(), &info(&[], false));
+        assert_eq!((c.facts.selinux.as_str(), c.inventory.len()), ("enforcing", 1));
+    }
+}
