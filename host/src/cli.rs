@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_cache: bool,
 
+    /// Never write or change plait.lock: an OCI plugin it does not pin is
+    /// an error (for CI).
+    #[arg(long, global = true, env = "PLAIT_LOCKED")]
+    pub locked: bool,
+
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,

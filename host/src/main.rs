@@ -83,6 +83,7 @@ fn run_args(workflow: PathBuf, inventory: Option<PathBuf>, format: Format, conn:
 
 fn run(cli: Cli) -> Result<i32, CommandError> {
     let rt = runtime(&cli)?;
+    plait::plugin::oci::set_locked(cli.locked);
     match cli.command {
         Command::Plan { workflow, facts: Some(facts), inventory, output, detailed_exitcode, limit, .. } => {
             commands::plan(&PlanArgs { workflow, inventory, facts, output, detailed_exitcode, limit }, &rt)

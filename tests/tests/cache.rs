@@ -82,3 +82,35 @@ fn an_entry_without_its_binding_or_with_a_changed_artifact_is_ignored() {
     assert_eq!(LoadedPlugin::load(&runtime(&cache), &wasm, None).unwrap().cache, CacheOutcome::Compiled);
     assert_eq!(LoadedPlugin::load(&runtime(&cache), &wasm, None).unwrap().cache, CacheOutcome::Hit);
 }
+
+#[test]
+fn an_entry_rebuilt_with_a_matching_checksum_by_someone_without_the_key_is_refused() {
+    // What whoever can write the user's cache (a CI cache restored from a
+    // fork's run) can forge: another component's artifact under a header
+    // naming this component, with any checksum it likes. 9b41850's
+    // checksum header accepted it; the MAC needs the key outside the cache.
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let (os_prep, bridge) = (plugin_path("os-prep"), plugin_path("bridge-net"));
+    LoadedPlugin::load(&runtime(&cache), &os_prep, None).unwrap();
+    LoadedPlugin::load(&runtime(&cache), &bridge, None).unwrap();
+    let key = cache.with_extension("key");
+    assert_eq!(mode(&key), 0o600, "the key is private");
+    assert!(!key.starts_with(&cache), "the key is not in the cache");
+
+    let theirs = std::fs::read(entry(&cache, &os_prep)).unwrap();
+    let header_end = theirs.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(2).unwrap().0 + 1;
+    let code = &theirs[header_end..];
+    let bridge_sha = sha256_hex(&std::fs::read(&bridge).unwrap());
+    for tag in [sha256_hex(code), "00".repeat(32)] {
+        let mut forged = format!("plait-cwasm-2\n{bridge_sha}\n{tag}\n").into_bytes();
+        forged.extend_from_slice(code);
+        std::fs::write(entry(&cache, &bridge), &forged).unwrap();
+        let p = LoadedPlugin::load(&runtime(&cache), &bridge, None).unwrap();
+        assert_eq!((p.cache, p.info.name.as_str()), (CacheOutcome::Compiled, "bridge-net"), "the forged entry was not used");
+    }
+    // Another user's key (a different key file) does not verify this one's entries.
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    assert_eq!(LoadedPlugin::load(&runtime(&cache), &bridge, None).unwrap().cache, CacheOutcome::Compiled);
+    assert_eq!(LoadedPlugin::load(&runtime(&cache), &bridge, None).unwrap().cache, CacheOutcome::Hit);
+}

@@ -30,7 +30,12 @@ fn plan_from_converged_facts_has_nothing_to_do_and_says_why() {
     let out = stdout(&o);
     assert_eq!(out.matches(": nothing to do").count(), 23, "nine steps on master, seven on each worker: {out}");
     assert!(out.contains("swap is off and /etc/fstab has no active swap entry"), "{out}");
-    assert!(out.contains("Plan: 0 actions on 0 of 3 hosts; 0 failures."), "{out}");
+    // The control plane still reads what the workers need: listed, counted.
+    assert!(out.contains("Plan: 0 actions on 0 of 3 hosts; 2 reads on converged steps; 0 failures."), "{out}");
+    assert!(
+        out.contains("read 2. read /etc/kubernetes/admin.conf\n       read /etc/kubernetes/admin.conf into `admin_conf` (secret)"),
+        "{out}"
+    );
     // Drift checks: nothing pending exits 0, pending changes exit 5.
     let args = ["plan", "workflows/k8s-centos7.toml", "--detailed-exitcode", "--facts"];
     let converged = plait(&[&args[..], &["tests/fixtures/facts/centos79-converged.toml"]].concat(), cache.path());
@@ -162,7 +167,7 @@ fn plugin_inspect_shows_parameters_probes_and_capabilities() {
     let out = stdout(&o);
     for expected in [
         "ntp_server (string, default \"time.windows.com\")",
-        "clock (shell code): if [ {time_sync_tool} = ntpdate ]; then ntpdate -q {ntp_server} 2>&1",
+        "clock (shell code): if [ \"$1\" = ntpdate ]; then ntpdate -q \"$2\" 2>&1; else echo 'not queried'; fi [args: {time_sync_tool} {ntp_server}]",
         "etc_hosts (runs cat): cat /etc/hosts",
         "time_sync_tool (string, default \"chronyd\")",
         "programs: systemctl, setenforce",
@@ -222,6 +227,38 @@ fn limit_plans_only_the_named_hosts_and_groups() {
     let o = plait(&[&args[..], &["nosuch"]].concat(), cache.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("`nosuch` is neither a host nor a group of the inventory (hosts: master, node1, node2"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_0_2_probe_whose_placeholder_sits_in_quotes_or_whose_program_is_a_builtin_is_shell_code() {
+    // plugins/testing/legacy-probe (contract 0.2) declares only rpm and
+    // test. On 9b41850 `plait check` said ok and `plait plan` labelled
+    // `rpm -q 'plait-{pkg}'` "runs rpm", while sh ran the default's
+    // `$(touch ...)`; both probes are shell code, refused before any host.
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = test_plugin_path("legacy-probe");
+    let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
+    let wf = dir.path().join("legacy.toml");
+    std::fs::write(
+        &wf,
+        format!(
+            "[workflow]\nname = \"legacy\"\n\n[inventory.hosts.master]\naddress = \"192.0.2.1\"\n\n[[steps]]\nplugin = {{ path = {:?}, sha256 = \"{sha}\" }}\n",
+            wasm.display().to_string()
+        ),
+    )
+    .unwrap();
+    let facts = repo_root().join("tests/fixtures/facts/centos79-fresh.toml");
+    let wf = wf.to_str().unwrap();
+    for args in [vec!["check", wf], vec!["plan", wf, "--facts", facts.to_str().unwrap()]] {
+        let o = plait(&args, dir.path());
+        let err = stderr(&o).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("legacy-probe 0.1.0 may not run its probe `quoted`: it is shell code, and the plugin does not declare the `shell` capability"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!dir.path().join("plait-probe-escaped").exists());
 }
 
 #[test]
@@ -301,4 +338,39 @@ fn a_copied_binary_plans_the_seed_workflow_anywhere_with_its_built_in_plugins() 
     let o = run(&["plan", "k8s-centos7.toml", "--facts", "centos79-fresh.toml"]);
     assert_eq!(o.status.code(), Some(3), "the kit calls itself kit: {}", stderr(&o));
     assert!(stderr(&o).contains("calls itself `kit`, expected `os-prep`"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_read_only_action_is_listed_with_its_command_line_and_counted() {
+    // 9b41850 planned `rpm -e --nodeps glibc`, marked read-only, as
+    // "nothing to do (only reads the installed glibc version)", command
+    // line dropped, and a live dry run ran it.
+    let dir = tempfile::tempdir().unwrap();
+    let wf = pinned_hostile_workflow(dir.path(), "read-only-erase");
+    let facts = repo_root().join("tests/fixtures/facts/centos79-fresh.toml");
+    let args = ["plan", wf.to_str().unwrap(), "--facts", facts.to_str().unwrap()];
+    let o = plait(&args, dir.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.contains("read 1. the installed glibc version") && out.contains("$ rpm -e --nodeps glibc"), "{out}");
+    assert!(out.contains("1 read on converged steps"), "{out}");
+    let mut json = args.to_vec();
+    json.extend(["--output", "json"]);
+    let o = plait(&json, dir.path());
+    assert!(stdout(&o).contains("\"reads\"") && stdout(&o).contains("glibc"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_value_that_breaks_a_parameter_rule_is_refused_at_its_line_before_any_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = pinned_hostile_workflow(dir.path(), "ok");
+    let text =
+        std::fs::read_to_string(&wf).unwrap().replace("params = { mode = \"ok\" }", "params = { mode = \"ok\", level = \"verbose\" }");
+    std::fs::write(&wf, text).unwrap();
+    let o = plait(&["check", wf.to_str().unwrap()], dir.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("hostile.toml:9:33]"), "located at the value: {err}");
+    let err = err.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("parameter `level` of hostile 0.1.0: \"verbose\" is not one of: info, debug"), "{err}");
 }

@@ -100,6 +100,9 @@ fn caps() -> Capabilities {
         assets: false,
         sudo: true,
         env: vec![],
+        launchers: vec![],
+        dry_run_reads: false,
+        setuid: false,
     }
 }
 
@@ -142,5 +145,5 @@ fn action() -> impl Strategy<Value = Action> {
         (0u32..5000).prop_map(|timeout_secs| ActionKind::Reboot(Reboot { timeout_secs })),
         (path(), "[a-z_]{0,6}").prop_map(|(path, into)| ActionKind::FetchFile(FetchFile { path, into, secret: false })),
     ];
-    ("\\PC{0,10}", kind).prop_map(|(summary, kind)| Action { summary, kind })
+    ("\\PC{0,10}", kind).prop_map(|(summary, kind)| Action { summary, kind, when_changed: vec![] })
 }

@@ -25,10 +25,10 @@ fn cargo(dir: &std::path::Path, args: &[&str]) {
 /// The SDK as crates.io would serve it: `cargo package`, unpacked into `dir`.
 fn packaged_sdk(dir: &std::path::Path) -> std::path::PathBuf {
     cargo(&repo_root().join("plugins"), &["package", "--quiet", "-p", "plait-sdk", "--allow-dirty"]);
-    let krate = repo_root().join("target/scaffold-build/package/plait-sdk-0.2.0.crate");
+    let krate = repo_root().join("target/scaffold-build/package/plait-sdk-0.3.0.crate");
     let o = Command::new("tar").arg("xzf").arg(&krate).arg("-C").arg(dir).output().expect("tar");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    dir.join("plait-sdk-0.2.0")
+    dir.join("plait-sdk-0.3.0")
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn a_scaffolded_plugin_builds_out_of_tree_and_runs_without_rebuilding_plait() {
         assert!(krate.join(f).is_file(), "{f} missing");
     }
     let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("plait-sdk = \"0.2\""), "{manifest}");
+    assert!(manifest.contains("plait-sdk = \"0.3\""), "{manifest}");
     assert!(!manifest.contains(repo_root().to_str().unwrap()), "the checkout leaks into the crate:\n{manifest}");
 
     cargo(&krate, &["build", "--quiet", "--release", "--target", "wasm32-wasip2"]);
@@ -102,9 +102,9 @@ fn a_scaffolded_plugin_builds_out_of_tree_and_runs_without_rebuilding_plait() {
 #[test]
 fn the_sdk_carries_the_contract_the_host_loads() {
     // plugins/sdk/wit is what the published crate builds from; the host
-    // loads plugins against wit/since_v0.2.0 (the newest it implements).
+    // loads plugins against wit/since_v0.3.0 (the newest it implements).
     // They must be one contract.
     let sdk = std::fs::read_to_string(repo_root().join("plugins/sdk/wit/plugin.wit")).unwrap();
-    let host = std::fs::read_to_string(repo_root().join("wit/since_v0.2.0/plugin.wit")).unwrap();
-    assert!(sdk == host, "plugins/sdk/wit/plugin.wit differs from wit/since_v0.2.0/plugin.wit: copy it over");
+    let host = std::fs::read_to_string(repo_root().join("wit/since_v0.3.0/plugin.wit")).unwrap();
+    assert!(sdk == host, "plugins/sdk/wit/plugin.wit differs from wit/since_v0.3.0/plugin.wit: copy it over");
 }

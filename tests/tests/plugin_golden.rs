@@ -75,7 +75,8 @@ fn run_case(rt: &Runtime, plugin: &LoadedPlugin, path: &Path) -> Result<(), Stri
                 .map(|v| Variable {
                     host: v["host"].as_str().unwrap_or_default().into(),
                     name: v["name"].as_str().unwrap_or_default().into(),
-                    value: v["value"].as_str().unwrap_or_default().into(),
+                    value: v["value"].as_str().map(String::from),
+                    step: 0,
                 })
                 .collect()
         })

@@ -175,9 +175,33 @@ fn non_components_are_rejected_by_name() {
 #[test]
 fn a_plugin_for_another_contract_version_is_refused_by_name() {
     let rt = runtime(Limits::default());
-    let err = LoadedPlugin::load(&rt, &test_plugin_path("other-wit"), None).expect_err("0.3.0 is not implemented");
+    let err = LoadedPlugin::load(&rt, &test_plugin_path("other-wit"), None).expect_err("0.9.0 is not implemented");
     assert!(matches!(err, PluginError::WrongContract { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("other-wit.wasm does not implement plait:plugin@0.1.0 or 0.2.0"), "{text}");
-    assert!(text.contains("plait:plugin/host@0.3.0"), "{text}");
+    assert!(text.contains("other-wit.wasm does not implement plait:plugin@0.1.0, 0.2.0 or 0.3.0"), "{text}");
+    assert!(text.contains("plait:plugin/host@0.9.0"), "{text}");
+}
+
+/// Issue 24: what the sandbox refuses of a plan, each hole of 9b41850 by name.
+#[test]
+fn launchers_environment_beyond_locale_setuid_and_forward_dependencies_are_refused() {
+    let rt = runtime(Limits::default());
+    // (mode, what the refusal says)
+    for (mode, says) in [
+        ("launcher", "runs `sed`, which runs any code it is given, which the plugin did not declare (the `shell` capability)"),
+        ("env-home", "sets HOME"),
+        ("setuid", "setuid or setgid"),
+        ("when-changed-forward", "runs when action 2 changes, which is not an earlier action"),
+    ] {
+        let err = plan(&rt, mode).expect_err(mode);
+        assert!(err.to_string().contains(says), "{mode}: {err}");
+    }
+    // A launcher the workflow names in grants.programs runs without shell.
+    let p = hostile(&rt);
+    let ctx = context_from_facts("centos79-fresh.toml", "master", json!({ "mode": "launcher" }));
+    let named = p.info.capabilities.narrow(&Grants { programs: Some(vec!["true".into(), "sed".into()]), ..Grants::default() });
+    assert!(p.plan(&ctx, &named).is_ok());
+    let granted = p.info.capabilities.narrow(&Grants { setuid: Some(true), ..Grants::default() });
+    let ctx = context_from_facts("centos79-fresh.toml", "master", json!({ "mode": "setuid" }));
+    assert!(p.plan(&ctx, &granted).is_ok());
 }

@@ -30,7 +30,7 @@ pub fn facts_template(bound: &BoundWorkflow, only: Option<&[usize]>) -> String {
             seen.push(plugin.clone());
             let _ = writeln!(out, "\n[{}.probes.{}]", key(&h.name), key(plugin));
             for p in &s.probes {
-                for line in p.command.lines() {
+                for line in p.display().lines() {
                     let _ = writeln!(out, "# {}{line}", if p.sudo { "(root) " } else { "" });
                 }
                 let _ = writeln!(out, "{} = {{ exit_code = 0, stdout = \"\" }}", key(&p.name));

@@ -76,7 +76,7 @@ fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
         let _ = writeln!(out, "  (none)");
     }
     for p in &i.probes {
-        let _ = writeln!(out, "  {} ({}): {}", p.name, crate::plugin::describe_probe(p), p.command);
+        let _ = writeln!(out, "  {} ({}): {}", p.name, crate::plugin::describe_probe(p), p.source.display());
     }
     let c = &i.capabilities;
     let list = |v: &Vec<String>| {

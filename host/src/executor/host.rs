@@ -192,10 +192,13 @@ impl<'a, T: Transport> HostRun<'a, T> {
                     if again {
                         // Only what reads a value into a variable; the
                         // step's changes were made in the earlier run.
-                        plan.actions.retain(|a| match &a.kind {
-                            ActionKind::Run(r) => r.read_only && r.capture.is_some(),
-                            ActionKind::FetchFile(_) => true,
-                            _ => false,
+                        plan.actions.retain(|a| {
+                            a.when_changed.is_empty()
+                                && match &a.kind {
+                                    ActionKind::Run(r) => r.read_only && r.capture.is_some(),
+                                    ActionKind::FetchFile(_) => true,
+                                    _ => false,
+                                }
                         });
                     }
                     self.apply(pos, &plan).await
@@ -311,7 +314,8 @@ impl<'a, T: Transport> HostRun<'a, T> {
             self.shared.reporter.emit(Event::Facts { host: self.name.clone(), step: s.step.number, ms: t.elapsed().as_millis() as u64 });
             self.known.read(facts.clone());
             let dry = self.shared.mode == Mode::DryRun;
-            let mut vars = self.shared.vars.snapshot();
+            // Only what the plugin consumes, from the step that produces it.
+            let mut vars = super::vars::visible(self.shared.vars.snapshot(), &s.var_sources);
             if dry {
                 // Nothing ran, so nothing will be captured: placeholders, as offline.
                 for v in &s.plugin.info.consumes {
@@ -374,13 +378,28 @@ impl<'a, T: Transport> HostRun<'a, T> {
     /// round trip, the step's last batch also reading the next step's facts.
     async fn apply(&mut self, pos: usize, plan: &Plan) -> Result<(), HostStop> {
         let s = self.pending[pos];
+        self.runner.step = s.step.number;
+        self.runner.root = s.caps.sudo;
+        self.runner.dry_reads = s.caps.dry_run_reads;
+        let mut changed = vec![false; plan.actions.len()];
         let mut i = 0;
         while i < plan.actions.len() {
             if self.shared.stop.load(Ordering::SeqCst) {
                 self.counts.skipped += plan.actions.len() - i;
                 return Err(HostStop::Interrupted);
             }
+            let after = &plan.actions[i].when_changed;
+            if !after.is_empty() && !after.iter().any(|&k| changed.get(k as usize) == Some(&true)) {
+                let list: Vec<String> = after.iter().map(|k| (k + 1).to_string()).collect();
+                let dry = if self.runner.apply().is_some() { "" } else { "would run if it changes; " };
+                let note = format!("{dry}runs only when action {} changes, and it did not", list.join(" or "));
+                self.report(pos, i, &plan.actions[i].summary, &Outcome::new(ActionStatus::Skipped, note), 0);
+                i += 1;
+                continue;
+            }
+            // An action that depends on others starts a batch of its own.
             let end = self.runner.batch_end(&plan.actions, i);
+            let end = (i + 1..end).find(|&k| !plan.actions[k].when_changed.is_empty()).unwrap_or(end);
             self.shared.reporter.emit(Event::ActionStart {
                 host: self.name.clone(),
                 step: s.step.number,
@@ -393,6 +412,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
             let ms = t.elapsed().as_millis() as u64 / outcomes.len().max(1) as u64;
             for (k, outcome) in outcomes.into_iter().enumerate() {
                 let idx = i + k;
+                changed[idx] = outcome.status == ActionStatus::Changed;
                 self.report(pos, idx, &plan.actions[idx].summary, &outcome, ms);
                 if outcome.status == ActionStatus::Failed {
                     self.counts.skipped += plan.actions.len() - idx - 1;
@@ -420,7 +440,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
             return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
         };
         let next = self.pending.get(pos + 1).filter(|_| last && self.runner.batchable(&actions[0]));
-        let next_gather = next.map(|n| self.gather_script(n));
+        let next_gather = next.map(|n| self.gather_script(n)).filter(|g| g.root.is_none());
         if actions.len() == 1 && next_gather.is_none() {
             return Ok(vec![self.runner.execute(&self.name, &actions[0]).await.unwrap_or_else(|e| Outcome::lost(&e))]);
         }

@@ -141,7 +141,7 @@ fn run_action(argv: &[&str]) -> Run {
 }
 
 fn action(summary: &str, kind: ActionKind) -> Action {
-    Action { summary: summary.into(), kind }
+    Action { summary: summary.into(), kind, when_changed: Vec::new() }
 }
 
 struct Fixture {
@@ -209,7 +209,7 @@ mod tests {
         let o = block_on(r.execute("master", &action("token", ActionKind::Run(run)))).unwrap();
         assert_eq!(o.command.as_deref(), Some("(secret command line hidden)"));
         assert_eq!(o.stdout, "");
-        assert_eq!(fx.vars.snapshot()[0].value, "s3cr3t-token");
+        assert_eq!(fx.vars.snapshot()[0].value.as_deref(), Some("s3cr3t-token"));
         assert_eq!(fx.secrets.mask("got s3cr3t-token"), "got ********");
     }
 

@@ -52,6 +52,14 @@ pub struct HostRunner<'a, T: Transport> {
     pub secrets: &'a Secrets,
     /// Limit for commands without their own timeout.
     pub default_timeout: Duration,
+    /// The step whose actions run (variables are keyed by it).
+    pub step: usize,
+    /// The step may use root (`grants = { sudo = false }` takes it away
+    /// from every kind of action, file writes and reads included).
+    pub root: bool,
+    /// A dry run may start the step's read-only actions and guards that
+    /// are not known queries (`grants = { dry_run_reads = true }`).
+    pub dry_reads: bool,
 }
 
 impl<'a, T: Transport> HostRunner<'a, T> {
@@ -66,7 +74,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         default_timeout: Duration,
     ) -> Self {
         let apply = (mode == Mode::Apply).then_some(Apply { _private: () });
-        HostRunner { transport, elevation, password, apply, vars, secrets, default_timeout }
+        HostRunner { transport, elevation, password, apply, vars, secrets, default_timeout, step: 0, root: true, dry_reads: false }
     }
 
     /// The right to change the host (none in a dry run).
@@ -106,6 +114,12 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         Ok((cmd.shown, out))
     }
 
+    /// Whether a dry run may start `p` as a read: a known query
+    /// ([`crate::plugin::is_dry_run_query`]), or any under the step's grant.
+    fn may_read_in_dry_run(&self, p: &Program) -> bool {
+        self.dry_reads || matches!(p, Program::Argv(argv) if crate::plugin::is_dry_run_query(argv))
+    }
+
     /// Execute one action, or in a dry run assess it (reads only).
     pub async fn execute(&mut self, host: &str, action: &Action) -> Result<Outcome, SshError> {
         match (&action.kind, self.apply) {
@@ -123,7 +137,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         {
             self.secrets.add(s);
         }
-        if let Some(guard) = &r.unless {
+        if let Some(guard) = r.unless.as_ref().filter(|g| apply.is_some() || self.may_read_in_dry_run(g)) {
             let (line, out) = self.exec(guard, &r.env, r.sudo, Some(120), None).await?;
             if out.exit_code == 0 {
                 return Ok(Outcome::from_exec(
@@ -134,9 +148,17 @@ impl<'a, T: Transport> HostRunner<'a, T> {
                 ));
             }
         }
-        if apply.is_none() && !r.read_only {
+        if apply.is_none() && !(r.read_only && self.may_read_in_dry_run(&r.program)) {
             let cmd = build_command(&r.program, &r.env, self.elevation(r.sudo), r.timeout_secs);
-            let mut o = Outcome::new(ActionStatus::Changed, "would run");
+            let (status, note) = if r.read_only {
+                (
+                    ActionStatus::Skipped,
+                    "read-only by the plugin's word, not a query plait knows: not run in a dry run (grants = { dry_run_reads = true } runs it)",
+                )
+            } else {
+                (ActionStatus::Changed, "would run")
+            };
+            let mut o = Outcome::new(status, note);
             o.command = Some(cmd.shown);
             return Ok(hide_if_secret(r.secret, o));
         }
@@ -200,7 +222,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
                     let shown: String = value.chars().take(80).collect();
                     notes.push(format!("captured `{name}` = {shown}{}", if value.chars().count() > 80 { "…" } else { "" }));
                 }
-                self.vars.set(host, name, value);
+                self.vars.set(self.step, host, name, value);
             }
         } else {
             notes.push(match (r.timeout_secs, code) {
@@ -224,7 +246,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
     /// Check the file (no content sent); write it only when it differs and
     /// the run may change the host.
     async fn put_file(&self, f: &PutFile, apply: Option<Apply>) -> Result<Outcome, SshError> {
-        let (_, out) = self.exec(&upload::program(f, Put::Check), &[], true, Some(60), None).await?;
+        let (_, out) = self.exec(&upload::program(f, Put::Check), &[], self.root, Some(60), None).await?;
         let check = upload::outcome(f, Put::Check, out.exit_code, &out.stdout_text(), out.stderr_text());
         match (check.status, apply) {
             (ActionStatus::Changed, Some(apply)) => self.write_file(apply, f).await,
@@ -233,7 +255,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
             (ActionStatus::Changed, None) => {
                 let mut check = check;
                 let read = argv(&["head", "-c", "1048577", "--", &f.path]);
-                let (_, out) = self.exec(&read, &[], true, Some(60), None).await?;
+                let (_, out) = self.exec(&read, &[], self.root, Some(60), None).await?;
                 check.diff = Some(if out.exit_code != 0 {
                     crate::output::files::diff(&f.path, None, &f.content)
                 } else if out.stdout.len() > 1 << 20 {
@@ -248,7 +270,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
     }
 
     async fn write_file(&self, _apply: Apply, f: &PutFile) -> Result<Outcome, SshError> {
-        let (_, out) = self.exec(&upload::program(f, Put::Write), &[], true, Some(600), Some(&f.content)).await?;
+        let (_, out) = self.exec(&upload::program(f, Put::Write), &[], self.root, Some(600), Some(&f.content)).await?;
         Ok(upload::outcome(f, Put::Write, out.exit_code, &out.stdout_text(), out.stderr_text()))
     }
 
@@ -297,7 +319,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
     }
 
     async fn fetch(&self, host: &str, f: &FetchFile) -> Result<Outcome, SshError> {
-        let (line, out) = self.exec(&argv(&["cat", "--", &f.path]), &[], true, Some(60), None).await?;
+        let (line, out) = self.exec(&argv(&["cat", "--", &f.path]), &[], self.root, Some(60), None).await?;
         if out.exit_code != 0 && self.apply.is_none() {
             return Ok(Outcome::new(ActionStatus::Skipped, format!("{} is not readable yet (earlier actions would create it)", f.path)));
         }
@@ -313,7 +335,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         if f.secret {
             self.secrets.add(&value);
         }
-        self.vars.set(host, &f.into, value);
+        self.vars.set(self.step, host, &f.into, value);
         let mut o = Outcome::from_exec(ActionStatus::Ok, Some(format!("read {} bytes into `{}`", out.stdout.len(), f.into)), &line, &out);
         o.stdout = String::new();
         Ok(o)

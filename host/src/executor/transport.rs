@@ -56,11 +56,26 @@ impl Transport for SshTransport {
 /// Run a gather script (one `sh -s` round trip); its output.
 pub async fn gather<T: Transport>(t: &T, g: &GatherScript) -> Result<String, GatherFailed> {
     let sh = build_command(&Program::Argv(vec!["sh".into(), "-s".into()]), &[], Elevation::None, None);
-    let out = t.exec(&sh.line, Some(g.script.as_bytes()), Duration::from_secs(120)).await?;
-    if out.exit_code != 0 && out.stdout.is_empty() {
-        return Err(GatherFailed::Exit { code: out.exit_code, stderr: out.stderr_text().trim().to_string() });
+    let run = |script: &str| {
+        let line = sh.line.clone();
+        let script = script.as_bytes().to_vec();
+        async move {
+            let out = t.exec(&line, Some(&script), Duration::from_secs(120)).await?;
+            if out.exit_code != 0 && out.stdout.is_empty() {
+                return Err(GatherFailed::Exit { code: out.exit_code, stderr: out.stderr_text().trim().to_string() });
+            }
+            Ok(out.stdout_text())
+        }
+    };
+    // The root probes' shell (with the password) is a session of its own,
+    // run beside the other on the same connection.
+    match &g.root {
+        None => run(&g.script).await,
+        Some(root) => {
+            let (user, root) = tokio::try_join!(run(&g.script), run(root))?;
+            Ok(user + "\n" + &root)
+        }
     }
-    Ok(out.stdout_text())
 }
 
 /// Why reading facts and probes failed.

@@ -6,6 +6,7 @@
 //! fail instead of hanging.
 
 use crate::model::Variable;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
@@ -66,6 +67,20 @@ impl Drop for Parked<'_> {
     }
 }
 
+/// What a plugin may see of `all`: the variables it consumes, from the
+/// steps bound as their producers, the latest capture of each host's.
+pub fn visible(all: Vec<Variable>, sources: &BTreeMap<String, Vec<usize>>) -> Vec<Variable> {
+    let mut out: Vec<Variable> = Vec::new();
+    for v in all {
+        if !sources.get(&v.name).is_some_and(|steps| steps.contains(&v.step)) {
+            continue;
+        }
+        out.retain(|o| !(o.host == v.host && o.name == v.name));
+        out.push(v);
+    }
+    out
+}
+
 impl VarStore {
     /// A store for `hosts` running hosts.
     pub fn new(hosts: usize) -> Self {
@@ -77,11 +92,13 @@ impl VarStore {
         self.inner.lock().map(|i| i.vars.clone()).unwrap_or_default()
     }
 
-    /// Store (or replace) `name` captured on `host`.
-    pub fn set(&self, host: &str, name: &str, value: String) {
+    /// Store (or replace) `name` captured on `host` by step `step`.
+    /// Variables are keyed by their producing step: a later step of
+    /// another plugin that captures the same name does not replace it.
+    pub fn set(&self, step: usize, host: &str, name: &str, value: String) {
         if let Ok(mut i) = self.inner.lock() {
-            i.vars.retain(|v| !(v.host == host && v.name == name));
-            i.vars.push(Variable { host: host.into(), name: name.into(), value });
+            i.vars.retain(|v| !(v.step == step && v.host == host && v.name == name));
+            i.vars.push(Variable { host: host.into(), name: name.into(), value: Some(value), step });
             i.version += 1;
         }
         self.changed.notify_waiters();
@@ -159,6 +176,24 @@ impl VarStore {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn a_plugin_sees_only_what_it_consumes_from_its_producers() {
+        let store = VarStore::new(1);
+        store.set(3, "master", "admin_conf", "kubeadm's".into());
+        store.set(2, "master", "admin_conf", "an earlier plugin's".into());
+        store.set(3, "master", "join_command", "secret".into());
+        store.set(1, "master", "token", "t".into());
+        store.set(4, "master", "token", "t2".into());
+        let sources: BTreeMap<String, Vec<usize>> = [("admin_conf".to_string(), vec![3]), ("token".to_string(), vec![1, 4])].into();
+        let seen = visible(store.snapshot(), &sources);
+        let names: Vec<(&str, Option<&str>)> = seen.iter().map(|v| (v.name.as_str(), v.value.as_deref())).collect();
+        // Not join_command (not consumed), not step 2's admin_conf (another
+        // producer), and the newest token of the plugin's own steps.
+        assert_eq!(names, [("admin_conf", Some("kubeadm's")), ("token", Some("t2"))]);
+        // A step's capture does not replace another step's of the same name.
+        assert_eq!(store.snapshot().iter().filter(|v| v.name == "admin_conf").count(), 2);
+    }
 
     fn rt() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()

@@ -6,30 +6,50 @@
 
 use super::{HostFacts, ProbeResult, ServiceState};
 use crate::frame::{self, Frame};
-use crate::model::{FactGroup, FactSet};
+use crate::model::{FactGroup, FactSet, ProbeRun, ProbeSource, ProbeWord};
 use crate::ssh::{Elevation, SUDO_FN, quote};
 use std::collections::BTreeMap;
 
 const CORE: &str = include_str!("gather.sh");
 
-/// A probe ready to run: name and the final shell snippet.
-#[derive(Debug, Clone)]
+/// A probe ready to run: its name and what it runs, parameters in.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeCommand {
-    /// Probe name.
+    /// Probe name (in a gather ahead, `STEP/NAME`).
     pub name: String,
-    /// Shell code.
-    pub command: String,
+    /// What it runs.
+    pub run: ProbeRun,
     /// Run as root.
     pub sudo: bool,
 }
 
-/// The script and the boundary its output uses.
+impl ProbeCommand {
+    /// The command as a line of shell words, for listings and errors.
+    pub fn display(&self) -> String {
+        let words = |w: &[String]| w.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+        match &self.run {
+            ProbeRun::Exec { argv } => words(argv),
+            ProbeRun::Shell { code, args } if args.is_empty() => code.clone(),
+            ProbeRun::Shell { code, args } => format!("sh -c {} sh {}", quote(code), words(args)),
+        }
+    }
+}
+
+/// The scripts and the boundaries their output uses.
 #[derive(Debug, Clone)]
 pub struct GatherScript {
-    /// Text for `sh -s` stdin.
+    /// Text for `sh -s` stdin: the core facts and every probe that runs
+    /// without the sudo password. It never holds the password.
     pub script: String,
-    /// Boundary token.
+    /// With a sudo password: the probes run as root, in a shell of their
+    /// own (a second `sh -s` on the same connection), the only one that
+    /// knows the password. No probe that runs as the SSH user shares it.
+    pub root: Option<String>,
+    /// Boundary of the core facts' sections.
     pub boundary: String,
+    /// Each probe's name and its own boundary, in script order: no probe
+    /// can print another's frames without knowing a boundary it never sees.
+    pub probes: Vec<(String, String)>,
 }
 
 /// The section of the gather output that holds `g`; gather.sh's function
@@ -46,21 +66,46 @@ fn section_of(g: FactGroup) -> &'static str {
     }
 }
 
+/// The shell line that starts probe `p` inside its subshell: a program
+/// with `exec` and its words quoted one by one (no builtin, function or
+/// keyword can be what runs, and no word is read twice by a shell); shell
+/// code as written, its arguments as `$1`...
+fn probe_line(p: &ProbeCommand, elevation: Elevation) -> String {
+    let words = |w: &[String]| w.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+    let root = p.sudo && elevation != Elevation::None;
+    let sudo = match elevation {
+        Elevation::SudoPassword => "plait_sudo",
+        _ => "exec sudo -n --",
+    };
+    match (&p.run, root) {
+        (ProbeRun::Exec { argv }, false) => format!("exec {}", words(argv)),
+        (ProbeRun::Exec { argv }, true) => format!("{sudo} {}", words(argv)),
+        (ProbeRun::Shell { code, args }, false) if args.is_empty() => code.clone(),
+        (ProbeRun::Shell { code, args }, false) => format!("set -- {}\n{code}", words(args)),
+        (ProbeRun::Shell { code, args }, true) => format!("{sudo} sh -c {} sh {}", quote(code), words(args)),
+    }
+}
+
+/// One probe, framed by markers under its own fresh boundary.
+fn push_probe(s: &mut String, p: &ProbeCommand, elevation: Elevation, boundary: &str) {
+    let marker = |tag: &str| format!("printf '\\n%s %s\\n' {} {tag}\n", quote(boundary));
+    s.push_str(&marker(&format!("\"probe \"{}", quote(&p.name))));
+    // The subshell takes the redirections, so a pipe inside it still
+    // feeds sudo its password.
+    s.push_str(&format!("( {}\n) 2>/dev/null </dev/null\nrc=$?\n", probe_line(p, elevation)));
+    s.push_str(&marker("\"exit $rc\""));
+}
+
 /// Build the script for the core facts plus `probes`.
-/// With `Elevation::SudoPassword`, root probes run through [`SUDO_FN`]:
-/// sudo gets `password` only when it asks, never on a command line, and a
-/// probe never on its stdin.
+/// With `Elevation::SudoPassword`, root probes go into [`GatherScript::root`]
+/// and run through [`SUDO_FN`]: sudo gets `password` only when it asks,
+/// never on a command line, and a probe never on its stdin.
 /// With `core`, the facts the shell reads itself and the groups in the set
 /// (a tool each); without, only the probes run (the caller has the facts).
 pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&str>, core: Option<FactSet>) -> GatherScript {
     let boundary = frame::boundary();
     let mut s = String::with_capacity(CORE.len() + 256);
     s.push_str(&format!("B={}\n", quote(&boundary)));
-    if elevation == Elevation::SudoPassword && probes.iter().any(|p| p.sudo) {
-        // First, so the shell has consumed it before any probe runs; a
-        // variable, not exported: on no probe's stdin, argv or environment.
-        s.push_str(&format!("P={}\n{SUDO_FN}", quote(password.unwrap_or(""))));
-    }
     if let Some(groups) = core {
         s.push_str(CORE);
         for g in groups.iter() {
@@ -68,20 +113,21 @@ pub fn script(probes: &[ProbeCommand], elevation: Elevation, password: Option<&s
         }
         s.push_str("s end\n");
     }
-    for p in probes {
-        let cmd = match (p.sudo, elevation) {
-            (true, Elevation::Sudo) => format!("sudo -n -- sh -c {}", quote(&p.command)),
-            (true, Elevation::SudoPassword) => format!("plait_sudo sh -c {}", quote(&p.command)),
-            _ => p.command.clone(),
-        };
-        // The subshell takes the redirections, so a pipe inside it still
-        // feeds sudo its password.
-        let cmd = format!("( {cmd}\n)");
-        s.push_str(&frame::marker(&format!("\"probe \"{}", quote(&p.name))));
-        s.push_str(&format!("{cmd} 2>/dev/null </dev/null\nrc=$?\n"));
-        s.push_str(&frame::marker("\"exit $rc\""));
+    let apart = |p: &&ProbeCommand| elevation == Elevation::SudoPassword && p.sudo;
+    let mut root = None;
+    if probes.iter().any(|p| apart(&p)) {
+        // First, so the shell has consumed it before any probe runs; a
+        // variable, not exported: on no probe's stdin, argv or environment.
+        root = Some(format!("P={}\n{SUDO_FN}", quote(password.unwrap_or(""))));
     }
-    GatherScript { script: s, boundary }
+    let mut framed = Vec::with_capacity(probes.len());
+    for p in probes {
+        let b = frame::boundary();
+        let into = if apart(&p) { root.as_mut().expect("made above") } else { &mut s };
+        push_probe(into, p, elevation, &b);
+        framed.push((p.name.clone(), b));
+    }
+    GatherScript { script: s, root, boundary, probes: framed }
 }
 
 /// The gather output could not be understood.
@@ -107,15 +153,16 @@ fn os_family(id: &str, like: &str) -> String {
     }
 }
 
-/// Parse the output of [`script`] (with the core facts).
+/// Parse the output of [`script`] (with the core facts; the root script's
+/// output, if any, follows the other's).
 pub fn parse(host: &str, out: &str, g: &GatherScript) -> Result<(HostFacts, BTreeMap<String, ProbeResult>), GatherError> {
     let (prefix, frames) = frame::split(out, &g.boundary);
-    Ok((parse_core(host, prefix, &frames, out)?, parse_probes(host, &frames)?))
+    Ok((parse_core(host, prefix, &frames, out)?, parse_probes(host, out, g)?))
 }
 
 /// Parse the output of a probes-only [`script`].
 pub fn parse_probes_only(host: &str, out: &str, g: &GatherScript) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
-    parse_probes(host, &frame::split(out, &g.boundary).1)
+    parse_probes(host, out, g)
 }
 
 /// `"0-3,6"` (the kernel's CPU list format) → 5.
@@ -200,20 +247,24 @@ fn parse_core(host: &str, prefix: &str, frames: &[Frame<'_>], out: &str) -> Resu
     Ok(facts)
 }
 
-/// `probe NAME` frames, each followed by its `exit CODE` frame.
-fn parse_probes(host: &str, frames: &[Frame<'_>]) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
+/// Each probe's two frames under its own boundary: `probe NAME` with the
+/// output, then `exit CODE`. A probe whose frames appear more than once
+/// (output forging them) fails the gather; one with none has no result.
+fn parse_probes(host: &str, out: &str, g: &GatherScript) -> Result<BTreeMap<String, ProbeResult>, GatherError> {
+    let err = |detail: String| GatherError { host: host.into(), detail };
     let mut probes = BTreeMap::new();
-    let mut it = frames.iter().skip_while(|f| f.kind() != "probe");
-    while let Some(f) = it.next() {
-        let name =
-            f.tag.strip_prefix("probe ").ok_or_else(|| GatherError { host: host.into(), detail: format!("unexpected {:?}", f.tag) })?;
-        let exit = it
-            .next()
-            .filter(|e| e.kind() == "exit")
-            .ok_or_else(|| GatherError { host: host.into(), detail: format!("probe {name} has no end marker") })?;
-        let code = exit.args().next().unwrap_or("");
-        let exit_code = code.parse().map_err(|_| GatherError { host: host.into(), detail: format!("probe {name} exit code {code:?}") })?;
-        probes.insert(name.to_string(), ProbeResult { exit_code, stdout: f.body.to_string() });
+    for (name, boundary) in &g.probes {
+        let (_, frames) = frame::split(out, boundary);
+        match frames.as_slice() {
+            [] => continue,
+            [f, exit] if f.tag.strip_prefix("probe ") == Some(name.as_str()) && exit.kind() == "exit" => {
+                let code = exit.args().next().unwrap_or("");
+                let exit_code = code.parse().map_err(|_| err(format!("probe {name} exit code {code:?}")))?;
+                probes.insert(name.clone(), ProbeResult { exit_code, stdout: f.body.to_string() });
+            }
+            [_] => return Err(err(format!("probe {name} has no end marker"))),
+            _ => return Err(err(format!("probe {name}: its output markers appear {} times, not twice (forged output?)", frames.len()))),
+        }
     }
     Ok(probes)
 }
@@ -280,6 +331,46 @@ pub fn render_probe(template: &str, params: &serde_json::Value) -> Result<String
     Ok(out)
 }
 
+/// The words of a parameter's value: a string is one word, a list one per
+/// item, a number or boolean its JSON text, a table one per key.
+fn param_words(name: &str, params: &serde_json::Value, out: &mut Vec<String>) -> Result<(), ProbeTemplateError> {
+    use serde_json::Value;
+    match params.get(name) {
+        Some(Value::String(s)) => out.push(s.clone()),
+        Some(Value::Array(a)) => out.extend(a.iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push(v.to_string()),
+        Some(Value::Object(m)) => out.extend(m.keys().cloned()),
+        _ => return Err(ProbeTemplateError::UnknownParam { name: name.to_string() }),
+    }
+    Ok(())
+}
+
+fn expand(words: &[ProbeWord], params: &serde_json::Value) -> Result<Vec<String>, ProbeTemplateError> {
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        match w {
+            ProbeWord::Literal(s) => out.push(s.clone()),
+            ProbeWord::Param(name) => param_words(name, params, &mut out)?,
+        }
+    }
+    Ok(out)
+}
+
+/// What a declared probe runs with the step's parameters: a program's
+/// words (a template the tokenizer reads as one program, or a 0.3 argv),
+/// or shell code (any other template, with its placeholders quoted; a 0.3
+/// script, its arguments as positional parameters).
+pub fn render(source: &ProbeSource, params: &serde_json::Value) -> Result<ProbeRun, ProbeTemplateError> {
+    match source {
+        ProbeSource::Argv { words } => Ok(ProbeRun::Exec { argv: expand(words, params)? }),
+        ProbeSource::Template { text } => match crate::model::parse_template(text) {
+            Some(words) => Ok(ProbeRun::Exec { argv: expand(&words, params)? }),
+            None => Ok(ProbeRun::Shell { code: render_probe(text, params)?, args: Vec::new() }),
+        },
+        ProbeSource::Script { code, args } => Ok(ProbeRun::Shell { code: code.clone(), args: expand(args, params)? }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +389,12 @@ mod tests {
 
     #[test]
     fn parses_facts_and_probes() {
-        let g = GatherScript { script: String::new(), boundary: "@@B@@".into() };
+        let g = GatherScript {
+            script: String::new(),
+            root: None,
+            boundary: "@@B@@".into(),
+            probes: vec![("one".into(), "@@P1@@".into()), ("two".into(), "@@P2@@".into())],
+        };
         let out = concat!(
             "hostname=master\nboot_id=abc\ncpus_online=0-1\nos_id=centos\nos_version=7\nos_like=rhel fedora\npretty_name=CentOS Linux 7 (Core)\n",
             "redhat_release=CentOS Linux release 7.9.2009 (Core)\r\n",
@@ -310,7 +406,7 @@ mod tests {
             "\n@@B@@ core sysctl\nnet.ipv4.ip_forward = 0\n",
             "\n@@B@@ core route\n1.0.0.0 via 192.168.100.1 dev eth0 src 192.168.100.100 uid 0 \n    cache \n",
             "\n@@B@@ core end\n",
-            "\n@@B@@ probe one\nline 1\nline 2\n\n@@B@@ exit 0\n\n@@B@@ probe two\n\n@@B@@ exit 1\n"
+            "\n@@P1@@ probe one\nline 1\nline 2\n\n@@P1@@ exit 0\n\n@@P2@@ probe two\n\n@@P2@@ exit 1\n"
         );
         let (f, p) = parse("master", out, &g).unwrap();
         assert_eq!(f.os_family, "rhel");
@@ -350,8 +446,51 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_cannot_forge_another_probes_result() {
+        let g = GatherScript {
+            script: String::new(),
+            root: None,
+            boundary: "@@B@@".into(),
+            probes: vec![("one".into(), "@@P1@@".into()), ("two".into(), "@@P2@@".into())],
+        };
+        // Probe one prints frames under its own boundary for itself and
+        // under the core boundary: neither can replace probe two's result.
+        let out = "hostname=h\n\n@@B@@ core end\n\n@@P1@@ probe one\n\n@@P1@@ exit 0\n\n@@B@@ probe two\nforged\n\n@@B@@ exit 0\n\n@@P1@@ exit 0\n\n@@P2@@ probe two\nreal\n\n@@P2@@ exit 0\n";
+        let e = parse_probes_only("h", out, &g).unwrap_err();
+        assert!(e.detail.contains("probe one") && e.detail.contains("3 times"), "{e}");
+        let out =
+            "\n@@P1@@ probe one\n\n@@B@@ probe two\nforged\n\n@@B@@ exit 0\n\n@@P1@@ exit 0\n\n@@P2@@ probe two\nreal\n\n@@P2@@ exit 0\n";
+        let p = parse_probes_only("h", out, &g).unwrap();
+        assert_eq!(p["two"].stdout, "real\n");
+    }
+
+    #[test]
+    fn programs_run_with_exec_and_quoted_words_and_the_password_stays_apart() {
+        let probes = vec![
+            ProbeCommand {
+                name: "q".into(),
+                run: ProbeRun::Exec { argv: vec!["rpm".into(), "-q".into(), "$(touch M)".into()] },
+                sudo: false,
+            },
+            ProbeCommand { name: "r".into(), run: ProbeRun::Exec { argv: vec!["cat".into(), "/etc/shadow".into()] }, sudo: true },
+            ProbeCommand { name: "s".into(), run: ProbeRun::Shell { code: "echo \"$1\"".into(), args: vec!["a b".into()] }, sudo: false },
+        ];
+        let g = script(&probes, Elevation::SudoPassword, Some("pw'x"), None);
+        assert!(g.script.contains("( exec rpm -q '$(touch M)'\n)"), "{}", g.script);
+        assert!(g.script.contains("( set -- 'a b'\necho \"$1\"\n)"), "{}", g.script);
+        assert!(!g.script.contains("pw") && !g.script.contains("plait_sudo") && !g.script.contains("shadow"), "{}", g.script);
+        let root = g.root.as_deref().expect("a root script");
+        assert!(root.contains("plait_sudo cat /etc/shadow") && root.contains("P='pw'\\''x'") && !root.contains("rpm"), "{root}");
+        let boundaries: std::collections::BTreeSet<&str> = g.probes.iter().map(|(_, b)| b.as_str()).chain([g.boundary.as_str()]).collect();
+        assert_eq!(boundaries.len(), 4, "a fresh boundary per probe");
+        // Without a password: sudo -n in the one script, nothing apart.
+        let g = script(&probes, Elevation::Sudo, None, None);
+        assert!(g.root.is_none() && g.script.contains("( exec sudo -n -- cat /etc/shadow\n)"), "{}", g.script);
+    }
+
+    #[test]
     fn a_truncated_gather_is_an_error() {
-        let g = GatherScript { script: String::new(), boundary: "@@B@@".into() };
+        let g = GatherScript { script: String::new(), root: None, boundary: "@@B@@".into(), probes: vec![] };
         let e = parse("web1", "hostname=web1\n\n@@B@@ core uname\n3.10.0 x86_64\n", &g).unwrap_err();
         assert!(e.to_string().contains("web1"), "{e}");
     }

@@ -134,4 +134,8 @@ pub struct Action {
     /// The change.
     #[serde(flatten)]
     pub kind: ActionKind,
+    /// Indexes of earlier actions of the plan: when not empty, this one
+    /// runs only if one of them changed the host (contract 0.3).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub when_changed: Vec<u32>,
 }

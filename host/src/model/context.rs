@@ -24,8 +24,18 @@ pub struct Variable {
     pub host: String,
     /// Name.
     pub name: String,
-    /// Value.
-    pub value: String,
+    /// Value; `None` before it is captured (dry runs, offline plans).
+    pub value: Option<String>,
+    /// Number of the step that captured it (0 for a placeholder).
+    pub step: usize,
+}
+
+impl Variable {
+    /// The text a 0.1/0.2 plugin receives: the value, or a placeholder
+    /// like `<name: captured at run time>`.
+    pub fn legacy_value(&self) -> String {
+        self.value.clone().unwrap_or_else(|| format!("<{}: captured at run time>", self.name))
+    }
 }
 
 /// Input of one `plan` call.
@@ -49,5 +59,5 @@ pub struct PlanContext {
 
 /// A variable that is only known once a run captures it.
 pub fn placeholder(name: &str) -> Variable {
-    Variable { host: String::new(), name: name.to_string(), value: format!("<{name}: captured at run time>") }
+    Variable { host: String::new(), name: name.to_string(), value: None, step: 0 }
 }

@@ -10,9 +10,16 @@
 //! compiled from and to the sha256 of its own artifact, both checked before
 //! anything is deserialised. A planted entry (another plugin's artifact in
 //! this plugin's slot) is refused, and the component is compiled again.
+//!
+//! A checksum proves nothing against whoever can write the entry (a CI
+//! cache restored from a fork's run is the user's own file): the header
+//! carries an HMAC-SHA256 of the source sha256 and the artifact under a
+//! per-user key kept outside the cache (`$XDG_STATE_HOME/plait/cache-key`,
+//! else `~/.local/state/plait/cache-key`; 0600, made on first use). An
+//! entry whose MAC does not verify is compiled again; without a key there
+//! is no caching.
 
 use super::error::PluginError;
-use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -20,13 +27,27 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// First bytes of every entry: format tag, source sha256, artifact sha256.
-const MAGIC: &str = "plait-cwasm-1";
+/// First bytes of every entry: format tag, source sha256, then the MAC.
+const MAGIC: &str = "plait-cwasm-2";
+
+type Mac = hmac::Hmac<sha2_11::Sha256>;
+
+/// The MAC of an entry: over the component's sha256 and the artifact.
+fn mac(key: &[u8], sha256: &str, code: &[u8]) -> Mac {
+    use hmac::{KeyInit, Mac as _};
+    let mut m = <Mac as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(sha256.as_bytes());
+    m.update(b"\n");
+    m.update(code);
+    m
+}
 
 /// Where compiled components live.
 #[derive(Debug, Clone)]
 pub struct ComponentCache {
     dir: Option<PathBuf>,
+    /// The MAC key's file, outside the cache.
+    key: Option<PathBuf>,
 }
 
 /// Whether a load hit the cache.
@@ -39,14 +60,16 @@ pub enum CacheOutcome {
 }
 
 impl ComponentCache {
-    /// A cache in `dir`.
+    /// A cache in `dir`, its key in the file `DIR.key` beside it.
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        ComponentCache { dir: Some(dir.into()) }
+        let dir = dir.into();
+        let key = dir.with_extension("key");
+        ComponentCache { dir: Some(dir), key: Some(key) }
     }
 
     /// No caching: always compile.
     pub fn disabled() -> Self {
-        ComponentCache { dir: None }
+        ComponentCache { dir: None, key: None }
     }
 
     /// `$PLAIT_CACHE_DIR`, else `$XDG_CACHE_HOME/plait`, else `~/.cache/plait`.
@@ -55,7 +78,40 @@ impl ComponentCache {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("plait")))
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/plait")));
-        ComponentCache { dir }
+        let key = std::env::var_os("XDG_STATE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(|d| PathBuf::from(d).join("plait/cache-key"))
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/plait/cache-key")));
+        ComponentCache { dir, key }
+    }
+
+    /// The MAC key: read, or made on first use (32 random bytes, 0600, in a
+    /// 0700 folder). A key file that is not the user's own, is readable by
+    /// others or is a link is not used (and nothing is cached).
+    fn key(&self) -> Result<Vec<u8>, String> {
+        let path = self.key.as_deref().ok_or("no place for the cache key")?;
+        let made = || -> std::io::Result<()> {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+            let random: Vec<u8> = (0..2).flat_map(|_| *uuid::Uuid::new_v4().as_bytes()).collect();
+            f.write_all(&random)?;
+            f.sync_all()
+        };
+        match made() {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+        let m = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if m.file_type().is_symlink() || m.uid() != rustix::process::geteuid().as_raw() || m.mode() & 0o077 != 0 {
+            return Err(format!("{} is not a private file of this user", path.display()));
+        }
+        let key = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if key.len() < 16 {
+            return Err(format!("{} is too short to be a key", path.display()));
+        }
+        Ok(key)
     }
 
     /// The cache directory, if enabled.
@@ -120,6 +176,7 @@ impl ComponentCache {
             }
             p = if x == root { None } else { x.parent().filter(|q| q.starts_with(root)) };
         }
+        let key = self.key()?;
         let data = std::fs::read(path).map_err(|e| e.to_string())?;
         let header_len = MAGIC.len() + 1 + 64 + 1 + 64 + 1;
         let header = data.get(..header_len).and_then(|h| std::str::from_utf8(h).ok()).ok_or("no header")?;
@@ -127,19 +184,20 @@ impl ComponentCache {
         if fields.next() != Some(MAGIC) {
             return Err("not a plait cache entry".into());
         }
-        let (source, code_sha) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+        let (source, tag) = (fields.next().unwrap_or(""), fields.next().unwrap_or(""));
         if source != sha256 {
             return Err(format!("compiled from another component (sha256 {source})"));
         }
         let code = data[header_len..].to_vec();
-        if hex::encode(Sha256::digest(&code)) != code_sha {
-            return Err("its artifact does not match its checksum".into());
-        }
+        let tag = hex::decode(tag).map_err(|_| "its MAC is not hex")?;
+        use hmac::Mac as _;
+        mac(&key, sha256, &code).verify_slice(&tag).map_err(|_| "its MAC does not verify under this user's cache key")?;
         Ok(code)
     }
 
     /// Store an entry: folders 0700, the file 0600, written then renamed.
     fn store(&self, path: &Path, sha256: &str, code: &[u8]) -> std::io::Result<()> {
+        let key = self.key().map_err(std::io::Error::other)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         // Folders below the root made before this version (or through a
@@ -154,7 +212,9 @@ impl ComponentCache {
         }
         let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
         let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        f.write_all(format!("{MAGIC}\n{sha256}\n{}\n", hex::encode(Sha256::digest(code))).as_bytes())?;
+        use hmac::Mac as _;
+        let tag = hex::encode(mac(&key, sha256, code).finalize().into_bytes());
+        f.write_all(format!("{MAGIC}\n{sha256}\n{tag}\n").as_bytes())?;
         f.write_all(code)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -168,14 +228,14 @@ fn wasmtime_version() -> &'static str {
 
 #[expect(
     unsafe_code,
-    reason = "deserializing artifacts compiled by this engine: just now, or read from the user's own cache after checking the entry's binding and checksum"
+    reason = "deserializing artifacts compiled by this engine: just now, or read from the user's own cache after checking the entry's binding and MAC"
 )]
 fn deserialize_checked(engine: &Engine, code: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: `code` is either fresh from `Engine::precompile_component` on
     // this engine, or a cache entry that is the user's own (owner and mode
     // checked up to the cache root), whose header binds it to this
-    // component's sha256 and whose artifact matches the checksum written
-    // with it; the entry's folder is named after this engine's
-    // compatibility hash.
+    // component's sha256 under an HMAC with the user's private key (only
+    // this user's plait could have written it); the entry's folder is
+    // named after this engine's compatibility hash.
     unsafe { Component::deserialize(engine, code) }
 }

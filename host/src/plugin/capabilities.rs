@@ -28,41 +28,103 @@ pub struct Capabilities {
     /// (PATH, LD_PRELOAD, ...) which actions may set: only what the
     /// workflow grants.
     pub env: Vec<String>,
+    /// Launchers ([`is_launcher`]) the workflow's `grants.programs` names
+    /// itself: they may run without `shell`. Empty in a declaration.
+    pub launchers: Vec<String>,
+    /// A dry run may start every read-only action and guard (a grant only).
+    pub dry_run_reads: bool,
+    /// Files may be written setuid or setgid (a grant only).
+    pub setuid: bool,
 }
 
-/// Environment variables an action may set only when the workflow grants
-/// them by name: they change which program runs, what it loads, or what a
-/// shell executes on start (ld.so(8), bash(1) `BASH_ENV`/`ENV`, glibc's
-/// `GCONV_PATH`, interpreters' library paths).
-pub fn is_sensitive_env(name: &str) -> bool {
-    name.starts_with("LD_")
-        || matches!(
-            name,
-            "PATH"
-                | "BASH_ENV"
-                | "ENV"
-                | "IFS"
-                | "CDPATH"
-                | "SHELLOPTS"
-                | "BASHOPTS"
-                | "PS4"
-                | "GCONV_PATH"
-                | "NLSPATH"
-                | "LOCPATH"
-                | "HOSTALIASES"
-                | "PYTHONPATH"
-                | "PYTHONHOME"
-                | "PYTHONSTARTUP"
-                | "PERL5LIB"
-                | "PERL5OPT"
-                | "PERLLIB"
-                | "RUBYLIB"
-                | "RUBYOPT"
-                | "NODE_OPTIONS"
-                | "NODE_PATH"
-                | "JAVA_TOOL_OPTIONS"
-                | "SUDO_ASKPASS"
-        )
+/// Programs that run whatever code or command they are handed, so starting
+/// one is as good as a shell: shells and interpreters, launchers that exec
+/// their arguments (`env`, `nice`, `timeout`, `xargs`, `find -exec`),
+/// `awk`'s `system()`, GNU `sed`'s `e` command and privilege tools. They
+/// count as `shell`: refused under `shell = false` unless the workflow's
+/// `grants.programs` names them. (Programs that can be talked into running
+/// code by their own arguments, such as `rpm --eval '%(...)'`, `systemctl
+/// link`, `docker run -v /:/h`, `kubectl exec`, are not on this list: what
+/// a granted program can still do is in docs/reliability.md.)
+pub const LAUNCHERS: &[&str] = &[
+    "sh",
+    "bash",
+    "dash",
+    "ash",
+    "zsh",
+    "ksh",
+    "mksh",
+    "csh",
+    "tcsh",
+    "fish",
+    "busybox",
+    "env",
+    "nice",
+    "ionice",
+    "nohup",
+    "setsid",
+    "timeout",
+    "stdbuf",
+    "chrt",
+    "taskset",
+    "flock",
+    "chroot",
+    "unshare",
+    "nsenter",
+    "xargs",
+    "find",
+    "parallel",
+    "watch",
+    "script",
+    "awk",
+    "gawk",
+    "mawk",
+    "nawk",
+    "sed",
+    "perl",
+    "python",
+    "python2",
+    "python3",
+    "ruby",
+    "node",
+    "nodejs",
+    "php",
+    "lua",
+    "tclsh",
+    "expect",
+    "sudo",
+    "su",
+    "runuser",
+    "doas",
+    "pkexec",
+    "systemd-run",
+    "at",
+    "batch",
+    "crontab",
+    "ssh",
+    "strace",
+    "ltrace",
+    "gdb",
+    "make",
+    "vi",
+    "vim",
+    "ex",
+    "ed",
+];
+
+/// Whether `argv0` (by basename) is a launcher: see [`LAUNCHERS`].
+pub fn is_launcher(argv0: &str) -> bool {
+    let base = argv0.rsplit('/').next().unwrap_or(argv0);
+    LAUNCHERS.contains(&base)
+}
+
+/// Environment variables an action may set without a grant: locale,
+/// time zone and terminal, which change how a program prints, not what it
+/// runs or loads. Any other name (PATH, LD_*, BASH_ENV, HOME with its
+/// `~/.rpmmacros`, KUBECONFIG, OPENSSL_CONF, proxies, interpreters' paths)
+/// must be granted by name (`grants = { env = ["NAME"] }`).
+pub fn is_benign_env(name: &str) -> bool {
+    name.starts_with("LC_") || matches!(name, "LANG" | "LANGUAGE" | "TZ" | "TERM" | "COLUMNS" | "LINES" | "NO_COLOR" | "DEBIAN_FRONTEND")
 }
 
 /// A workflow's narrowing of a step's capabilities. Absent fields keep what
@@ -84,7 +146,7 @@ pub struct Grants {
     /// Off unless granted: assets are one of the two things a grant adds,
     /// and only for a plugin that declares it reads them.
     pub assets: Option<bool>,
-    /// Sensitive environment variables (PATH, LD_*, ...) the step's actions
+    /// Environment variables beyond locale and terminal (PATH, LD_*, HOME, ...) the step's actions
     /// may set: the other thing a grant adds; none unless granted.
     pub env: Option<Vec<String>>,
     /// Actions and probes may run as root.
@@ -92,6 +154,60 @@ pub struct Grants {
     /// Only these of the plugin's probes may run; a step whose plugin
     /// declares others is refused before any host is contacted.
     pub probes: Option<Vec<String>>,
+    /// Let a dry run start the step's read-only actions and guards even
+    /// when they are not among the queries plait knows ([`is_dry_run_query`]):
+    /// "read-only" is the plugin's word, so by default a dry run starts
+    /// only those.
+    pub dry_run_reads: Option<bool>,
+    /// Files may be written with the setuid or setgid bit.
+    pub setuid: Option<bool>,
+}
+
+/// Commands a dry run may start on a plugin's word that they only read:
+/// these programs, or these programs' subcommands (the first words that
+/// are no options). Anything else marked read-only is listed, and runs in
+/// a dry run only under `grants = { dry_run_reads = true }`.
+pub const DRY_RUN_QUERIES: &[&[&str]] = &[
+    &["cat"],
+    &["ls"],
+    &["test"],
+    &["stat"],
+    &["sha256sum"],
+    &["head"],
+    &["grep"],
+    &["getent"],
+    &["uname"],
+    &["id"],
+    &["systemctl", "is-active"],
+    &["systemctl", "is-enabled"],
+    &["systemctl", "show"],
+    &["kubectl", "get"],
+    &["kubectl", "version"],
+    &["kubectl", "rollout", "status"],
+    &["kubeadm", "version"],
+    &["kubeadm", "upgrade", "plan"],
+    &["kubeadm", "token", "list"],
+];
+
+/// kubectl's global options that take the next word as their value.
+const VALUE_OPTIONS: &[&str] = &["-n", "--namespace", "-o", "--output", "--kubeconfig", "--context", "-l", "--selector", "--server", "-s"];
+
+/// Whether `argv` is one of [`DRY_RUN_QUERIES`].
+pub fn is_dry_run_query(argv: &[String]) -> bool {
+    let Some((program, rest)) = argv.split_first() else { return false };
+    let mut words = Vec::new();
+    let mut skip = false;
+    for w in rest {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if w.starts_with('-') {
+            skip = VALUE_OPTIONS.contains(&w.as_str());
+            continue;
+        }
+        words.push(w.as_str());
+    }
+    DRY_RUN_QUERIES.iter().any(|q| q[0] == program && words.starts_with(&q[1..]))
 }
 
 /// Whether `path` is `prefix` itself or inside it (component-wise, so
@@ -125,7 +241,16 @@ impl Capabilities {
             assets: self.assets && grants.assets.unwrap_or(false),
             sudo: self.sudo && grants.sudo.unwrap_or(true),
             env: grants.env.clone().unwrap_or_default(),
+            dry_run_reads: grants.dry_run_reads.unwrap_or(false),
+            setuid: grants.setuid.unwrap_or(false),
+            launchers: grants.programs.iter().flatten().filter(|p| is_launcher(p) && self.programs.contains(p)).cloned().collect(),
         }
+    }
+
+    /// Whether a program may start without the `shell` capability: any
+    /// program but a launcher, and a launcher the workflow named.
+    pub fn allows_without_shell(&self, argv0: &str) -> bool {
+        !is_launcher(argv0) || self.launchers.iter().any(|l| l == argv0)
     }
 
     /// Whether a program (argv[0]) may be started: exactly as declared. A
@@ -137,7 +262,7 @@ impl Capabilities {
 
     /// Whether actions may set the environment variable `name`.
     pub fn allows_env(&self, name: &str) -> bool {
-        !is_sensitive_env(name) || self.env.iter().any(|e| e == name)
+        is_benign_env(name) || self.env.iter().any(|e| e == name)
     }
 
     /// Whether `path` may be written.
@@ -172,6 +297,28 @@ mod tests {
     }
 
     #[test]
+    fn a_dry_run_starts_only_known_queries() {
+        let argv = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // (argv, may run in a dry run)
+        for (a, want) in [
+            (&["kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "get", "nodes", "-o", "name"][..], true),
+            (&["kubectl", "-n", "kube-system", "get", "ds"][..], true),
+            (&["kubectl", "-n", "kube-system", "rollout", "status", "ds/x"][..], true),
+            (&["kubectl", "rollout", "undo", "ds/x"][..], false),
+            (&["kubectl", "delete", "node", "get"][..], false),
+            (&["rpm", "-e", "--nodeps", "glibc"][..], false),
+            (&["rpm", "-q", "--eval", "%(touch /tmp/x)"][..], false),
+            (&["cat", "/etc/hosts"][..], true),
+            (&["/usr/bin/cat", "/etc/hosts"][..], false),
+            (&["systemctl", "restart", "x"][..], false),
+            (&["kubeadm", "upgrade", "plan", "v1.22.17"][..], true),
+            (&["kubeadm", "upgrade", "apply", "v1.22.17"][..], false),
+        ] {
+            assert_eq!(is_dry_run_query(&argv(a)), want, "{a:?}");
+        }
+    }
+
+    #[test]
     fn grants_only_narrow() {
         let declared = Capabilities {
             programs: vec!["systemctl".into(), "sed".into()],
@@ -182,6 +329,9 @@ mod tests {
             assets: true,
             sudo: true,
             env: vec![],
+            launchers: vec![],
+            dry_run_reads: false,
+            setuid: false,
         };
         let g = Grants {
             programs: Some(vec!["sed".into(), "rm".into()]),
@@ -193,6 +343,8 @@ mod tests {
             env: None,
             sudo: None,
             probes: None,
+            dry_run_reads: None,
+            setuid: None,
         };
         let n = declared.narrow(&g);
         // A grant can never add what the plugin did not declare (rm, /root/x).
@@ -207,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn programs_match_exactly_and_sensitive_env_needs_a_grant() {
+    fn programs_match_exactly_and_env_beyond_locale_needs_a_grant() {
         let c = Capabilities { programs: vec!["systemctl".into(), "/usr/sbin/ip".into()], ..Capabilities::default() };
         // (argv[0], allowed)
         for (argv0, want) in [
@@ -219,9 +371,20 @@ mod tests {
         ] {
             assert_eq!(c.allows_program(argv0), want, "{argv0}");
         }
-        for (name, want) in
-            [("LANG", true), ("KUBECONFIG", true), ("PATH", false), ("LD_PRELOAD", false), ("LD_LIBRARY_PATH", false), ("BASH_ENV", false)]
-        {
+        for (name, want) in [
+            ("LANG", true),
+            ("LC_ALL", true),
+            ("TZ", true),
+            ("KUBECONFIG", false),
+            ("HOME", false),
+            ("OPENSSL_CONF", false),
+            ("https_proxy", false),
+            ("PYTHONUSERBASE", false),
+            ("PATH", false),
+            ("LD_PRELOAD", false),
+            ("LD_LIBRARY_PATH", false),
+            ("BASH_ENV", false),
+        ] {
             assert_eq!(c.allows_env(name), want, "{name}");
         }
         let granted = c.narrow(&Grants { env: Some(vec!["LD_LIBRARY_PATH".into()]), ..Grants::default() });

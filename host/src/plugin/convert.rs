@@ -5,9 +5,9 @@
 //! once, in [`shared!`], and expanded in each version's module.
 
 use super::capabilities::Capabilities;
-use super::info::{ParamSpec, ParamType, PluginInfo, Probe};
+use super::info::{ParamRules, ParamSpec, ParamType, PluginInfo, Probe};
 use crate::model::{Action, ActionKind, FactSet, FetchFile, InventoryHost, PlanContext, Program, PutFile, Reboot, Run, Variable};
-use crate::model::{HostFacts, ProbeResult};
+use crate::model::{HostFacts, ProbeResult, ProbeSource};
 
 /// The conversions every version shares, for the `wit` types in scope
 /// where it is expanded (paths in `macro_rules!` resolve there).
@@ -18,6 +18,7 @@ macro_rules! shared {
         fn plugin_info_with(i: wit::PluginInfo, facts: FactSet, inventory: bool) -> Result<PluginInfo, String> {
             let mut params = Vec::with_capacity(i.params.len());
             for p in i.params {
+                let rules = rules(&p);
                 let default = match p.default {
                     None => None,
                     Some(d) => Some(serde_json::from_str(&d).map_err(|e| format!("default of parameter `{}` is not JSON: {e}", p.name))?),
@@ -34,6 +35,7 @@ macro_rules! shared {
                     },
                     default,
                     secret: p.secret,
+                    rules,
                     doc: p.doc,
                 });
             }
@@ -42,7 +44,7 @@ macro_rules! shared {
                 version: i.version,
                 summary: i.summary,
                 params,
-                probes: i.probes.into_iter().map(|p| Probe { name: p.name, command: p.command, sudo: p.sudo }).collect(),
+                probes: i.probes.into_iter().map(probe).collect(),
                 facts,
                 inventory,
                 contract: $version,
@@ -57,6 +59,9 @@ macro_rules! shared {
                     sudo: true,
                     // A plugin cannot declare sensitive variables: only a grant adds them.
                     env: Vec::new(),
+                    launchers: Vec::new(),
+                    dry_run_reads: false,
+                    setuid: false,
                 },
                 produces: i.produces,
                 consumes: i.consumes,
@@ -86,7 +91,7 @@ macro_rules! shared {
                 vars: c
                     .vars
                     .iter()
-                    .map(|v: &Variable| wit::Variable { host: v.host.clone(), name: v.name.clone(), value: v.value.clone() })
+                    .map(|v: &Variable| wit::Variable { host: v.host.clone(), name: v.name.clone(), value: var_value(v) })
                     .collect(),
                 offline: c.offline,
             }
@@ -101,6 +106,7 @@ macro_rules! shared {
 
         /// A returned action in host types.
         pub fn action(a: wit::Action) -> Action {
+            let when_changed = when_changed(&a);
             let kind = match a.kind {
                 wit::ActionKind::Run(r) => ActionKind::Run(Run {
                     program: program(r.program),
@@ -121,7 +127,7 @@ macro_rules! shared {
                 wit::ActionKind::Reboot(r) => ActionKind::Reboot(Reboot { timeout_secs: r.timeout_secs }),
                 wit::ActionKind::FetchFile(f) => ActionKind::FetchFile(FetchFile { path: f.path, into: f.into, secret: f.secret }),
             };
-            Action { summary: a.summary, kind }
+            Action { summary: a.summary, kind, when_changed }
         }
 
         /// A plugin error's category as a word.
@@ -136,12 +142,34 @@ macro_rules! shared {
     };
 }
 
+/// What 0.1 and 0.2 lack: probes are shell templates
+/// ([`crate::model::parse_template`] decides whether one is a program),
+/// parameters have no rules, a variable not captured yet is a placeholder
+/// string, and every action runs unconditionally.
+macro_rules! before_0_3 {
+    () => {
+        fn probe(p: wit::Probe) -> Probe {
+            Probe { name: p.name, source: ProbeSource::Template { text: p.command }, sudo: p.sudo }
+        }
+        fn rules<T>(_: &T) -> ParamRules {
+            ParamRules::default()
+        }
+        fn var_value(v: &Variable) -> String {
+            v.legacy_value()
+        }
+        fn when_changed(_: &wit::Action) -> Vec<u32> {
+            Vec::new()
+        }
+    };
+}
+
 /// `plait:plugin@0.1.0`: every core fact, always.
 pub mod v0_1 {
     use super::*;
     use crate::plugin::bindings::v0_1::plait::plugin::types as wit;
 
     shared!("0.1.0");
+    before_0_3!();
 
     /// `describe()`'s answer: a 0.1 plugin reads every group of facts.
     pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
@@ -175,6 +203,64 @@ pub mod v0_1 {
     }
 }
 
+/// From 0.2 on: the groups of facts and the inventory the plugin declared.
+macro_rules! declared_facts {
+    () => {
+        /// `describe()`'s answer, with the groups of facts it declared.
+        pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
+            let facts = i
+                .facts
+                .iter()
+                .map(|f| match f {
+                    wit::Fact::Kernel => FactGroup::Kernel,
+                    wit::Fact::Memory => FactGroup::Memory,
+                    wit::Fact::Selinux => FactGroup::Selinux,
+                    wit::Fact::Firewalld => FactGroup::Firewalld,
+                    wit::Fact::Modules => FactGroup::Modules,
+                    wit::Fact::Sysctls => FactGroup::Sysctls,
+                    wit::Fact::Network => FactGroup::Network,
+                })
+                .collect();
+            let inventory = i.inventory;
+            plugin_info_with(i, facts, inventory)
+        }
+
+        /// The inventory only for a plugin that declared it reads it.
+        fn inventory(hosts: impl Iterator<Item = wit::InventoryHost>, declared: bool) -> Option<Vec<wit::InventoryHost>> {
+            declared.then(|| hosts.collect())
+        }
+
+        /// Only the groups the plugin declared (`none` for the rest, even when
+        /// an earlier step read them: what a plugin sees must not depend on the
+        /// steps around it).
+        fn facts(f: &HostFacts, declared: FactSet) -> wit::HostFacts {
+            let has = |g| f.gathered.contains(g) && declared.contains(g);
+            wit::HostFacts {
+                hostname: f.hostname.clone(),
+                os_id: f.os_id.clone(),
+                os_version: f.os_version.clone(),
+                os_release: f.os_release.clone(),
+                os_family: f.os_family.clone(),
+                kernel_release: has(FactGroup::Kernel).then(|| f.kernel_release.clone()),
+                arch: has(FactGroup::Kernel).then(|| f.arch.clone()),
+                cpus: f.cpus,
+                memory_mb: has(FactGroup::Memory).then_some(f.memory_mb),
+                swap_total_mb: has(FactGroup::Memory).then_some(f.swap_total_mb),
+                selinux: has(FactGroup::Selinux).then(|| f.selinux.clone()),
+                firewalld: has(FactGroup::Firewalld).then(|| wit::ServiceState {
+                    installed: f.firewalld.installed,
+                    active: f.firewalld.active,
+                    enabled: f.firewalld.enabled,
+                }),
+                modules: has(FactGroup::Modules).then(|| f.modules.clone()),
+                sysctls: has(FactGroup::Sysctls).then(|| f.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                primary_ipv4: f.primary_ipv4.clone().filter(|_| has(FactGroup::Network)),
+                boot_id: f.boot_id.clone(),
+            }
+        }
+    };
+}
+
 /// `plait:plugin@0.2.0`: the groups of facts the plugin declared.
 pub mod v0_2 {
     use super::*;
@@ -182,58 +268,48 @@ pub mod v0_2 {
     use crate::plugin::bindings::v0_2::plait::plugin::types as wit;
 
     shared!("0.2.0");
+    before_0_3!();
+    declared_facts!();
+}
 
-    /// `describe()`'s answer, with the groups of facts it declared.
-    pub fn plugin_info(i: wit::PluginInfo) -> Result<PluginInfo, String> {
-        let facts = i
-            .facts
-            .iter()
-            .map(|f| match f {
-                wit::Fact::Kernel => FactGroup::Kernel,
-                wit::Fact::Memory => FactGroup::Memory,
-                wit::Fact::Selinux => FactGroup::Selinux,
-                wit::Fact::Firewalld => FactGroup::Firewalld,
-                wit::Fact::Modules => FactGroup::Modules,
-                wit::Fact::Sysctls => FactGroup::Sysctls,
-                wit::Fact::Network => FactGroup::Network,
+/// `plait:plugin@0.3.0`: probes as argv or scripts, parameter rules,
+/// typed variables (only those consumed), actions after others changed.
+pub mod v0_3 {
+    use super::*;
+    use crate::model::{FactGroup, ProbeWord};
+    use crate::plugin::bindings::v0_3::plait::plugin::types as wit;
+
+    shared!("0.3.0");
+    declared_facts!();
+
+    fn words(w: Vec<wit::ProbeWord>) -> Vec<ProbeWord> {
+        w.into_iter()
+            .map(|w| match w {
+                wit::ProbeWord::Literal(s) => ProbeWord::Literal(s),
+                wit::ProbeWord::Param(p) => ProbeWord::Param(p),
             })
-            .collect();
-        let inventory = i.inventory;
-        plugin_info_with(i, facts, inventory)
+            .collect()
     }
 
-    /// The inventory only for a plugin that declared it reads it.
-    fn inventory(hosts: impl Iterator<Item = wit::InventoryHost>, declared: bool) -> Option<Vec<wit::InventoryHost>> {
-        declared.then(|| hosts.collect())
+    fn probe(p: wit::Probe) -> Probe {
+        let source = match p.command {
+            wit::ProbeCommand::Argv(w) => ProbeSource::Argv { words: words(w) },
+            wit::ProbeCommand::Script(s) => ProbeSource::Script { code: s.code, args: words(s.args) },
+        };
+        Probe { name: p.name, source, sudo: p.sudo }
     }
 
-    /// Only the groups the plugin declared (`none` for the rest, even when
-    /// an earlier step read them: what a plugin sees must not depend on the
-    /// steps around it).
-    fn facts(f: &HostFacts, declared: FactSet) -> wit::HostFacts {
-        let has = |g| f.gathered.contains(g) && declared.contains(g);
-        wit::HostFacts {
-            hostname: f.hostname.clone(),
-            os_id: f.os_id.clone(),
-            os_version: f.os_version.clone(),
-            os_release: f.os_release.clone(),
-            os_family: f.os_family.clone(),
-            kernel_release: has(FactGroup::Kernel).then(|| f.kernel_release.clone()),
-            arch: has(FactGroup::Kernel).then(|| f.arch.clone()),
-            cpus: f.cpus,
-            memory_mb: has(FactGroup::Memory).then_some(f.memory_mb),
-            swap_total_mb: has(FactGroup::Memory).then_some(f.swap_total_mb),
-            selinux: has(FactGroup::Selinux).then(|| f.selinux.clone()),
-            firewalld: has(FactGroup::Firewalld).then(|| wit::ServiceState {
-                installed: f.firewalld.installed,
-                active: f.firewalld.active,
-                enabled: f.firewalld.enabled,
-            }),
-            modules: has(FactGroup::Modules).then(|| f.modules.clone()),
-            sysctls: has(FactGroup::Sysctls).then(|| f.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-            primary_ipv4: f.primary_ipv4.clone().filter(|_| has(FactGroup::Network)),
-            boot_id: f.boot_id.clone(),
-        }
+    fn rules(p: &wit::ParamSpec) -> ParamRules {
+        let r = &p.rules;
+        ParamRules { pattern: r.pattern.clone(), allowed: r.allowed.clone(), min: r.min, max: r.max, non_empty: r.non_empty }
+    }
+
+    fn var_value(v: &Variable) -> Option<String> {
+        v.value.clone()
+    }
+
+    fn when_changed(a: &wit::Action) -> Vec<u32> {
+        a.when_changed.clone()
     }
 }
 

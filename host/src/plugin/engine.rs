@@ -1,6 +1,6 @@
 //! The shared wasmtime engine, its epoch ticker and the linker.
 
-use super::bindings::{v0_1, v0_2};
+use super::bindings::{v0_1, v0_2, v0_3};
 use super::cache::ComponentCache;
 use super::error::PluginError;
 use super::limits::{EPOCH_TICK, Limits};
@@ -52,6 +52,8 @@ impl Runtime {
             .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host@0.1.0: {e:#}")))?;
         v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host@0.2.0: {e:#}")))?;
+        v0_3::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| PluginError::Runtime(format!("linking plait:plugin/host@0.3.0: {e:#}")))?;
         Ok(Runtime { engine, linker, cache, limits })
     }
 }

@@ -60,7 +60,7 @@ pub enum PluginError {
         /// File.
         path: PathBuf,
         /// Supported version.
-        expected: &'static str,
+        expected: String,
         /// What was found.
         detail: String,
     },

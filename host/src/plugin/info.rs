@@ -1,7 +1,7 @@
 //! What a plugin says about itself in `describe()`, in the host's own types.
 
 use super::capabilities::Capabilities;
-use crate::model::FactSet;
+use crate::model::{FactSet, ProbeSource};
 use serde::Serialize;
 
 /// Type of a plugin parameter.
@@ -63,6 +63,83 @@ pub struct ParamSpec {
     pub secret: bool,
     /// Documentation.
     pub doc: String,
+    /// What a valid value is (contract 0.3; none before).
+    pub rules: ParamRules,
+}
+
+/// Rules a parameter's value must follow, checked at bind. For a list they
+/// apply to each item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ParamRules {
+    /// A regular expression a string must match whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The only values a string may take (empty: any).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+    /// Smallest number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Refuse an empty string, list or table.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub non_empty: bool,
+}
+
+impl ParamRules {
+    /// Whether the rules can be checked: the pattern compiles.
+    pub fn validate(&self) -> Result<(), String> {
+        match &self.pattern {
+            Some(p) => {
+                regex::Regex::new(&format!("^(?:{p})$")).map(|_| ()).map_err(|e| format!("pattern {p:?} is not a regular expression: {e}"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Check `v` (already of the parameter's type): the first rule it
+    /// breaks, in words.
+    pub fn check(&self, v: &serde_json::Value) -> Result<(), String> {
+        use serde_json::Value;
+        match v {
+            Value::Array(items) => {
+                if self.non_empty && items.is_empty() {
+                    return Err("the list must not be empty".into());
+                }
+                items.iter().try_for_each(|i| self.check_one(i))
+            }
+            Value::Object(m) if self.non_empty && m.is_empty() => Err("the table must not be empty".into()),
+            other => self.check_one(other),
+        }
+    }
+
+    fn check_one(&self, v: &serde_json::Value) -> Result<(), String> {
+        if let Some(s) = v.as_str() {
+            if self.non_empty && s.is_empty() {
+                return Err("the value must not be empty".into());
+            }
+            if !self.allowed.is_empty() && !self.allowed.iter().any(|a| a == s) {
+                return Err(format!("{s:?} is not one of: {}", self.allowed.join(", ")));
+            }
+            if let Some(p) = &self.pattern {
+                let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| e.to_string())?;
+                if !re.is_match(s) {
+                    return Err(format!("{s:?} does not match the pattern {p:?}"));
+                }
+            }
+        }
+        if let Some(n) = v.as_f64() {
+            if self.min.is_some_and(|m| n < m) {
+                return Err(format!("{n} is less than the minimum {}", self.min.unwrap_or_default()));
+            }
+            if self.max.is_some_and(|m| n > m) {
+                return Err(format!("{n} is more than the maximum {}", self.max.unwrap_or_default()));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One declared probe.
@@ -70,8 +147,8 @@ pub struct ParamSpec {
 pub struct Probe {
     /// Name.
     pub name: String,
-    /// Shell command template.
-    pub command: String,
+    /// What it runs, as declared.
+    pub source: ProbeSource,
     /// Run as root.
     pub sudo: bool,
 }

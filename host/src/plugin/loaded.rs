@@ -2,7 +2,7 @@
 //! cache), pre-instantiated, and described. Each `plan` call gets a fresh
 //! sandbox and its answer is validated before anyone sees it.
 
-use super::bindings::{WIT_PACKAGE, WIT_VERSIONS, v0_1, v0_2};
+use super::bindings::{WIT_PACKAGE, WIT_VERSIONS, v0_1, v0_2, v0_3};
 use super::cache::CacheOutcome;
 use super::capabilities::Capabilities;
 use super::convert;
@@ -68,6 +68,7 @@ impl std::fmt::Debug for LoadedPlugin {
 enum Pre {
     V0_1(v0_1::PluginPre<super::sandbox::State>),
     V0_2(v0_2::PluginPre<super::sandbox::State>),
+    V0_3(v0_3::PluginPre<super::sandbox::State>),
 }
 
 /// Run `$body` with `$p` bound to the version's pre-instantiated component
@@ -83,12 +84,22 @@ macro_rules! for_version {
                 use convert::v0_2 as $conv;
                 $body
             }
+            Pre::V0_3($p) => {
+                use convert::v0_3 as $conv;
+                $body
+            }
         }
     };
 }
 
-/// What `WrongContract` says plait implements.
-const SUPPORTED: &str = "0.1.0 or 0.2.0";
+/// What `WrongContract` says plait implements: "0.1.0, 0.2.0 or 0.3.0".
+fn supported() -> String {
+    match WIT_VERSIONS.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 /// sha256 of a file's bytes, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -128,15 +139,18 @@ impl LoadedPlugin {
         check_contract(&rt.engine, path, &component)?;
         let wrong = |e: wasmtime::Error| PluginError::WrongContract {
             path: path.to_path_buf(),
-            expected: SUPPORTED,
+            expected: supported(),
             detail: format!("{:#}", e.root_cause()),
         };
         let instance_pre = rt.linker.instantiate_pre(&component).map_err(wrong)?;
         // The exports' types tell the versions apart (a plugin that never
         // logs imports nothing of ours); the newest is tried first.
-        let pre = match v0_2::PluginPre::new(instance_pre.clone()) {
-            Ok(pre) => Pre::V0_2(pre),
-            Err(_) => Pre::V0_1(v0_1::PluginPre::new(instance_pre).map_err(wrong)?),
+        let pre = if let Ok(pre) = v0_3::PluginPre::new(instance_pre.clone()) {
+            Pre::V0_3(pre)
+        } else if let Ok(pre) = v0_2::PluginPre::new(instance_pre.clone()) {
+            Pre::V0_2(pre)
+        } else {
+            Pre::V0_1(v0_1::PluginPre::new(instance_pre).map_err(wrong)?)
         };
 
         let mut sb = Sandbox::new(&rt.engine, &rt.limits, None);
@@ -259,7 +273,7 @@ fn check_contract(engine: &Engine, path: &Path, component: &wasmtime::component:
         {
             return Err(PluginError::WrongContract {
                 path: path.to_path_buf(),
-                expected: SUPPORTED,
+                expected: supported(),
                 detail: format!("it was built against `{name}`"),
             });
         }
@@ -269,7 +283,7 @@ fn check_contract(engine: &Engine, path: &Path, component: &wasmtime::component:
         if !exports.iter().any(|e| e == needed) {
             return Err(PluginError::WrongContract {
                 path: path.to_path_buf(),
-                expected: SUPPORTED,
+                expected: supported(),
                 detail: format!(
                     "it does not export `{needed}` (exports: {})",
                     if exports.is_empty() { "none".into() } else { exports.join(", ") }

@@ -20,6 +20,7 @@ use oci_client::{Client, Reference};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The manifest config media type of a Wasm component artifact.
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -81,6 +82,39 @@ pub struct Locked {
     pub sha256: String,
 }
 
+impl Locked {
+    /// The pin is what plait writes: `sha256:` and 64 hex digits, and 64
+    /// hex digits (the sha256 names a file in the cache).
+    fn validate(&self) -> Result<(), String> {
+        let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if !self.digest.strip_prefix("sha256:").is_some_and(hex64) {
+            return Err(format!("digest {:?} is not sha256: and 64 lowercase hex digits", self.digest));
+        }
+        if !hex64(&self.sha256) {
+            return Err(format!("sha256 {:?} is not 64 lowercase hex digits", self.sha256));
+        }
+        Ok(())
+    }
+}
+
+/// `--locked` (CI): the lock file is only read; a reference it does not
+/// pin is an error instead of a new pin. One policy for the whole process,
+/// set once from the command line before any workflow is bound.
+static LOCKED: AtomicBool = AtomicBool::new(false);
+
+/// Refuse to write or change any `plait.lock` from now on.
+pub fn set_locked(locked: bool) {
+    LOCKED.store(locked, Ordering::SeqCst);
+}
+
+/// The plugin name a reference promises: its repository's last part
+/// (`oci://r.example/ns/os-prep:1` → `os-prep`). The component must
+/// describe itself by this name.
+pub fn expected_name(reference: &str) -> Option<String> {
+    let r = parse(reference).ok()?;
+    r.repository().rsplit('/').next().map(str::to_string)
+}
+
 /// `plait.lock`: OCI reference → pin.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LockFile {
@@ -93,7 +127,14 @@ impl LockFile {
     /// Read `path` (empty when missing).
     pub fn load(path: &Path) -> Result<LockFile, OciError> {
         match std::fs::read_to_string(path) {
-            Ok(t) => toml::from_str(&t).map_err(|e| OciError::Lock { path: path.to_path_buf(), detail: e.to_string() }),
+            Ok(t) => {
+                let lock: LockFile = toml::from_str(&t).map_err(|e| OciError::Lock { path: path.to_path_buf(), detail: e.to_string() })?;
+                for (reference, pin) in &lock.plugins {
+                    pin.validate()
+                        .map_err(|d| OciError::Lock { path: path.to_path_buf(), detail: format!("the pin of `{reference}`: {d}") })?;
+                }
+                Ok(lock)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockFile::default()),
             Err(source) => Err(OciError::Io { path: path.to_path_buf(), source }),
         }
@@ -206,9 +247,19 @@ fn store(bytes: &[u8]) -> Result<(PathBuf, String), OciError> {
 /// Records the pin on first use; afterwards uses the cache when it holds
 /// the pinned component, else pulls the pinned digest.
 pub fn resolve(reference: &str, lock_path: &Path) -> Result<(PathBuf, String), OciError> {
-    parse(reference)?;
+    let written = parse(reference)?.digest().map(str::to_string);
     let mut lock = LockFile::load(lock_path)?;
     if let Some(pin) = lock.plugins.get(reference).cloned() {
+        // A digest in the workflow is the workflow author's word: the lock
+        // may not replace it.
+        if let Some(d) = &written
+            && *d != pin.digest
+        {
+            return Err(OciError::Mismatch {
+                reference: reference.to_string(),
+                detail: format!("the workflow pins {d}, {} pins {}", lock_path.display(), pin.digest),
+            });
+        }
         let path = cached(&pin.sha256);
         if std::fs::read(&path).is_ok_and(|b| hex::encode(Sha256::digest(&b)) == pin.sha256) {
             return Ok((path, pin.sha256));
@@ -223,7 +274,13 @@ pub fn resolve(reference: &str, lock_path: &Path) -> Result<(PathBuf, String), O
         }
         return Ok((path, sha));
     }
-    let (bytes, digest) = pull(reference, None)?;
+    if LOCKED.load(Ordering::SeqCst) {
+        return Err(OciError::Lock {
+            path: lock_path.to_path_buf(),
+            detail: format!("`{reference}` is not pinned, and --locked forbids adding it (run once without --locked, and commit the lock)"),
+        });
+    }
+    let (bytes, digest) = pull(reference, written.as_deref())?;
     let (path, sha) = store(&bytes)?;
     lock.plugins.insert(reference.to_string(), Locked { digest, sha256: sha.clone() });
     lock.save(lock_path)?;

@@ -6,79 +6,28 @@
 //! probes like actions (`grants = { programs, shell, sudo, probes }`), and
 //! the check runs when the workflow is bound, before any host is contacted.
 
-use super::capabilities::{Capabilities, Grants};
+use super::capabilities::{Capabilities, Grants, is_launcher};
 use super::info::Probe;
+use crate::model::ProbeWord;
 use serde::Serialize;
 
 /// What a probe's command is, as far as capabilities are concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "program", rename_all = "snake_case")]
 pub enum ProbeShape {
-    /// One program with literal or parameter arguments: no pipes,
-    /// redirections, expansions or second command.
+    /// One program started with `exec` and its words, no shell between.
     Program(String),
-    /// Shell code.
+    /// Shell code (a script, or a template the tokenizer does not read as
+    /// one program: [`crate::model::parse_template`]).
     Shell,
 }
 
-/// Characters a word may contain outside quotes without the shell giving
-/// them meaning (POSIX sh, "Shell Command Language" 2.2 and 2.6).
-fn plain(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "_./:=,@%+-".contains(c)
-}
-
-/// Classify a probe template (before parameters are substituted; a
-/// `{param}` placeholder becomes quoted words, so it is a safe argument,
-/// but not a program).
-pub fn shape(template: &str) -> ProbeShape {
-    let mut program = String::new();
-    let mut first_word = true;
-    let mut in_word = false;
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' => {
-                if in_word {
-                    first_word = false;
-                }
-                in_word = false;
-                continue;
-            }
-            '\'' => {
-                // A single-quoted string is literal up to the next quote.
-                if first_word {
-                    return ProbeShape::Shell;
-                }
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(_) => {}
-                        None => return ProbeShape::Shell,
-                    }
-                }
-            }
-            '{' if chars.peek() == Some(&'{') => return ProbeShape::Shell,
-            '{' => {
-                if first_word {
-                    return ProbeShape::Shell;
-                }
-                for ch in chars.by_ref() {
-                    if ch == '}' {
-                        break;
-                    }
-                }
-            }
-            c if plain(c) => {
-                if first_word {
-                    program.push(c);
-                }
-            }
-            _ => return ProbeShape::Shell,
-        }
-        in_word = true;
+/// Classify a probe from its declaration (parameter values cannot change it).
+pub fn shape(p: &Probe) -> ProbeShape {
+    match p.source.program_words().as_deref() {
+        Some([ProbeWord::Literal(program), ..]) if !program.is_empty() => ProbeShape::Program(program.clone()),
+        _ => ProbeShape::Shell,
     }
-    // `VAR=value cmd` is an assignment, not a program.
-    if program.is_empty() || program.contains('=') { ProbeShape::Shell } else { ProbeShape::Program(program) }
 }
 
 /// Why a probe may not run.
@@ -95,7 +44,8 @@ pub struct ProbeRefusal {
 
 /// What a probe needs, in words (`runs grep`, `shell code`, `as root`).
 pub fn describe(p: &Probe) -> String {
-    let what = match shape(&p.command) {
+    let what = match shape(p) {
+        ProbeShape::Program(prog) if is_launcher(&prog) => format!("runs {prog}, which runs any code: shell"),
         ProbeShape::Program(prog) => format!("runs {prog}"),
         ProbeShape::Shell => "shell code".to_string(),
     };
@@ -112,9 +62,9 @@ pub fn check(probes: &[Probe], declared: &Capabilities, narrowed: &Capabilities,
         {
             return refuse("the step's grants.probes does not list it".into(), true);
         }
-        match shape(&p.command) {
-            // A probe runs through `sh -c`, so a plugin allowed shell code
-            // may run any program from a probe, as it could from a script.
+        match shape(p) {
+            // A plugin allowed shell code may run any program from a
+            // probe, as it could from a script.
             ProbeShape::Program(prog) => {
                 if !declared.allows_program(&prog) && !declared.shell {
                     return refuse(
@@ -126,6 +76,15 @@ pub fn check(probes: &[Probe], declared: &Capabilities, narrowed: &Capabilities,
                     return refuse(
                         format!("it runs `{prog}`, which the step's grants allow neither in programs nor through `shell`"),
                         true,
+                    );
+                }
+                // A launcher runs whatever it is handed: as good as a shell.
+                if !narrowed.shell && !narrowed.allows_without_shell(&prog) {
+                    return refuse(
+                        format!(
+                            "it runs `{prog}`, which runs any code it is given, so it needs `shell` (or the step's grants.programs naming it)"
+                        ),
+                        declared.shell,
                     );
                 }
             }
@@ -149,38 +108,26 @@ pub fn check(probes: &[Probe], declared: &Capabilities, narrowed: &Capabilities,
 mod tests {
     use super::*;
 
-    #[test]
-    fn probes_are_programs_only_when_the_shell_adds_nothing() {
-        // (template, shape)
-        let cases = [
-            ("rpm -q chrony", ProbeShape::Program("rpm".into())),
-            ("systemctl is-enabled chronyd", ProbeShape::Program("systemctl".into())),
-            ("grep -E '^[[:space:]]*SELINUX=' /etc/selinux/config", ProbeShape::Program("grep".into())),
-            ("sysctl {sysctls}", ProbeShape::Program("sysctl".into())),
-            ("/usr/sbin/ip -4 route show default", ProbeShape::Program("/usr/sbin/ip".into())),
-            ("cat /etc/hosts | wc -l", ProbeShape::Shell),
-            ("cat /etc/hosts; touch /tmp/x", ProbeShape::Shell),
-            ("cat /etc/hosts && rm -f x", ProbeShape::Shell),
-            ("cat /etc/hosts > /tmp/x", ProbeShape::Shell),
-            ("echo $(id)", ProbeShape::Shell),
-            ("echo `id`", ProbeShape::Shell),
-            ("echo \"$HOME\"", ProbeShape::Shell),
-            ("ls /etc/*.conf", ProbeShape::Shell),
-            ("PATH=/tmp rpm -q x", ProbeShape::Shell),
-            ("{program} -q", ProbeShape::Shell),
-            ("'rm' -rf /", ProbeShape::Shell),
-            ("echo {{x}}", ProbeShape::Shell),
-            ("echo 'unclosed", ProbeShape::Shell),
-            ("rpm -q x\ntouch /tmp/y", ProbeShape::Shell),
-            ("", ProbeShape::Shell),
-        ];
-        for (t, want) in cases {
-            assert_eq!(shape(t), want, "{t:?}");
-        }
+    fn probe(name: &str, command: &str, sudo: bool) -> Probe {
+        Probe { name: name.into(), source: crate::model::ProbeSource::Template { text: command.into() }, sudo }
     }
 
-    fn probe(name: &str, command: &str, sudo: bool) -> Probe {
-        Probe { name: name.into(), command: command.into(), sudo }
+    #[test]
+    fn launchers_need_shell_unless_the_workflow_names_them() {
+        let declared = Capabilities { programs: vec!["sed".into(), "rpm".into()], ..Capabilities::default() };
+        let all = Grants::default();
+        let e = check(&[probe("s", "sed -n 1p /etc/hosts", false)], &declared, &declared.narrow(&all), &all).unwrap_err();
+        assert!(!e.by_grant && e.reason.contains("needs `shell`"), "{e:?}");
+        let named = Grants { programs: Some(vec!["sed".into(), "rpm".into()]), ..Grants::default() };
+        assert_eq!(check(&[probe("s", "sed -n 1p /etc/hosts", false)], &declared, &declared.narrow(&named), &named), Ok(()));
+        // A builtin template is shell code, whatever the plugin declares.
+        let t = Capabilities { programs: vec!["test".into()], ..Capabilities::default() };
+        let e = check(&[probe("t", "test -v 'x[$(id)]'", false)], &t, &t, &all).unwrap_err();
+        assert!(e.reason.contains("shell code"), "{e:?}");
+        // The hole of 9b41850: a placeholder inside quotes is shell code.
+        let r = Capabilities { programs: vec!["rpm".into()], ..Capabilities::default() };
+        let e = check(&[probe("q", "rpm -q 'plait-{pkg}'", false)], &r, &r, &all).unwrap_err();
+        assert!(e.reason.contains("shell code"), "{e:?}");
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Registry {
             PluginSource::Oci(reference) => {
                 let (path, sha256) = super::oci::resolve(reference, &base.join("plait.lock"))
                     .map_err(|e| PluginError::Oci { reference: reference.clone(), detail: e.to_string() })?;
-                Ok(PluginRef { path, name: None, sha256: Some(sha256) })
+                Ok(PluginRef { path, name: super::oci::expected_name(reference), sha256: Some(sha256) })
             }
         }
     }

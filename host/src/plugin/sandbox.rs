@@ -2,7 +2,7 @@
 //! (no preopened directory, no environment, no arguments, no network, no
 //! inherited stdio), with a memory cap and an epoch deadline.
 
-use super::bindings::{v0_1, v0_2};
+use super::bindings::{v0_1, v0_2, v0_3};
 use super::limits::{EPOCH_TICK, Limits};
 use serde::Serialize;
 use std::path::Path;
@@ -71,6 +71,7 @@ macro_rules! host_import {
 
 host_import!(v0_1);
 host_import!(v0_2);
+host_import!(v0_3);
 
 impl State {
     fn push_log(&mut self, src: LogSource, mut message: String) {

@@ -3,7 +3,7 @@
 
 use super::capabilities::Capabilities;
 use super::info::PluginInfo;
-use crate::model::{Action, ActionKind, Program};
+use crate::model::{Action, ActionKind, ProbeSource, ProbeWord, Program};
 
 /// Bounds on a plan.
 #[derive(Debug, Clone, Copy)]
@@ -98,15 +98,14 @@ pub fn validate_info(info: &PluginInfo) -> Result<(), String> {
         {
             return Err(format!("default of parameter `{}` is not a {}", p.name, p.ty.name()));
         }
+        p.rules.validate().map_err(|e| format!("parameter `{}`: {e}", p.name))?;
     }
     let mut probes = std::collections::BTreeSet::new();
     for p in &info.probes {
         if !is_ident(&p.name) || !probes.insert(&p.name) {
             return Err(format!("probe name {:?} is invalid or declared twice", p.name));
         }
-        if p.command.trim().is_empty() || p.command.contains('\0') {
-            return Err(format!("probe `{}` has an empty or invalid command", p.name));
-        }
+        check_probe_source(&p.name, &p.source)?;
     }
     for w in info.capabilities.writes.iter().chain(&info.capabilities.reads) {
         if !is_abs_clean_path(w) {
@@ -119,6 +118,26 @@ pub fn validate_info(info: &PluginInfo) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A probe's declaration: a non-empty template or script without NUL, an
+/// argv whose program is a literal, non-empty word.
+fn check_probe_source(name: &str, source: &ProbeSource) -> Result<(), String> {
+    let bad = |what: &str| Err(format!("probe `{name}` {what}"));
+    let nul = |w: &[ProbeWord]| w.iter().any(|w| matches!(w, ProbeWord::Literal(s) | ProbeWord::Param(s) if s.contains('\0')));
+    match source {
+        ProbeSource::Template { text } if text.trim().is_empty() || text.contains('\0') => bad("has an empty or invalid command"),
+        ProbeSource::Script { code, args } if code.trim().is_empty() || code.contains('\0') || nul(args) => {
+            bad("has an empty or invalid script")
+        }
+        ProbeSource::Argv { words } if nul(words) => bad("has a NUL byte in a word"),
+        ProbeSource::Argv { words } => match words.first() {
+            Some(ProbeWord::Literal(p)) if !p.trim().is_empty() => Ok(()),
+            Some(ProbeWord::Param(_)) => bad("takes its program from a parameter (the program must be a literal word)"),
+            _ => bad("has no program"),
+        },
+        _ => Ok(()),
+    }
 }
 
 fn check_program(p: &Program, declared: &Capabilities, caps: &Capabilities, what: &str) -> Result<(), Violation> {
@@ -135,6 +154,15 @@ fn check_program(p: &Program, declared: &Capabilities, caps: &Capabilities, what
             }
             if !caps.allows_program(first) {
                 return Err(refuse(declared.allows_program(first), format!("{what} runs `{first}`"), "programs", "grants.programs"));
+            }
+            // A launcher runs whatever it is handed: it counts as `shell`.
+            if !caps.shell && !caps.allows_without_shell(first) {
+                return Err(refuse(
+                    declared.shell,
+                    format!("{what} runs `{first}`, which runs any code it is given"),
+                    "the `shell` capability",
+                    "`shell = false`; name it in grants.programs to allow it",
+                ));
             }
         }
         Program::Script(s) => {
@@ -217,6 +245,15 @@ pub fn validate_plan(
                 if f.mode.is_some_and(|m| m > 0o7777) {
                     return Err(Violation::Invalid(format!("{what} has an invalid mode")));
                 }
+                if f.mode.is_some_and(|m| m & 0o6000 != 0) && !caps.setuid {
+                    return Err(Violation::NotAllowed {
+                        problem: format!(
+                            "{what} writes {} setuid or setgid; the workflow must grant it (grants = {{ setuid = true }})",
+                            f.path
+                        ),
+                        by_grant: true,
+                    });
+                }
                 for name in [&f.owner, &f.group].into_iter().flatten() {
                     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
                         return Err(Violation::Invalid(format!("{what} has an invalid owner or group {name:?}")));
@@ -239,6 +276,14 @@ pub fn validate_plan(
                 if !caps.reboot {
                     return Err(refuse(info.capabilities.reboot, format!("{what} reboots the host"), "reboots", "`reboot = false`"));
                 }
+                if !caps.sudo {
+                    return Err(refuse(
+                        info.capabilities.sudo,
+                        format!("{what} reboots the host, which needs root"),
+                        "sudo",
+                        "`sudo = false`",
+                    ));
+                }
             }
             ActionKind::FetchFile(f) => {
                 if !is_abs_clean_path(&f.path) {
@@ -257,6 +302,9 @@ pub fn validate_plan(
         }
         if a.summary.trim().is_empty() {
             return Err(Violation::Invalid(format!("action {} has no summary", i + 1)));
+        }
+        if let Some(k) = a.when_changed.iter().find(|&&k| k as usize >= i) {
+            return Err(Violation::Invalid(format!("{what} runs when action {} changes, which is not an earlier action", k + 1)));
         }
         if total > limits.max_total_bytes {
             return Err(Violation::Invalid(format!("the plan carries more than {} bytes of content", limits.max_total_bytes)));

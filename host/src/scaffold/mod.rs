@@ -45,7 +45,7 @@ fn type_name(name: &str) -> String {
 }
 
 /// Create `dir/name/` from the template; returns the crate's folder. The
-/// crate depends on `plait-sdk = "0.2"`; with `sdk_path`, a
+/// crate depends on `plait-sdk = "0.3"`; with `sdk_path`, a
 /// `[patch.crates-io]` entry builds it against that source folder instead.
 pub fn new_plugin(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, ScaffoldError> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())

@@ -3,10 +3,10 @@
 
 use super::load::{Step, Workflow};
 use crate::diagnostic::{Category, SourceError};
-use crate::facts::{ProbeCommand, render_probe};
+use crate::facts::{ProbeCommand, render as render_probe};
 use crate::inventory::toml_to_json;
 use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime, check_probes};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,6 +26,11 @@ pub struct BoundStep {
     /// The plugin's probes with this step's parameters substituted (quoted),
     /// rendered once when the workflow is bound.
     pub probes: Vec<ProbeCommand>,
+    /// Each variable the plugin consumes and the numbers of the steps whose
+    /// captures it receives: the steps up to this one whose plugin produces
+    /// the name, all of them the same component (one plugin used in
+    /// several steps, as kube-node's remove and reset).
+    pub var_sources: BTreeMap<String, Vec<usize>>,
 }
 
 impl BoundStep {
@@ -161,6 +166,16 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
                     format!("expected {}", spec.ty.name()),
                 )));
             }
+            if let Err(why) = spec.rules.check(&json) {
+                return Err(Box::new(
+                    src.error(
+                        value.span(),
+                        format!("step {} ({}): parameter `{key}` of {label}: {why}", step.number, step.name),
+                        "invalid value",
+                    )
+                    .with_help(format!("`{key}`: {}", spec.doc)),
+                ));
+            }
             params.insert(key.clone(), json);
         }
         for spec in &plugin.info.params {
@@ -189,8 +204,8 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         // only when a host is reached); once, here, for every host and step.
         let mut probes = Vec::with_capacity(plugin.info.probes.len());
         for p in &plugin.info.probes {
-            match render_probe(&p.command, &params) {
-                Ok(command) => probes.push(ProbeCommand { name: p.name.clone(), command, sudo: p.sudo }),
+            match render_probe(&p.source, &params) {
+                Ok(run) => probes.push(ProbeCommand { name: p.name.clone(), run, sudo: p.sudo }),
                 Err(e) => {
                     let mut err = src.error(
                         step.plugin_span.clone(),
@@ -207,7 +222,7 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         // Probes run before every plan, dry runs included: they need the
         // same consent as actions, checked before any host is contacted.
         if let Err(r) = check_probes(&plugin.info.probes, &plugin.info.capabilities, &caps, &step.grants) {
-            let probe = probes.iter().find(|p| p.name == r.probe).map_or(String::new(), |p| p.command.clone());
+            let probe = probes.iter().find(|p| p.name == r.probe).map_or(String::new(), ProbeCommand::display);
             let (span, label) = if r.by_grant { (step.grants_span.clone(), "grants") } else { (step.plugin_span.clone(), "this plugin") };
             let mut err = src
                 .error(
@@ -240,23 +255,45 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             let (line, col) = src.line_col(step.grants_span.start);
             format!("{}:{line}:{col}", src.name)
         });
-        steps.push(BoundStep { step: step.clone(), plugin, params, caps, grants_at, probes });
+        steps.push(BoundStep { step: step.clone(), plugin, params, caps, grants_at, probes, var_sources: BTreeMap::new() });
     }
 
-    // Every variable a step consumes must be produced by that step or an earlier one.
-    for (i, s) in steps.iter().enumerate() {
+    // Every variable a step consumes comes from one producer: the steps up
+    // to it whose plugin captures the name, all one component (two would
+    // let either replace the other's value, a secret kubeconfig included).
+    for i in 0..steps.len() {
+        let mut sources = BTreeMap::new();
+        let s = &steps[i];
         for v in &s.plugin.info.consumes {
-            if !steps[..=i].iter().any(|p| p.plugin.info.produces.contains(v)) {
-                return Err(Box::new(
-                    src.error(
-                        s.step.plugin_span.clone(),
-                        format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name),
-                        "consumer",
-                    )
-                    .with_help("add the step whose plugin captures it earlier in the workflow"),
+            let producers: Vec<&BoundStep> = steps[..=i].iter().filter(|p| p.plugin.info.produces.contains(v)).collect();
+            let at = |message: String, help: &str| {
+                Box::new(src.error(s.step.plugin_span.clone(), message, "consumer").with_help(help.to_string()))
+            };
+            let Some(first) = producers.first() else {
+                return Err(at(
+                    format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name),
+                    "add the step whose plugin captures it earlier in the workflow",
+                ));
+            };
+            if let Some(other) = producers.iter().find(|p| p.plugin.sha256 != first.plugin.sha256) {
+                return Err(at(
+                    format!(
+                        "step {} ({}) consumes variable `{v}`, which two plugins produce: step {} ({}, {}) and step {} ({}, {})",
+                        s.step.number,
+                        s.step.name,
+                        first.step.number,
+                        first.step.name,
+                        first.plugin.label(),
+                        other.step.number,
+                        other.step.name,
+                        other.plugin.label()
+                    ),
+                    "a variable has one producer, or another could replace its value: remove one of those steps, or split the workflow",
                 ));
             }
+            sources.insert(v.clone(), producers.iter().map(|p| p.step.number).collect());
         }
+        steps[i].var_sources = sources;
     }
 
     Ok(BoundWorkflow { workflow, steps })

@@ -50,7 +50,7 @@ impl BoundWorkflow {
                     .probes
                     .iter()
                     .zip(&s.probes)
-                    .map(|(p, r)| ProbeListing { name: p.name.clone(), command: r.command.clone(), sudo: p.sudo, needs: describe_probe(p) })
+                    .map(|(p, r)| ProbeListing { name: p.name.clone(), command: r.display(), sudo: p.sudo, needs: describe_probe(p) })
                     .collect(),
             })
             .collect()

@@ -57,29 +57,16 @@ pub fn wait_rolled_out(cni: &Cni, wait: u32) -> Action {
 /// programs its actions run, its manifest folder, its bundled manifests,
 /// and the variable confirming removal.
 pub fn declare(info: PluginInfo, removed_var: &str, run_dirs: &[&str], devices: &[&str]) -> PluginInfo {
-    probe_commands(run_dirs, devices)
-        .into_iter()
-        .fold(info, |i, (name, command)| i.probe(name, &command))
+    // The candidates are the scripts' arguments, never part of their code.
+    info.probe("cni_files", "ls /etc/cni/net.d")
+        .probe_script("run_dirs", "for d in \"$@\"; do [ -d \"$d\" ] && echo \"$d\"; done; true", &run_dirs.join(" "))
+        .probe_script("devices", "for d in \"$@\"; do ip link show \"$d\" >/dev/null 2>&1 && echo \"$d\"; done; true", &devices.join(" "))
         .programs(["kubectl", "rm", "ip"])
         .shell()
         .writes(["/etc/kubernetes/plait/"])
         .assets()
         .produces([removed_var])
         .consumes([removed_var])
-}
-
-fn probe_commands(run_dirs: &[&str], devices: &[&str]) -> [(&'static str, String); 3] {
-    [
-        ("cni_files", "ls /etc/cni/net.d".to_string()),
-        (
-            "run_dirs",
-            format!(
-                "for d in {}; do [ -d \"$d\" ] && echo \"$d\"; done; true",
-                if run_dirs.is_empty() { "''".to_string() } else { run_dirs.join(" ") }
-            ),
-        ),
-        ("devices", format!("for d in {}; do ip link show \"$d\" >/dev/null 2>&1 && echo \"$d\"; done; true", devices.join(" "))),
-    ]
 }
 
 /// The plan for `state = "absent"` on this host.
@@ -126,8 +113,9 @@ pub fn absent(ctx: &Context, cni: &Cni, url: &str, control_plane: bool, group: &
                     cni.name, cni.removed_var
                 )));
             }
-            Some(v) if !ctx.offline && !v.value.trim().is_empty() => {
-                return Err(PluginError::internal(format!("the control plane still lists {} after deleting it", v.value.trim())));
+            Some(v) if !ctx.offline && v.value.as_deref().is_some_and(|l| !l.trim().is_empty()) => {
+                let listed = v.value.as_deref().unwrap_or_default().trim();
+                return Err(PluginError::internal(format!("the control plane still lists {listed} after deleting it")));
             }
             Some(_) => {}
         }

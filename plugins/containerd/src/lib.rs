@@ -92,7 +92,7 @@ impl Plugin for Containerd {
             &["https://du3ia00u.mirror.aliyuncs.com", "https://hub-mirror.c.163.com", "https://mirror.baidubce.com"],
             "mirrors for docker.io images",
         ))
-        .probe("packages", &rpm::probe_command("packages"))
+        .probe_script("packages", rpm::PROBE_SCRIPT, "{packages}")
         .probe("config", "cat /etc/containerd/config.toml")
         .probe("crictl", "cat /etc/crictl.yaml")
         .probe("modules_file", "cat /etc/modules-load.d/containerd.conf")

@@ -72,7 +72,7 @@ impl Plugin for Docker {
             .param(param::integer("max_concurrent_downloads", 10, "daemon.json max-concurrent-downloads"))
             .param(param::integer("max_concurrent_uploads", 5, "daemon.json max-concurrent-uploads"))
             .param(param::string("storage_driver", "overlay2", "daemon.json storage-driver"))
-            .probe("packages", &rpm::probe_command("packages"))
+            .probe_script("packages", rpm::PROBE_SCRIPT, "{packages}")
             .probe("daemon_json", "cat /etc/docker/daemon.json")
             .probe("enabled", "systemctl is-enabled docker")
             .probe("active", "systemctl is-active docker")

@@ -57,7 +57,7 @@ impl Plugin for ElrepoKernel {
             // then reads /boot/efi/EFI/centos/grub.cfg, and /boot/grub2/grub.cfg
             // is not used at boot (RHEL 7 System Administrator's Guide, "Working
             // with GRUB 2": grub2-mkconfig -o /boot/efi/EFI/redhat/grub.cfg).
-            .probe("firmware", "if [ -d /sys/firmware/efi ]; then echo efi; else echo bios; fi")
+            .probe_script("firmware", "if [ -d /sys/firmware/efi ]; then echo efi; else echo bios; fi", "")
             .facts([Fact::Kernel])
             .programs(["rpm", "yum", "sed", "grub2-mkconfig"])
             .writes(["/etc/yum.repos.d/plait-kernel.repo"])

@@ -75,9 +75,9 @@ impl Plugin for Flannel {
             .param(param::string("manifest", "url", "url: from manifest_url; bundled: from the plugin's assets (no internet needed; grant `assets = true`)"))
             .param(param::string("namespace", "", "namespace of kube-flannel-ds (default: from the bundled manifest, else kube-system before v0.19.0, kube-flannel from it)"))
             // Both namespaces are read: which one holds flannel is decided in plan.
-            .probe_sudo("applied", "f=; for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && {{ echo $ns; f=1; }}; done; [ -n \"$f\" ]")
-            .probe_sudo("net_conf", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get configmap kube-flannel-cfg -o 'jsonpath={{.data.net-conf\\.json}}' 2>/dev/null && break; done; true")
-            .probe_sudo("rolled_out", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && exec kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns rollout status daemonset/kube-flannel-ds --timeout=1s; done; exit 1");
+            .probe_script_sudo("applied", "f=; for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && { echo $ns; f=1; }; done; [ -n \"$f\" ]", "")
+            .probe_script_sudo("net_conf", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get configmap kube-flannel-cfg -o 'jsonpath={.data.net-conf\\.json}' 2>/dev/null && break; done; true", "")
+            .probe_script_sudo("rolled_out", "for ns in kube-system kube-flannel; do kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns get daemonset kube-flannel-ds -o name >/dev/null 2>&1 && exec kubectl --kubeconfig=/etc/kubernetes/admin.conf -n $ns rollout status daemonset/kube-flannel-ds --timeout=1s; done; exit 1", "");
         // Its own probes look in both namespaces flannel has used, in shell code too.
         cni_common::declare(described, "flannel_removed", &["/run/flannel"], &["flannel.1", "cni0"])
     }

@@ -30,7 +30,7 @@ impl Plugin for Ipvs {
                 "IPVS modules (the right conntrack module is added)",
             ))
             .param(param::string("script", "/etc/sysconfig/modules/ipvs.modules", "boot-time module script"))
-            .probe("packages", &rpm::probe_command("packages"))
+            .probe_script("packages", rpm::PROBE_SCRIPT, "{packages}")
             .probe("script", "cat {script}")
             .probe("script_mode", "stat -c %a {script}")
             .facts([Fact::Kernel, Fact::Modules])

@@ -16,14 +16,14 @@ pub const ROOT_KUBECONFIG: &str = "/root/.kube/config";
 /// root's), prints `kubeconfig=PATH` (empty, and stops, when there is
 /// none), and sets `k` (kubectl with it and a 10 s request timeout) and `n`
 /// (this node's name: kubeadm names a node after the hostname,
-/// lowercased) for the probe's own commands. `{{`/`}}` are the probe
-/// template's literal braces.
+/// lowercased) for the probe's own commands. Shell code: declare it with
+/// `probe_script`.
 #[macro_export]
 macro_rules! node_probe {
     ($commands:literal) => {
         concat!(
             "kc=/etc/kubernetes/admin.conf; [ -f $kc ] || kc=/root/.kube/config; ",
-            "[ -f $kc ] || {{ echo kubeconfig=; exit 0; }}; echo kubeconfig=$kc; k=\"kubectl --kubeconfig=$kc --request-timeout=10s\"; ",
+            "[ -f $kc ] || { echo kubeconfig=; exit 0; }; echo kubeconfig=$kc; k=\"kubectl --kubeconfig=$kc --request-timeout=10s\"; ",
             "n=$(hostname | tr A-Z a-z); ",
             $commands
         )

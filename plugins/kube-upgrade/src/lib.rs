@@ -41,9 +41,9 @@ const MARKER: &str = "/etc/kubernetes/plait-upgrade-drained";
 /// Prints `kubeconfig=PATH`, the ClusterConfiguration's `kubernetesVersion:`
 /// line, and this node's kubelet version and cordon state.
 const CLUSTER_PROBE: &str = node_probe!(
-    "$k -n kube-system get configmap kubeadm-config -o jsonpath='{{.data.ClusterConfiguration}}' 2>/dev/null | grep '^kubernetesVersion:'; \
-echo kubelet=$($k get node \"$n\" -o jsonpath='{{.status.nodeInfo.kubeletVersion}}' 2>/dev/null); \
-echo unschedulable=$($k get node \"$n\" -o jsonpath='{{.spec.unschedulable}}' 2>/dev/null); true"
+    "$k -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}' 2>/dev/null | grep '^kubernetesVersion:'; \
+echo kubelet=$($k get node \"$n\" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null); \
+echo unschedulable=$($k get node \"$n\" -o jsonpath='{.spec.unschedulable}' 2>/dev/null); true"
 );
 
 #[derive(Deserialize)]
@@ -133,7 +133,7 @@ impl Plugin for KubeUpgrade {
             ))
             .param(param::integer("drain_timeout_secs", 300, "how long a drain may take"))
             .probe("packages", "rpm -q kubeadm kubelet kubectl")
-            .probe_sudo("cluster", CLUSTER_PROBE)
+            .probe_script_sudo("cluster", CLUSTER_PROBE, "")
             .probe("drained", "test -f /etc/kubernetes/plait-upgrade-drained")
             .programs(["yum", "rpm", "kubeadm", "kubectl", "systemctl", "rm"])
             .shell()

@@ -35,7 +35,7 @@ const JOIN_FILE: &str = "/etc/kubernetes/plait-join-command";
 /// The worker's JoinConfiguration, present only while `kubeadm join` runs.
 const JOIN_CONFIG: &str = "/etc/kubernetes/plait-join.yaml";
 
-// Probe commands are templates: `{{`/`}}` stand for literal braces.
+// Shell probes are scripts (probe_script): their braces are the shell's.
 
 /// What the control-plane probe prints, one word per line, then `node/NAME`
 /// for every registered node (only when the API server answers).
@@ -50,12 +50,12 @@ $k get nodes -o name 2>/dev/null; fi; true";
 /// `token not listed` or `CA hash differs`, never the token. The CA hash is
 /// computed as the kubeadm join documentation shows (SHA-256 of the CA's
 /// DER public key).
-const JOIN_FILE_PROBE: &str = "f=/etc/kubernetes/plait-join-command; [ -s $f ] || {{ echo missing; exit 0; }}; \
+const JOIN_FILE_PROBE: &str = "f=/etc/kubernetes/plait-join-command; [ -s $f ] || { echo missing; exit 0; }; \
 set -- $(cat $f); tok=; hash=; while [ $# -gt 1 ]; do case $1 in --token) tok=$2 ;; --discovery-token-ca-cert-hash) hash=$2 ;; esac; shift; done; \
-listed=; kubeadm token list 2>/dev/null | {{ while read t rest; do [ \"$t\" = \"$tok\" ] && exit 0; done; exit 1; }} && listed=1; \
-[ -n \"$listed\" ] || {{ echo 'token not listed'; exit 0; }}; \
+listed=; kubeadm token list 2>/dev/null | { while read t rest; do [ \"$t\" = \"$tok\" ] && exit 0; done; exit 1; } && listed=1; \
+[ -n \"$listed\" ] || { echo 'token not listed'; exit 0; }; \
 ca=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl rsa -pubin -outform der 2>/dev/null | sha256sum); \
-[ \"$hash\" = \"sha256:${{ca%% *}}\" ] || {{ echo 'CA hash differs'; exit 0; }}; echo current";
+[ \"$hash\" = \"sha256:${ca%% *}\" ] || { echo 'CA hash differs'; exit 0; }; echo current";
 
 /// Reset a half-built control plane, unless it turns out to answer with
 /// kubeadm's configuration uploaded (then init did complete: refuse).
@@ -321,12 +321,12 @@ impl Plugin for Kubeadm {
             .probe("kubelet_active", "systemctl is-active kubelet")
             .probe_sudo("docker_images", "docker images")
             .probe_sudo("cri_images", "crictl --image-endpoint unix:///run/containerd/containerd.sock images")
-            .probe_sudo("control_plane", CONTROL_PLANE_PROBE)
+            .probe_script_sudo("control_plane", CONTROL_PLANE_PROBE, "")
             .probe("joined", "test -f /etc/kubernetes/kubelet.conf")
             // sha256sum, not cmp: diffutils is not on a minimal CentOS 7.
             .probe_sudo("admin_conf_sha", "sha256sum /etc/kubernetes/admin.conf")
             .probe_sudo("root_kubeconfig_sha", "sha256sum /root/.kube/config")
-            .probe_sudo("join_file", JOIN_FILE_PROBE)
+            .probe_script_sudo("join_file", JOIN_FILE_PROBE, "")
             .programs(["yum", "rpm", "systemctl", "docker", "crictl", "ctr", "kubeadm", "install"])
             .shell()
             .writes(["/etc/yum.repos.d/", "/etc/sysconfig/kubelet", "/root/.kube/"])
@@ -513,16 +513,18 @@ impl Plugin for Kubeadm {
             if joined {
                 done.push("this node has joined the cluster".into());
             } else {
-                let Some(cmdline) = join else {
-                    return Err(PluginError::missing_variable(format!("join_command from {} is not captured yet", cp.name)));
-                };
-                let config = if ctx.offline && cmdline.starts_with('<') {
-                    join_configuration(
-                        &JoinArgs { endpoint: cmdline.into(), token: cmdline.into(), ca_hash: cmdline.into() },
-                        runtime.cri_socket(),
-                    )
-                } else {
-                    join_configuration(&join_args(cmdline)?, runtime.cri_socket())
+                let config = match join {
+                    Some(cmdline) => join_configuration(&join_args(cmdline)?, runtime.cri_socket()),
+                    // A dry run before the control plane captured it: the
+                    // configuration's shape, its values to come.
+                    None if ctx.pending("join_command") => {
+                        let later = "<join_command: captured at run time>".to_string();
+                        join_configuration(
+                            &JoinArgs { endpoint: later.clone(), token: later.clone(), ca_hash: later },
+                            runtime.cri_socket(),
+                        )
+                    }
+                    None => return Err(PluginError::missing_variable(format!("join_command from {} is not captured yet", cp.name))),
                 };
                 // The token never goes on a command line (`ps`, /proc,
                 // sudo's log): a root-only JoinConfiguration on stdin, read
@@ -543,7 +545,7 @@ impl Plugin for Kubeadm {
             }
             if p.kubectl_on_workers {
                 match admin {
-                    Some(conf) if !(ctx.offline && conf.starts_with('<')) => {
+                    Some(conf) => {
                         let current = ctx.probe("root_kubeconfig_sha")?.stdout.split_whitespace().next().unwrap_or("").to_string();
                         if current != guard::sha256_hex(conf.as_bytes()) {
                             actions.push(
@@ -557,11 +559,11 @@ impl Plugin for Kubeadm {
                             done.push("root's kubeconfig is admin.conf".into());
                         }
                     }
-                    // Offline, the content is a placeholder: an existing kubeconfig is compared at run time.
-                    Some(_) if ctx.probe_ok("root_kubeconfig_sha")? => {
+                    // Not captured yet in a dry run: an existing kubeconfig is compared at run time.
+                    None if ctx.pending("admin_conf") && ctx.probe_ok("root_kubeconfig_sha")? => {
                         done.push("root has a kubeconfig (compared with admin.conf at run time)".into())
                     }
-                    Some(_) => actions.push(
+                    None if ctx.pending("admin_conf") => actions.push(
                         file::put("/root/.kube/config", "<admin.conf from the control plane>")
                             .mode(0o600)
                             .summary("kubeconfig for root (kubectl on this node)")

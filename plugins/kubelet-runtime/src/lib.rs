@@ -37,9 +37,9 @@ const ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
 /// cordon state.
 const NODE_PROBE: &str = node_probe!(
     "$k get node \"$n\" -o name >/dev/null 2>&1 && echo registered; \
-echo runtime=$($k get node \"$n\" -o jsonpath='{{.status.nodeInfo.containerRuntimeVersion}}' 2>/dev/null); \
-echo socket=$($k get node \"$n\" -o jsonpath='{{.metadata.annotations.kubeadm\\.alpha\\.kubernetes\\.io/cri-socket}}' 2>/dev/null); \
-echo unschedulable=$($k get node \"$n\" -o jsonpath='{{.spec.unschedulable}}' 2>/dev/null); true"
+echo runtime=$($k get node \"$n\" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}' 2>/dev/null); \
+echo socket=$($k get node \"$n\" -o jsonpath='{.metadata.annotations.kubeadm\\.alpha\\.kubernetes\\.io/cri-socket}' 2>/dev/null); \
+echo unschedulable=$($k get node \"$n\" -o jsonpath='{.spec.unschedulable}' 2>/dev/null); true"
 );
 
 /// Captured on the first control-plane host once it runs on containerd;
@@ -125,7 +125,7 @@ impl Plugin for KubeletRuntime {
             .param(param::integer("drain_timeout_secs", 300, "how long a drain may take"))
             .param(param::boolean("disable_docker", true, "stop and disable Docker Engine once the kubelet no longer uses it"))
             .probe_sudo("flags", "cat /var/lib/kubelet/kubeadm-flags.env")
-            .probe_sudo("node", NODE_PROBE)
+            .probe_script_sudo("node", NODE_PROBE, "")
             .probe("drained", "test -f /etc/kubernetes/plait-runtime-drained")
             .probe("docker_enabled", "systemctl is-enabled docker")
             .probe("docker_active", "systemctl is-active docker")

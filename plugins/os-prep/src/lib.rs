@@ -67,7 +67,11 @@ impl Plugin for OsPrep {
             .probe("ntpdate_installed", "rpm -q ntpdate")
             // Only ntpdate mode queries the server: a blocked UDP 123 costs
             // ntpdate's whole timeout.
-            .probe("clock", "if [ {time_sync_tool} = ntpdate ]; then ntpdate -q {ntp_server} 2>&1; else echo 'not queried'; fi")
+            .probe_script(
+                "clock",
+                "if [ \"$1\" = ntpdate ]; then ntpdate -q \"$2\" 2>&1; else echo 'not queried'; fi",
+                "{time_sync_tool} {ntp_server}",
+            )
             .probe("chrony_installed", "rpm -q chrony")
             .probe("chronyd_enabled", "systemctl is-enabled chronyd")
             .probe("chronyd_active", "systemctl is-active chronyd")

@@ -126,7 +126,7 @@ pub mod cmd {
     impl From<RunBuilder> for Action {
         fn from(b: RunBuilder) -> Action {
             let summary = b.summary.unwrap_or_else(|| describe_program(&b.run.program));
-            Action { summary, kind: ActionKind::Run(b.run) }
+            Action { summary, kind: ActionKind::Run(b.run), when_changed: Vec::new() }
         }
     }
 }
@@ -170,7 +170,7 @@ pub mod file {
     impl From<FileBuilder> for Action {
         fn from(b: FileBuilder) -> Action {
             let summary = b.summary.unwrap_or_else(|| format!("write {}", b.file.path));
-            Action { summary, kind: ActionKind::PutFile(b.file) }
+            Action { summary, kind: ActionKind::PutFile(b.file), when_changed: Vec::new() }
         }
     }
 }
@@ -181,7 +181,7 @@ pub mod reboot {
 
     /// Reboot and wait up to `timeout_secs` for a new boot id.
     pub fn host(timeout_secs: u32) -> Action {
-        Action { summary: "reboot".into(), kind: ActionKind::Reboot(Reboot { timeout_secs }) }
+        Action { summary: "reboot".into(), kind: ActionKind::Reboot(Reboot { timeout_secs }), when_changed: Vec::new() }
     }
 }
 
@@ -192,6 +192,10 @@ pub mod fetch {
     /// Read `path` into the workflow variable `into`.
     pub fn file(path: impl Into<String>, into: impl Into<String>, secret: bool) -> Action {
         let path = path.into();
-        Action { summary: format!("read {path}"), kind: ActionKind::FetchFile(FetchFile { path, into: into.into(), secret }) }
+        Action {
+            summary: format!("read {path}"),
+            kind: ActionKind::FetchFile(FetchFile { path, into: into.into(), secret }),
+            when_changed: Vec::new(),
+        }
     }
 }

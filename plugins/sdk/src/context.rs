@@ -19,12 +19,19 @@ impl Context {
 
     /// The value of variable `name` captured on `host`.
     pub fn var(&self, host: &str, name: &str) -> Option<&str> {
-        self.vars.iter().find(|v| v.host == host && v.name == name).map(|v| v.value.as_str())
+        self.vars.iter().find(|v| v.host == host && v.name == name).and_then(|v| v.value.as_deref())
+    }
+
+    /// Whether `name` is a variable not captured yet in a dry run or an
+    /// offline plan (the host passes it without a value): plan what can be
+    /// planned without it.
+    pub fn pending(&self, name: &str) -> bool {
+        self.offline && self.vars.iter().any(|v| v.name == name && v.value.is_none())
     }
 
     /// The first value of variable `name` captured on any host.
     pub fn var_any(&self, name: &str) -> Option<(&str, &str)> {
-        self.vars.iter().find(|v| v.name == name).map(|v| (v.host.as_str(), v.value.as_str()))
+        self.vars.iter().find_map(|v| Some((v.host.as_str(), v.value.as_deref()?)).filter(|_| v.name == name))
     }
 
     /// Every inventory host, in inventory order; an error when the plugin

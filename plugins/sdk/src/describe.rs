@@ -1,6 +1,6 @@
 //! Builders for [`PluginInfo`] and [`ParamSpec`], and parameter defaults.
 
-use crate::{Capabilities, Fact, ParamSpec, ParamType, PluginError, PluginInfo, Probe};
+use crate::{Capabilities, Fact, ParamRules, ParamSpec, ParamType, PluginError, PluginInfo, Probe, ProbeCommand, ProbeScript, ProbeWord};
 
 /// Start describing a plugin. Name: lowercase letters, digits and `-`.
 pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
@@ -25,6 +25,55 @@ pub fn info(name: &str, version: &str, summary: &str) -> PluginInfo {
     }
 }
 
+/// The words of a probe command (see [`PluginInfo::probe`]).
+fn probe_words(probe: &str, command: &str, program: bool) -> Vec<ProbeWord> {
+    fn refuse(probe: &str, command: &str, why: &str) -> ! {
+        panic!("probe `{probe}`: {why} in {command:?} (a probe is a program and its words; use probe_script for shell code)")
+    }
+    let bad = |why: &str| refuse(probe, command, why);
+    let mut words = Vec::new();
+    let mut chars = command.chars().peekable();
+    loop {
+        while chars.next_if(|c| *c == ' ').is_some() {}
+        let Some(&first) = chars.peek() else { break };
+        if first == '{' && chars.clone().nth(1) != Some('{') {
+            chars.next();
+            let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+            if chars.peek().is_some_and(|c| *c != ' ') {
+                bad("a placeholder must be a whole word");
+            }
+            words.push(ProbeWord::Param(name));
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next_if(|c| *c != ' ') {
+            match c {
+                '\'' | '"' => loop {
+                    match chars.next() {
+                        Some(q) if q == c => break,
+                        Some('{') if chars.next_if_eq(&'{').is_some() => word.push('{'),
+                        Some('}') if chars.next_if_eq(&'}').is_some() => word.push('}'),
+                        Some('{' | '}') => bad("a placeholder must be a whole word"),
+                        Some(ch) => word.push(ch),
+                        None => bad("an unclosed quote"),
+                    }
+                },
+                '{' if chars.next_if_eq(&'{').is_some() => word.push('{'),
+                '}' if chars.next_if_eq(&'}').is_some() => word.push('}'),
+                '|' | '&' | ';' | '<' | '>' | '(' | ')' | '$' | '`' | '\\' | '*' | '?' | '[' | '~' | '#' | '{' | '}' | '\n' | '\t' => {
+                    bad("shell syntax")
+                }
+                c => word.push(c),
+            }
+        }
+        words.push(ProbeWord::Literal(word));
+    }
+    if program && !matches!(words.first(), Some(ProbeWord::Literal(p)) if !p.is_empty()) {
+        bad("no program");
+    }
+    words
+}
+
 fn strings<I, S>(items: I) -> impl Iterator<Item = String>
 where
     I: IntoIterator<Item = S>,
@@ -39,15 +88,37 @@ impl PluginInfo {
         self.params.push(p);
         self
     }
-    /// Gather the output of a read-only shell command before planning.
-    /// `{param}` in `command` is replaced by the host with the quoted value.
+    /// Gather the output of a read-only program before planning.
+    /// `command` is a program and its words, split on spaces; a word in
+    /// `'…'` or `"…"` may hold spaces (nothing in it is special), `{{` and
+    /// `}}` are literal braces, and a whole word `{param}` stands for the
+    /// parameter's value (a list: one word per item). No shell reads it: the
+    /// host starts the program with these words. For pipes or loops use
+    /// [`PluginInfo::probe_script`]. Panics (at `describe`, so a plugin's
+    /// unit tests catch it) on anything else.
     pub fn probe(mut self, name: &str, command: &str) -> Self {
-        self.probes.push(Probe { name: name.into(), command: command.into(), sudo: false });
+        self.probes.push(Probe { name: name.into(), command: ProbeCommand::Argv(probe_words(name, command, true)), sudo: false });
         self
     }
     /// Like [`PluginInfo::probe`], run as root.
     pub fn probe_sudo(mut self, name: &str, command: &str) -> Self {
-        self.probes.push(Probe { name: name.into(), command: command.into(), sudo: true });
+        self.probes.push(Probe { name: name.into(), command: ProbeCommand::Argv(probe_words(name, command, true)), sudo: true });
+        self
+    }
+    /// A probe that needs a shell (needs [`PluginInfo::shell`]): `code` runs
+    /// with `sh -c`, and `args` (words as in [`PluginInfo::probe`]) are its
+    /// `$1`, `$2`, ...: parameter values are never part of the code.
+    pub fn probe_script(mut self, name: &str, code: &str, args: &str) -> Self {
+        let args = probe_words(name, args, false);
+        self.probes.push(Probe { name: name.into(), command: ProbeCommand::Script(ProbeScript { code: code.into(), args }), sudo: false });
+        self
+    }
+    /// Like [`PluginInfo::probe_script`], run as root.
+    pub fn probe_script_sudo(mut self, name: &str, code: &str, args: &str) -> Self {
+        self = self.probe_script(name, code, args);
+        if let Some(p) = self.probes.last_mut() {
+            p.sudo = true;
+        }
         self
     }
     /// The groups of core facts `plan` reads ([`crate::Context::kernel_release`],
@@ -116,7 +187,14 @@ pub mod param {
     use super::*;
 
     fn spec(name: &str, ty: ParamType, default: Option<serde_json::Value>, doc: &str) -> ParamSpec {
-        ParamSpec { name: name.into(), type_: ty, default: default.map(|d| d.to_string()), secret: false, doc: doc.into() }
+        ParamSpec {
+            name: name.into(),
+            type_: ty,
+            default: default.map(|d| d.to_string()),
+            secret: false,
+            doc: doc.into(),
+            rules: ParamRules { pattern: None, allowed: Vec::new(), min: None, max: None, non_empty: false },
+        }
     }
     /// A string with a default.
     pub fn string(name: &str, default: &str, doc: &str) -> ParamSpec {
@@ -150,6 +228,33 @@ pub mod param {
         /// Never print this parameter's value.
         pub fn secret(mut self) -> Self {
             self.secret = true;
+            self
+        }
+        /// A string (or each item of a list) must match this regular
+        /// expression whole (Rust `regex` syntax); checked by the host
+        /// before any host is contacted, as every rule below.
+        pub fn pattern(mut self, re: &str) -> Self {
+            self.rules.pattern = Some(re.into());
+            self
+        }
+        /// A string (or each item) must be one of these.
+        pub fn one_of<I: IntoIterator<Item = S>, S: Into<String>>(mut self, values: I) -> Self {
+            self.rules.allowed = strings(values).collect();
+            self
+        }
+        /// A number must be at least `min`.
+        pub fn min(mut self, min: f64) -> Self {
+            self.rules.min = Some(min);
+            self
+        }
+        /// A number must be at most `max`.
+        pub fn max(mut self, max: f64) -> Self {
+            self.rules.max = Some(max);
+            self
+        }
+        /// An empty string, list or table is refused.
+        pub fn non_empty(mut self) -> Self {
+            self.rules.non_empty = true;
             self
         }
     }

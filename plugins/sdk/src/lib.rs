@@ -2,7 +2,7 @@
 //!
 //! A plait plugin is a pure function from the facts of one host (plus its
 //! parameters and the workflow's variables) to a list of actions. This crate
-//! wraps the WIT contract `plait:plugin@0.2.0` (`wit/since_v0.2.0/plugin.wit`) with:
+//! wraps the WIT contract `plait:plugin@0.3.0` (`wit/since_v0.3.0/plugin.wit`) with:
 //!
 //! - the [`Plugin`] trait and the [`register_plugin!`] macro,
 //! - typed access to parameters, probes, variables and the core facts the
@@ -50,7 +50,7 @@ pub mod version;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        // A copy of wit/since_v0.2.0 inside the crate, so the published
+        // A copy of wit/since_v0.3.0 inside the crate, so the published
         // crate builds on its own (tests/tests/sdk_package.rs keeps the two
         // identical).
         path: "wit",
@@ -63,8 +63,9 @@ pub mod bindings {
 pub use action::{cmd, fetch, file, reboot};
 pub use bindings::plait::plugin::host::Level;
 pub use bindings::plait::plugin::types::{
-    Action, ActionKind, Capabilities, Context, ErrorKind, Fact, FetchFile, HostFacts, InventoryHost, ParamSpec, ParamType, Plan,
-    PluginError, PluginInfo, Probe, ProbeResult, Program, PutFile, Reboot, Run, ServiceState, Variable,
+    Action, ActionKind, Capabilities, Context, ErrorKind, Fact, FetchFile, HostFacts, InventoryHost, ParamRules, ParamSpec, ParamType,
+    Plan, PluginError, PluginInfo, Probe, ProbeCommand, ProbeResult, ProbeScript, ProbeWord, Program, PutFile, Reboot, Run, ServiceState,
+    Variable,
 };
 pub use describe::{info, param};
 
@@ -94,6 +95,16 @@ pub trait Plugin {
     /// Plan one host. Return an empty plan with a reason when nothing needs
     /// doing ([`Plan::nothing`]). Parameters arrive with defaults filled in.
     fn plan(ctx: &Context) -> Result<Plan, PluginError>;
+}
+
+impl Action {
+    /// Run this action only when one of the earlier actions at these
+    /// indexes of the plan changed the host (a restart after its config
+    /// file changed); the host reports it skipped otherwise.
+    pub fn when_changed<I: IntoIterator<Item = usize>>(mut self, earlier: I) -> Self {
+        self.when_changed.extend(earlier.into_iter().map(|i| i as u32));
+        self
+    }
 }
 
 impl PluginError {

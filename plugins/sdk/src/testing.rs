@@ -95,7 +95,7 @@ impl ContextBuilder {
 
     /// Add a captured variable.
     pub fn var(mut self, host: &str, name: &str, value: &str) -> Self {
-        self.ctx.vars.push(Variable { host: host.into(), name: name.into(), value: value.into() });
+        self.ctx.vars.push(Variable { host: host.into(), name: name.into(), value: Some(value.into()) });
         self
     }
 

@@ -22,10 +22,15 @@ pub enum StepOutcome {
         /// Actions in order.
         actions: Vec<Action>,
     },
-    /// Converged.
+    /// Converged: nothing changes, though the plugin may still read
+    /// (fetch-file, read-only runs), and every read is listed with its
+    /// command line: a read-only flag is the plugin's word, not proof.
     NothingToDo {
         /// Why.
         reason: String,
+        /// The reads it would run.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        reads: Vec<Action>,
     },
     /// The plugin could not plan; nothing would run on this host from here on.
     Failed {
@@ -77,6 +82,10 @@ impl OfflinePlan {
     /// Actions over all hosts.
     pub fn action_count(&self) -> usize {
         self.cells().map(|c| if let StepOutcome::Changes { actions } = &c.outcome { actions.len() } else { 0 }).sum()
+    }
+    /// Reads (fetch-file, read-only runs) of steps with nothing to change.
+    pub fn read_count(&self) -> usize {
+        self.cells().map(|c| if let StepOutcome::NothingToDo { reads, .. } = &c.outcome { reads.len() } else { 0 }).sum()
     }
     /// Cells that failed.
     pub fn failures(&self) -> usize {
@@ -172,7 +181,9 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str, 
             }
             let ctx = offline_context(s, h, rec, &inventory);
             let (outcome, logs) = match s.plugin.plan(&ctx, &s.caps).map_err(|e| s.locate(e)) {
-                Ok(out) if out.actions.is_empty() => (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default() }, out.logs),
+                Ok(out) if out.actions.is_empty() => {
+                    (StepOutcome::NothingToDo { reason: out.reason.unwrap_or_default(), reads: Vec::new() }, out.logs)
+                }
                 // Reads (fetch-file, read-only runs) change nothing: the host is converged.
                 Ok(out)
                     if out
@@ -180,17 +191,10 @@ pub fn plan_offline(bound: &BoundWorkflow, facts: &FactsFile, facts_name: &str, 
                         .iter()
                         .all(|a| matches!(&a.kind, ActionKind::FetchFile(_)) || matches!(&a.kind, ActionKind::Run(r) if r.read_only)) =>
                 {
-                    let reads: Vec<String> = out
-                        .actions
-                        .iter()
-                        .map(|a| match &a.kind {
-                            ActionKind::FetchFile(f) => format!("{} into `{}`", f.path, f.into),
-                            _ => a.summary.clone(),
-                        })
-                        .collect();
+                    let n = out.actions.len();
                     let mut reason = out.reason.unwrap_or_default();
-                    reason.push_str(&format!("{}only reads {}", if reason.is_empty() { "" } else { "; " }, reads.join(", ")));
-                    (StepOutcome::NothingToDo { reason }, out.logs)
+                    reason.push_str(&format!("{}only reads ({n} below)", if reason.is_empty() { "" } else { "; " }));
+                    (StepOutcome::NothingToDo { reason, reads: out.actions }, out.logs)
                 }
                 Ok(out) => (StepOutcome::Changes { actions: out.actions }, out.logs),
                 Err(e) => {

@@ -19,8 +19,9 @@ impl Plugin for Hostile {
     fn describe() -> PluginInfo {
         info("hostile", env!("CARGO_PKG_VERSION"), "misbehaves on request (tests only)")
             .param(param::string("mode", "ok", "which misbehaviour"))
-            .programs(["true"])
+            .programs(["true", "rpm", "sed"])
             .writes(["/tmp/plait-hostile/"])
+            .param(param::string("level", "info", "a checked value").one_of(["info", "debug"]))
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
@@ -78,6 +79,25 @@ impl Plugin for Hostile {
             "reboot" => Ok(Plan::from(vec![reboot::host(60)])),
             "empty-no-reason" => Ok(Plan::from(Vec::new())),
             "error" => Err(PluginError::bad_params("the plugin refuses")),
+            // Issue 24: a change dressed as a read.
+            "read-only-erase" => {
+                Ok(Plan::from(vec![cmd::run(["rpm", "-e", "--nodeps", "glibc"]).read_only().summary("the installed glibc version").into()]))
+            }
+            // A launcher without `shell`: GNU sed's `e` runs a command.
+            "launcher" => Ok(Plan::from(vec![cmd::run(["sed", "-n", "1e id", "/etc/hosts"]).summary("read a line").into()])),
+            // Environment beyond locale: HOME points rpm at ~/.rpmmacros.
+            "env-home" => Ok(Plan::from(vec![cmd::run(["rpm", "-q", "x"]).env("HOME", "/tmp/plait-hostile").into()])),
+            "setuid" => Ok(Plan::from(vec![file::put("/tmp/plait-hostile/sh", "x").mode(0o4755).into()])),
+            // The variables it sees, by name (it consumes none).
+            "vars" => one(format!(
+                "sees {} variables: {}",
+                ctx.vars.len(),
+                ctx.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(",")
+            )),
+            "when-changed-forward" => Ok(Plan::from(vec![
+                Action::from(cmd::run(["true"]).summary("first")).when_changed([1]),
+                cmd::run(["true"]).summary("second").into(),
+            ])),
             other => Err(PluginError::bad_params(format!("unknown mode {other}"))),
         }
     }

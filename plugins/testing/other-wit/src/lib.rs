@@ -1,4 +1,4 @@
-//! A plugin for a future contract version (`plait:plugin@0.3.0`): the host
+//! A plugin for a future contract version (`plait:plugin@0.9.0`): the host
 //! must refuse it by name and version instead of failing obscurely.
 
 wit_bindgen::generate!({ world: "plugin", path: "wit" });
@@ -14,7 +14,7 @@ impl Guest for Future {
         PluginInfo {
             name: "other-wit".into(),
             version: "0.1.0".into(),
-            summary: "built for plait:plugin@0.3.0".into(),
+            summary: "built for plait:plugin@0.9.0".into(),
             params: vec![],
             probes: vec![],
             capabilities: Capabilities { programs: vec![], shell: false, writes: vec![], reads: vec![], reboot: false, assets: false },

@@ -12,7 +12,7 @@ impl Plugin for Prober {
         info("prober", env!("CARGO_PKG_VERSION"), "probes past its capabilities (tests only)")
             .probe("packages", "rpm -q bash")
             .probe_sudo("shadow", "cat /etc/shadow")
-            .probe("stamp", "touch /tmp/plait-probe-ran; true")
+            .probe_script("stamp", "touch /tmp/plait-probe-ran; true", "")
             .programs(["rpm"])
     }
 
