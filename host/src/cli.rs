@@ -135,6 +135,10 @@ pub enum Command {
         /// Inventory file; replaces the workflow's inline inventory.
         #[arg(short, long, value_name = "FILE")]
         inventory: Option<PathBuf>,
+        /// Grants that take away what a plugin declares, or grant what it
+        /// never declares, are errors (exit 2) instead of warnings.
+        #[arg(long)]
+        strict: bool,
     },
     /// List the plugins found in the search path.
     Plugins {

@@ -120,9 +120,16 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
         Command::Facts { workflow, hosts, inventory, record, template, limit, conn } => {
             commands::facts(&commands::FactsArgs { workflow, inventory, hosts, limit, record, template, connection: connection(conn) }, &rt)
         }
-        Command::Check { workflow, inventory } => {
+        Command::Check { workflow, inventory, strict } => {
             let wf = plait::workflow::Workflow::load(&workflow, inventory.as_deref())?;
             let bound = plait::workflow::bind(wf, &Registry::standard(Some(&workflow)), &rt)?;
+            let warnings = plait::workflow::grant_warnings(&bound);
+            for w in &warnings {
+                eprintln!("{}: {w}", if strict { "error" } else { "warning" });
+            }
+            if strict && !warnings.is_empty() {
+                return Ok(exit_codes::INVALID_INPUT);
+            }
             println!(
                 "{}: ok ({} step{}, {} host{})",
                 workflow.display(),
@@ -137,7 +144,7 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             let root = plait::scaffold::new_plugin(&name, &dir, sdk_path.as_deref()).map_err(|e| CommandError::Other(e.to_string()))?;
             if sdk_path.is_none() {
                 println!(
-                    "plait-sdk 0.1 comes from crates.io; to build against a local copy, use --sdk-path DIR (a checkout's plugins/sdk)"
+                    "plait-sdk 0.3 comes from crates.io; to build against a local copy, use --sdk-path DIR (a checkout's plugins/sdk)"
                 );
             }
             println!(

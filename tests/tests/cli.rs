@@ -374,3 +374,24 @@ fn a_value_that_breaks_a_parameter_rule_is_refused_at_its_line_before_any_host()
     let err = err.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(err.contains("parameter `level` of hostile 0.1.0: \"verbose\" is not one of: info, debug"), "{err}");
 }
+
+#[test]
+fn check_compares_grants_with_what_the_plugin_declares() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = pinned_hostile_workflow(dir.path(), "ok");
+    let text = std::fs::read_to_string(&wf).unwrap() + "grants = { programs = [\"true\", \"rm\"], reboot = false }\n";
+    std::fs::write(&wf, text).unwrap();
+    let o = plait(&["check", wf.to_str().unwrap()], dir.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "warnings only: {err}");
+    for expected in [
+        "hostile.toml:10:10: step 1: grants.programs leaves out `rpm`, which hostile 0.1.0 declares: a plan that needs it will be refused",
+        "grants.programs lists `rm`, which hostile 0.1.0 never declares: it changes nothing",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in {err}");
+    }
+    assert!(!err.contains("reboot = false"), "hostile declares no reboot: {err}");
+    let o = plait(&["check", "--strict", wf.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error: "), "{}", stderr(&o));
+}

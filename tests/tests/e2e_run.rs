@@ -389,12 +389,18 @@ fn secrets_flow_between_hosts_and_never_appear_in_output() {
     let fleet = Fleet::up(3);
     let work = tempfile::tempdir().unwrap();
     let wf = kit_workflow(work.path(), "secret", "master");
+    // A later plugin that consumes nothing sees none of it (issue 24: on
+    // 9b41850 every plugin received every captured variable).
+    std::fs::copy(test_plugin_path("hostile"), work.path().join("plugins/hostile.wasm")).unwrap();
+    let text_wf = std::fs::read_to_string(&wf).unwrap() + "\n[[steps]]\nname = \"nosy\"\nplugin = \"hostile\"\nparams = { mode = \"vars\" }\n";
+    std::fs::write(&wf, text_wf).unwrap();
     let inv = fleet.inventory("root");
     for format in ["json", "human"] {
         let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", format]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         let out = text(&o);
         assert!(!out.contains("s3cr3t-join-token-4f9a"), "secret leaked:\n{out}");
+        assert!(out.contains("sees 0 variables") && !out.contains("sees 1 variables"), "the nosy plugin saw variables:\n{out}");
         if format == "json" {
             // The events carry commands and output tails: the secret is masked there.
             assert!(out.contains("echo ********"), "{out}");
@@ -655,7 +661,8 @@ fn environment_values_reach_the_program_but_no_process_listing() {
     let wf = kit_workflow(work.path(), "env", "");
     let value = "env-s3cr3t-7d1e 'quoted' $HOME";
     let toml = std::fs::read_to_string(&wf).unwrap().replace("mode = \"env\"", &format!("mode = \"env\", text = {value:?}"));
-    std::fs::write(&wf, toml).unwrap();
+    // A name beyond locale and terminal is granted by name (issue 24).
+    std::fs::write(&wf, toml + "grants = { env = [\"PLAIT_KIT_TEXT\"] }\n").unwrap();
     // As root (no sudo) and as a sudo user: the block goes through sudo too.
     for user in ["root", "plait"] {
         let inv = fleet.inventory(user);
@@ -863,4 +870,39 @@ fn two_plait_processes_share_a_fleet_by_limit_and_their_recaps_merge() {
     for h in ["master", "node1", "node2", "node3"] {
         assert_eq!(fleet.exec(h, "cat /var/tmp/plait-kit/file"), "hello\n", "{h}");
     }
+}
+
+#[test]
+fn an_action_after_a_config_change_runs_only_when_the_config_changed_and_a_mode_drift_counts() {
+    if skip_unless_available() {
+        return;
+    }
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    let wf = kit_workflow(work.path(), "restart-on-change", "");
+    let inv = fleet.inventory("root");
+    let run = || {
+        let o = fleet.plait(&["run", wf.to_str().unwrap(), "-i", inv.to_str().unwrap(), "--output", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        events(&o).into_iter().filter(|e| e["event"] == "action").collect::<Vec<Value>>()
+    };
+    let restarts = || fleet.exec("master", "cat /var/tmp/plait-kit/restarts").lines().count();
+    // First run: the config is new, so the restart runs.
+    let first = run();
+    assert_eq!((first[0]["status"].as_str(), first[1]["status"].as_str()), (Some("changed"), Some("changed")), "{first:?}");
+    assert_eq!(restarts(), 1);
+    // Second run: nothing changed, the restart is skipped with its reason.
+    let second = run();
+    assert_eq!((second[0]["status"].as_str(), second[1]["status"].as_str()), (Some("ok"), Some("skipped")), "{second:?}");
+    assert!(second[1]["note"].as_str().unwrap().contains("runs only when action 1 changes"), "{second:?}");
+    assert_eq!(restarts(), 1);
+    // The mode drifts: the upload fixes it, and that is a change too.
+    fleet.exec("master", "chmod 600 /var/tmp/plait-kit/conf");
+    let third = run();
+    assert_eq!((third[0]["status"].as_str(), third[1]["status"].as_str()), (Some("changed"), Some("changed")), "{third:?}");
+    assert_eq!(fleet.exec("master", "stat -c %a /var/tmp/plait-kit/conf").trim(), "640");
+    assert_eq!(restarts(), 2);
+    // A dry run says what would happen.
+    let o = fleet.plait(&["plan", wf.to_str().unwrap(), "-i", inv.to_str().unwrap()]);
+    assert!(text(&o).contains("would run if it changes"), "{}", text(&o));
 }

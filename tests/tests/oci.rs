@@ -149,3 +149,68 @@ fn a_plugin_pushed_to_a_registry_runs_by_reference_pinned_in_plait_lock() {
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));
     assert!(words(&o).contains("digest"), "{}", text(&o));
 }
+
+/// Issue 24, item 9: on 9b41850 a step pinned to `...@sha256:A` ran the
+/// plugin plait.lock named, a component could call itself anything, the
+/// first resolve wrote the lock even in CI, and the lock's sha256 went into
+/// a path unchecked.
+#[test]
+fn the_workflows_digest_the_components_name_locked_and_the_locks_fields_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(registry) = Registry::start(dir.path()) else { return };
+    let work = dir.path().join("site");
+    std::fs::create_dir_all(&work).unwrap();
+    let cache = dir.path().join("cache");
+    let addr = registry.addr.clone();
+    let push = |wasm: &Path, reference: &str| {
+        let o = plait(&work, &cache, &addr, &["plugin", "push", wasm.to_str().unwrap(), reference]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        text(&o).split_whitespace().find(|w| w.starts_with("sha256:")).expect("a digest").to_string()
+    };
+    let kit_digest = push(&test_plugin_path("kit"), &format!("oci://{addr}/plait/kit:1"));
+    let hostile_digest = push(&test_plugin_path("hostile"), &format!("oci://{addr}/plait/hostile:1"));
+    // The hostile component published under another plugin's name.
+    push(&test_plugin_path("hostile"), &format!("oci://{addr}/plait/os-prep:1"));
+    let workflow = |reference: &str| {
+        std::fs::write(
+            work.join("site.toml"),
+            format!("[workflow]\nname = \"site\"\n\n[inventory.hosts.web1]\naddress = \"192.0.2.10\"\n\n[[steps]]\nplugin = \"{reference}\"\nparams = {{ mode = \"ok\" }}\n"),
+        )
+        .unwrap();
+    };
+    let check = |extra: &[&str]| plait(&work, &cache, &addr, &[&["check", "site.toml"], extra].concat());
+
+    // The name: os-prep's reference serves a plugin that says it is hostile.
+    workflow(&format!("oci://{addr}/plait/os-prep:1"));
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(3), "the component is not what it claims: {}", text(&o));
+    assert!(words(&o).contains("hostile") && words(&o).contains("os-prep"), "{}", text(&o));
+    std::fs::remove_file(work.join("plait.lock")).ok();
+
+    // --locked: an unpinned reference is an error and nothing is written.
+    workflow(&format!("oci://{addr}/plait/kit:1"));
+    let o = check(&["--locked"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(words(&o).contains("--locked forbids adding it"), "{}", text(&o));
+    assert!(!work.join("plait.lock").exists(), "--locked wrote the lock");
+
+    // The workflow's digest wins over a lock that names another component.
+    let pinned = format!("oci://{addr}/plait/kit@{kit_digest}");
+    workflow(&pinned);
+    let forged_sha = plait::plugin::sha256_hex(&std::fs::read(test_plugin_path("hostile")).unwrap());
+    std::fs::write(work.join("plait.lock"), format!("[plugins.\"{pinned}\"]\ndigest = \"{hostile_digest}\"\nsha256 = \"{forged_sha}\"\n")).unwrap();
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(words(&o).contains(&format!("the workflow pins {kit_digest}")), "{}", text(&o));
+    // Without a lock, the digest in the reference is what is pulled.
+    std::fs::remove_file(work.join("plait.lock")).unwrap();
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(std::fs::read_to_string(work.join("plait.lock")).unwrap().contains(&kit_digest));
+
+    // A lock field that is not what plait writes is refused before use.
+    std::fs::write(work.join("plait.lock"), format!("[plugins.\"{pinned}\"]\ndigest = \"{kit_digest}\"\nsha256 = \"../../../../tmp/x\"\n")).unwrap();
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(words(&o).contains("is not 64 lowercase hex digits"), "{}", text(&o));
+}

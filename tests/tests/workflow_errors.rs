@@ -58,3 +58,31 @@ fn a_consumed_variable_without_a_producer_is_refused_at_the_step() {
     assert_eq!(err.message, "step 1 (needs orphan) consumes variable `orphan`, but no step before it produces it");
     assert!(err.location.ends_with("wf.toml:9:10"), "{}", err.location);
 }
+
+#[test]
+fn a_variable_two_plugins_produce_is_refused_at_its_consumer() {
+    // On 9b41850 any plugin declaring `produces = ["admin_conf"]` replaced
+    // kubeadm's value; here hostile claims kit's `token` before kit runs.
+    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
+    let pin = |name: &str| {
+        let wasm = plait_tests::test_plugin_path(name);
+        format!("{{ path = {:?}, sha256 = \"{}\" }}", wasm.display().to_string(), plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap()))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("wf.toml");
+    std::fs::write(
+        &wf,
+        format!(
+            "[workflow]\nname = \"x\"\n\n[inventory.hosts.master]\naddress = \"192.168.100.100\"\n\n[[steps]]\nname = \"claims token\"\nplugin = {}\n\n[[steps]]\nname = \"uses token\"\nplugin = {}\n",
+            pin("hostile"),
+            pin("kit")
+        ),
+    )
+    .unwrap();
+    let err = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect_err("two producers");
+    assert_eq!(
+        err.message,
+        "step 2 (uses token) consumes variable `token`, which two plugins produce: step 1 (claims token, hostile 0.1.0) and step 2 (uses token, kit 0.1.0)"
+    );
+    assert!(err.location.ends_with("wf.toml:13:10"), "{}", err.location);
+}

@@ -84,7 +84,17 @@ fn render_info(i: &PluginInfo, path: &Path, sha256: &str) -> String {
     };
     let _ = writeln!(out, "\ncapabilities:");
     let _ = writeln!(out, "  programs: {}", list(&c.programs));
-    let _ = writeln!(out, "  shell scripts: {}", if c.shell { "yes" } else { "no" });
+    let launchers: Vec<&str> = c.programs.iter().map(String::as_str).filter(|p| crate::plugin::is_launcher(p)).collect();
+    let _ = writeln!(
+        out,
+        "  shell scripts: {}{}",
+        if c.shell { "yes" } else { "no" },
+        if launchers.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} run any code they are given: they count as shell)", launchers.join(", "))
+        }
+    );
     let _ = writeln!(out, "  writes: {}", list(&c.writes));
     let _ = writeln!(out, "  reads: {}", list(&c.reads));
     let _ = writeln!(out, "  reboot: {}", if c.reboot { "yes" } else { "no" });

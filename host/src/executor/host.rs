@@ -381,6 +381,7 @@ impl<'a, T: Transport> HostRun<'a, T> {
         self.runner.step = s.step.number;
         self.runner.root = s.caps.sudo;
         self.runner.dry_reads = s.caps.dry_run_reads;
+        self.runner.readable = s.caps.reads.clone();
         let mut changed = vec![false; plan.actions.len()];
         let mut i = 0;
         while i < plan.actions.len() {

@@ -242,7 +242,8 @@ mod tests {
         t.expect("timeout -k 10 60 head -c 1048577 -- /etc/motd", None, |_, _| out(0, "hello\n", ""));
         let mut r = fx.runner(t, Mode::DryRun, Elevation::None);
         assert!(r.apply().is_none());
-        let o = block_on(r.execute("h", &action("motd", ActionKind::PutFile(f)))).unwrap();
+        r.readable = vec!["/etc/motd".into()];
+        let o = block_on(r.execute("h", &action("motd", ActionKind::PutFile(f.clone())))).unwrap();
         assert_eq!((o.status, o.note.as_deref()), (ActionStatus::Changed, Some("would write 3 bytes (content differs)")));
         assert_eq!(o.diff.as_deref(), Some("--- /etc/motd (on the host)\n+++ /etc/motd (planned)\n@@ -1 +1 @@\n-hello\n+hi"));
         let o = block_on(r.execute("h", &action("rm", ActionKind::Run(run_action(&["rm", "-rf", "/x"]))))).unwrap();
@@ -254,6 +255,14 @@ mod tests {
         let calls = r.transport.calls.borrow().clone();
         assert_eq!(calls.len(), 2, "only the file check and its read ran");
         assert!(calls.iter().all(|c| c.line.contains("/etc/motd") && c.stdin.is_none()), "no content sent: {calls:?}");
+        r.transport.done();
+        // A file the step may not read (a `writes` grant alone) is not read
+        // for a diff: 9b41850 printed its current content.
+        r.readable.clear();
+        r.transport.expect(&check, None, |_, _| out(0, "content differs\n", ""));
+        let o = block_on(r.execute("h", &action("motd", ActionKind::PutFile(f)))).unwrap();
+        assert!(o.diff.as_deref().is_some_and(|d| d.starts_with("(no diff: the step may not read /etc/motd")), "{o:?}");
+        assert_eq!(r.transport.calls.borrow().len(), 3, "only the check ran");
         r.transport.done();
     }
 

@@ -60,6 +60,9 @@ pub struct HostRunner<'a, T: Transport> {
     /// A dry run may start the step's read-only actions and guards that
     /// are not known queries (`grants = { dry_run_reads = true }`).
     pub dry_reads: bool,
+    /// Paths the step may read (its `reads`): a dry run shows the current
+    /// content of a file it would write only within them.
+    pub readable: Vec<String>,
 }
 
 impl<'a, T: Transport> HostRunner<'a, T> {
@@ -74,7 +77,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         default_timeout: Duration,
     ) -> Self {
         let apply = (mode == Mode::Apply).then_some(Apply { _private: () });
-        HostRunner { transport, elevation, password, apply, vars, secrets, default_timeout, step: 0, root: true, dry_reads: false }
+        HostRunner { transport, elevation, password, apply, vars, secrets, default_timeout, step: 0, root: true, dry_reads: false, readable: Vec::new() }
     }
 
     /// The right to change the host (none in a dry run).
@@ -252,6 +255,11 @@ impl<'a, T: Transport> HostRunner<'a, T> {
             (ActionStatus::Changed, Some(apply)) => self.write_file(apply, f).await,
             // A dry run shows what would change: the host's file (read
             // only, up to 1 MiB) against the planned content.
+            (ActionStatus::Changed, None) if !self.readable.iter().any(|r| crate::plugin::path_within(&f.path, r)) => {
+                let mut check = check;
+                check.diff = Some(format!("(no diff: the step may not read {}; a plugin declares `reads` for what a plan may show)", f.path));
+                Ok(check)
+            }
             (ActionStatus::Changed, None) => {
                 let mut check = check;
                 let read = argv(&["head", "-c", "1048577", "--", &f.path]);

@@ -20,7 +20,7 @@ mod validate;
 
 pub use builtin::{Builtin, all as builtin_plugins, root as builtin_root};
 pub use cache::{CacheOutcome, ComponentCache};
-pub use capabilities::{Capabilities, DRY_RUN_QUERIES, Grants, is_dry_run_query, is_launcher};
+pub use capabilities::{Capabilities, DRY_RUN_QUERIES, Grants, is_dry_run_query, is_launcher, path_within};
 pub use engine::Runtime;
 pub use error::PluginError;
 pub use info::{ParamSpec, ParamType, PluginInfo, Probe};

@@ -4,12 +4,14 @@
 //! any host until both succeeded.
 
 mod bind;
+mod grant_check;
 mod load;
 mod probes;
 mod raw;
 mod strategy;
 
 pub use bind::{BoundStep, BoundWorkflow, bind};
+pub use grant_check::{GrantWarning, grant_warnings};
 pub use load::{Step, Workflow};
 pub use probes::{ProbeListing, StepProbes, render_probes};
 pub use raw::{RawPluginSource, RawStep, RawWorkflow};

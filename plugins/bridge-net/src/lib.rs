@@ -53,6 +53,8 @@ impl Plugin for BridgeNet {
             .facts([Fact::Modules])
             .programs(["modprobe", "sysctl", "cat"])
             .writes(["/etc/sysctl.d/", "/etc/modules-load.d/"])
+            // What a dry run may show the current content of.
+            .reads(["/etc/sysctl.d/", "/etc/modules-load.d/"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {

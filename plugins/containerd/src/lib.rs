@@ -103,6 +103,7 @@ impl Plugin for Containerd {
         // The package probe loops over the pins, and the CRI check pipes.
         .shell()
         .writes(["/etc/yum.repos.d/", "/etc/containerd/", CRICTL, "/etc/modules-load.d/"])
+        .reads(["/etc/yum.repos.d/", "/etc/containerd/", CRICTL, "/etc/modules-load.d/"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {

@@ -80,6 +80,7 @@ impl Plugin for Docker {
             // The package probe loops over the pins in shell code.
             .shell()
             .writes(["/etc/yum.repos.d/", "/etc/docker/"])
+            .reads(["/etc/yum.repos.d/", "/etc/docker/"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {

@@ -61,6 +61,7 @@ impl Plugin for ElrepoKernel {
             .facts([Fact::Kernel])
             .programs(["rpm", "yum", "sed", "grub2-mkconfig"])
             .writes(["/etc/yum.repos.d/plait-kernel.repo"])
+            .reads(["/etc/yum.repos.d/plait-kernel.repo"])
             .shell()
             .reboots()
     }

@@ -37,6 +37,7 @@ impl Plugin for Ipvs {
             .programs(["yum", "rpm", "bash", "lsmod"])
             .shell()
             .writes(["/etc/sysconfig/modules/"])
+            .reads(["/etc/sysconfig/modules/"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {

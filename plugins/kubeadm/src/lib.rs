@@ -330,7 +330,8 @@ impl Plugin for Kubeadm {
             .programs(["yum", "rpm", "systemctl", "docker", "crictl", "ctr", "kubeadm", "install"])
             .shell()
             .writes(["/etc/yum.repos.d/", "/etc/sysconfig/kubelet", "/root/.kube/"])
-            .reads(["/etc/kubernetes/admin.conf", JOIN_FILE])
+            // Not /root/.kube/: a dry run never shows a kubeconfig.
+            .reads(["/etc/kubernetes/admin.conf", JOIN_FILE, "/etc/yum.repos.d/", "/etc/sysconfig/kubelet"])
             .produces(["join_command", "admin_conf"])
             .consumes(["join_command", "admin_conf"])
     }

@@ -80,6 +80,7 @@ impl Plugin for OsPrep {
             // Only for ntpdate's first sync, whose failure is a warning.
             .shell()
             .writes(["/etc/hosts"])
+            .reads(["/etc/hosts"])
     }
 
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {

@@ -21,6 +21,8 @@ impl Plugin for Hostile {
             .param(param::string("mode", "ok", "which misbehaviour"))
             .programs(["true", "rpm", "sed"])
             .writes(["/tmp/plait-hostile/"])
+            // Claims kit's variable: a workflow using both is refused at bind.
+            .produces(["token"])
             .param(param::string("level", "info", "a checked value").one_of(["info", "debug"]))
     }
 

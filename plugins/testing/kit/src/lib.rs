@@ -30,8 +30,9 @@ impl Plugin for Kit {
             .param(param::string("password", "", "a secret parameter (mode secret-param)").secret())
             .probe("echo_text", "echo {text}")
             .probe("kit_file", "cat /var/tmp/plait-kit/file")
-            .programs(["true", "false", "echo", "sleep", "head", "cat", "printenv", "ps"])
+            .programs(["true", "false", "echo", "sleep", "head", "cat", "printenv", "ps", "tee"])
             .writes(["/var/tmp/plait-kit/"])
+            .reads(["/var/tmp/plait-kit/"])
             .reboots()
             .produces(["token"])
             .consumes(["token"])
@@ -91,6 +92,13 @@ impl Plugin for Kit {
                     .stdin("")
                     .summary("list processes")
                     .into(),
+            ],
+            // "Restart when the config changed": the second action runs only
+            // when the upload changed the host (content, mode or owner).
+            "restart-on-change" => vec![
+                file::put("/var/tmp/plait-kit/conf", "setting = 1\n").mode(0o640).summary("write the kit config").into(),
+                Action::from(cmd::run(["tee", "-a", "/var/tmp/plait-kit/restarts"]).stdin("restart\n").summary("restart the kit service"))
+                    .when_changed([0]),
             ],
             "put-always" => vec![file::put("/var/tmp/plait-kit/file", "hello\n").mode(0o640).summary("write the kit file").into()],
             "put" => {
