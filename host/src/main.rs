@@ -141,14 +141,18 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             Ok(exit_codes::OK)
         }
         Command::NewPlugin { name, dir, sdk_path } => {
-            let root = plait::scaffold::new_plugin(&name, &dir, sdk_path.as_deref()).map_err(|e| CommandError::Other(e.to_string()))?;
-            if sdk_path.is_none() {
-                println!(
-                    "plait-sdk 0.3 comes from crates.io; to build against a local copy, use --sdk-path DIR (a checkout's plugins/sdk)"
-                );
+            let (root, sdk) =
+                plait::scaffold::new_plugin(&name, &dir, sdk_path.as_deref()).map_err(|e| CommandError::Other(e.to_string()))?;
+            match sdk {
+                plait::scaffold::SdkSource::Carried(at) => println!(
+                    "plait-sdk: the copy this binary carries, in {} (the crate's [patch.crates-io] section; delete it to use crates.io)",
+                    at.display()
+                ),
+                plait::scaffold::SdkSource::Path(at) => println!("plait-sdk: {}", at.display()),
+                plait::scaffold::SdkSource::Registry => println!("plait-sdk 0.3 comes from crates.io (this binary carries no SDK)"),
             }
             println!(
-                "created {}\n\nnext:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  export PLAIT_PLUGIN_PATH=$PWD/target/wasm32-wasip2/release\n  plait plan golden/workflow.toml --facts golden/facts.toml",
+                "created {}\n\nnext:\n  cd {}\n  cargo test\n  cargo build --release --target wasm32-wasip2\n  export PLAIT_PLUGIN_PATH=${{CARGO_TARGET_DIR:-$PWD/target}}/wasm32-wasip2/release\n  plait plan golden/workflow.toml --facts golden/facts.toml",
                 root.display(),
                 root.display()
             );

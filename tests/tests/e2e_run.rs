@@ -392,7 +392,8 @@ fn secrets_flow_between_hosts_and_never_appear_in_output() {
     // A later plugin that consumes nothing sees none of it (issue 24: on
     // 9b41850 every plugin received every captured variable).
     std::fs::copy(test_plugin_path("hostile"), work.path().join("plugins/hostile.wasm")).unwrap();
-    let text_wf = std::fs::read_to_string(&wf).unwrap() + "\n[[steps]]\nname = \"nosy\"\nplugin = \"hostile\"\nparams = { mode = \"vars\" }\n";
+    let text_wf =
+        std::fs::read_to_string(&wf).unwrap() + "\n[[steps]]\nname = \"nosy\"\nplugin = \"hostile\"\nparams = { mode = \"vars\" }\n";
     std::fs::write(&wf, text_wf).unwrap();
     let inv = fleet.inventory("root");
     for format in ["json", "human"] {

@@ -108,3 +108,53 @@ fn the_sdk_carries_the_contract_the_host_loads() {
     let host = std::fs::read_to_string(repo_root().join("wit/since_v0.3.0/plugin.wit")).unwrap();
     assert!(sdk == host, "plugins/sdk/wit/plugin.wit differs from wit/since_v0.3.0/plugin.wit: copy it over");
 }
+
+/// Issue 25: a scaffold builds on a machine that has only the plait binary
+/// and a Rust toolchain. Without --sdk-path the crate points at the SDK the
+/// binary carries, written under the user's data folder; nothing refers to
+/// a checkout, and the plan of the untouched scaffold is its golden plan.
+#[test]
+fn a_scaffold_builds_from_the_sdk_the_binary_carries() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let new = |name: &str| {
+        Command::new(plait_bin())
+            .args(["new-plugin", name, "--dir", work.path().to_str().unwrap()])
+            .env("XDG_DATA_HOME", &data)
+            .output()
+            .unwrap()
+    };
+    let o = new("carried-sdk");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let krate = work.path().join("carried-sdk");
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    let sdk = data.join("plait/sdk/plait-sdk-0.3.0");
+    assert!(manifest.contains(&format!("plait-sdk = {{ path = \"{}\" }}", sdk.display())), "{manifest}");
+    assert!(!manifest.contains(repo_root().to_str().unwrap()), "the checkout leaks into the crate:\n{manifest}");
+    let carried = std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
+    assert!(!carried.contains("workspace = true"), "the carried manifest stands alone:\n{carried}");
+    for f in ["src/lib.rs", "src/describe.rs", "wit/plugin.wit", "README.md"] {
+        assert_eq!(
+            std::fs::read(sdk.join(f)).unwrap(),
+            std::fs::read(repo_root().join("plugins/sdk").join(f)).unwrap(),
+            "{f} is the SDK's own"
+        );
+    }
+    // A second scaffold reuses the written SDK.
+    let before = std::fs::metadata(sdk.join("src/lib.rs")).unwrap().modified().unwrap();
+    assert_eq!(new("second").status.code(), Some(0));
+    assert_eq!(std::fs::metadata(sdk.join("src/lib.rs")).unwrap().modified().unwrap(), before);
+
+    cargo(&krate, &["build", "--quiet", "--release", "--target", "wasm32-wasip2"]);
+    let built = repo_root().join("target/scaffold-build/wasm32-wasip2/release");
+    let o = Command::new(plait_bin())
+        .args(["plan", "golden/workflow.toml", "--facts", "golden/facts.toml"])
+        .current_dir(&krate)
+        .env("PLAIT_PLUGIN_PATH", &built)
+        .env("PLAIT_CACHE_DIR", work.path().join("cache"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), std::fs::read_to_string(krate.join("golden/expected-plan.txt")).unwrap());
+}

@@ -198,7 +198,8 @@ fn the_workflows_digest_the_components_name_locked_and_the_locks_fields_hold() {
     let pinned = format!("oci://{addr}/plait/kit@{kit_digest}");
     workflow(&pinned);
     let forged_sha = plait::plugin::sha256_hex(&std::fs::read(test_plugin_path("hostile")).unwrap());
-    std::fs::write(work.join("plait.lock"), format!("[plugins.\"{pinned}\"]\ndigest = \"{hostile_digest}\"\nsha256 = \"{forged_sha}\"\n")).unwrap();
+    std::fs::write(work.join("plait.lock"), format!("[plugins.\"{pinned}\"]\ndigest = \"{hostile_digest}\"\nsha256 = \"{forged_sha}\"\n"))
+        .unwrap();
     let o = check(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(words(&o).contains(&format!("the workflow pins {kit_digest}")), "{}", text(&o));
@@ -209,7 +210,8 @@ fn the_workflows_digest_the_components_name_locked_and_the_locks_fields_hold() {
     assert!(std::fs::read_to_string(work.join("plait.lock")).unwrap().contains(&kit_digest));
 
     // A lock field that is not what plait writes is refused before use.
-    std::fs::write(work.join("plait.lock"), format!("[plugins.\"{pinned}\"]\ndigest = \"{kit_digest}\"\nsha256 = \"../../../../tmp/x\"\n")).unwrap();
+    std::fs::write(work.join("plait.lock"), format!("[plugins.\"{pinned}\"]\ndigest = \"{kit_digest}\"\nsha256 = \"../../../../tmp/x\"\n"))
+        .unwrap();
     let o = check(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(words(&o).contains("is not 64 lowercase hex digits"), "{}", text(&o));

@@ -77,7 +77,19 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         default_timeout: Duration,
     ) -> Self {
         let apply = (mode == Mode::Apply).then_some(Apply { _private: () });
-        HostRunner { transport, elevation, password, apply, vars, secrets, default_timeout, step: 0, root: true, dry_reads: false, readable: Vec::new() }
+        HostRunner {
+            transport,
+            elevation,
+            password,
+            apply,
+            vars,
+            secrets,
+            default_timeout,
+            step: 0,
+            root: true,
+            dry_reads: false,
+            readable: Vec::new(),
+        }
     }
 
     /// The right to change the host (none in a dry run).
@@ -257,7 +269,8 @@ impl<'a, T: Transport> HostRunner<'a, T> {
             // only, up to 1 MiB) against the planned content.
             (ActionStatus::Changed, None) if !self.readable.iter().any(|r| crate::plugin::path_within(&f.path, r)) => {
                 let mut check = check;
-                check.diff = Some(format!("(no diff: the step may not read {}; a plugin declares `reads` for what a plan may show)", f.path));
+                check.diff =
+                    Some(format!("(no diff: the step may not read {}; a plugin declares `reads` for what a plan may show)", f.path));
                 Ok(check)
             }
             (ActionStatus::Changed, None) => {

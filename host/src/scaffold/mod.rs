@@ -1,6 +1,8 @@
 //! `plait new-plugin NAME`: an out-of-tree plugin crate that depends on the
 //! SDK, with an example plan, unit tests, a golden facts fixture and a README.
 
+mod sdk;
+
 use std::path::{Path, PathBuf};
 
 /// Files of the template: (path in the new crate, text).
@@ -44,10 +46,30 @@ fn type_name(name: &str) -> String {
         .collect()
 }
 
-/// Create `dir/name/` from the template; returns the crate's folder. The
-/// crate depends on `plait-sdk = "0.3"`; with `sdk_path`, a
-/// `[patch.crates-io]` entry builds it against that source folder instead.
-pub fn new_plugin(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<PathBuf, ScaffoldError> {
+/// The `[patch.crates-io]` section pointing `plait-sdk` at `path`.
+fn patch_section(path: &Path, why: &str) -> String {
+    // TOML basic strings escape `\` and `"`; a path has no others worth escaping.
+    let quoted = path.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\n# {why}\n[patch.crates-io]\nplait-sdk = {{ path = \"{quoted}\" }}\n")
+}
+
+/// Where the new crate gets its SDK from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdkSource {
+    /// The copy this binary carries, written to this folder.
+    Carried(PathBuf),
+    /// A folder given with `--sdk-path`.
+    Path(PathBuf),
+    /// crates.io (a binary built without the SDK, or no data folder).
+    Registry,
+}
+
+/// Create `dir/name/` from the template; returns the crate's folder and
+/// where its SDK comes from. The crate depends on `plait-sdk = "0.3"`; a
+/// `[patch.crates-io]` entry builds it against `sdk_path` when given, else
+/// against the SDK this binary carries, written once under the user's data
+/// folder (deleting that section builds against crates.io).
+pub fn new_plugin(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<(PathBuf, SdkSource), ScaffoldError> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-')
@@ -59,19 +81,28 @@ pub fn new_plugin(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<Pat
     if root.exists() {
         return Err(ScaffoldError::Exists(root));
     }
-    let patch = match sdk_path {
+    let source = match sdk_path {
         Some(p) => {
             if !p.join("Cargo.toml").is_file() {
                 return Err(ScaffoldError::Sdk(p.to_path_buf()));
             }
-            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-            // TOML basic strings escape `\` and `"`; a path has no others worth escaping.
-            let quoted = p.display().to_string().replace('\\', "\\\\").replace('"', "\\\"");
-            format!(
-                "\n# Build against a local plait-sdk (plait new-plugin --sdk-path).\n[patch.crates-io]\nplait-sdk = {{ path = \"{quoted}\" }}\n"
-            )
+            SdkSource::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
         }
-        None => String::new(),
+        None => match (sdk::version(), sdk::data_dir()) {
+            (Some(_), Some(data)) => {
+                let at = sdk::install(&data).map_err(|source| ScaffoldError::Io { path: data.clone(), source })?;
+                SdkSource::Carried(at)
+            }
+            _ => SdkSource::Registry,
+        },
+    };
+    let patch = match &source {
+        SdkSource::Path(p) => patch_section(p, "Build against a local plait-sdk (plait new-plugin --sdk-path)."),
+        SdkSource::Carried(p) => patch_section(
+            p,
+            "The plait-sdk this plait binary carries (plait new-plugin wrote it there). Delete this section to build against crates.io.",
+        ),
+        SdkSource::Registry => String::new(),
     };
     for (rel, text) in FILES {
         let path = root.join(rel);
@@ -87,5 +118,5 @@ pub fn new_plugin(name: &str, dir: &Path, sdk_path: Option<&Path>) -> Result<Pat
         }
         std::fs::write(&path, body).map_err(|source| ScaffoldError::Io { path: path.clone(), source })?;
     }
-    Ok(root)
+    Ok((root, source))
 }
