@@ -167,7 +167,8 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             Ok(exit_codes::OK)
         }
         Command::Plugin { action: PluginCommand::Pull { reference } } => {
-            let (digest, sha256) = plait::plugin::oci::pull_to_cache(&reference).map_err(|e| CommandError::Invalid(e.to_string()))?;
+            let (digest, sha256) =
+                plait::plugin::oci::pull_to_cache(&reference).map_err(|e| CommandError::Invalid(plait::plugin::oci::with_hint(e)))?;
             println!("{reference}\n  digest {digest}\n  sha256 {sha256}");
             Ok(exit_codes::OK)
         }
@@ -175,7 +176,8 @@ fn run(cli: Cli) -> Result<i32, CommandError> {
             let bytes = std::fs::read(&file).map_err(|e| CommandError::Invalid(format!("reading {}: {e}", file.display())))?;
             // Only components are pushed: load it first, as a workflow would.
             let p = plait::plugin::LoadedPlugin::load(&rt, &file, None)?;
-            let digest = plait::plugin::oci::push(&bytes, &reference).map_err(|e| CommandError::Invalid(e.to_string()))?;
+            let digest =
+                plait::plugin::oci::push(&bytes, &reference).map_err(|e| CommandError::Invalid(plait::plugin::oci::with_hint(e)))?;
             println!("pushed {} {} to {reference}\n  digest {digest}", p.info.name, p.info.version);
             Ok(exit_codes::OK)
         }

@@ -501,7 +501,7 @@ fn a_batched_upload_is_idempotent_and_later_steps_see_it() {
     fleet.exec("master", "chmod 600 /var/tmp/plait-kit/file");
     let o = run();
     assert_eq!(host(&recap(&o), "master")["changed"], 1, "{}", text(&o));
-    assert_eq!(step_actions(&o, 2)[0]["note"], "wrote 6 bytes (mode or owner differs)");
+    assert_eq!(step_actions(&o, 2)[0]["note"], "wrote 6 bytes (mode 600, not 640)");
     assert_eq!(fleet.exec("master", "stat -c '%a' /var/tmp/plait-kit/file").trim(), "640");
     fleet.exec("master", "echo changed > /var/tmp/plait-kit/file");
     let o = run();

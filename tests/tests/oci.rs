@@ -167,6 +167,10 @@ fn the_workflows_digest_the_components_name_locked_and_the_locks_fields_hold() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         text(&o).split_whitespace().find(|w| w.starts_with("sha256:")).expect("a digest").to_string()
     };
+    // Plain HTTP without PLAIT_INSECURE_REGISTRIES: push says what to set, as plan does.
+    let o = plait(&work, &cache, "", &["plugin", "push", test_plugin_path("kit").to_str().unwrap(), &format!("oci://{addr}/plait/kit:1")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(words(&o).contains("must be listed in PLAIT_INSECURE_REGISTRIES"), "{}", text(&o));
     let kit_digest = push(&test_plugin_path("kit"), &format!("oci://{addr}/plait/kit:1"));
     let hostile_digest = push(&test_plugin_path("hostile"), &format!("oci://{addr}/plait/hostile:1"));
     // The hostile component published under another plugin's name.

@@ -28,7 +28,9 @@ if [ -e "$p" ]; then
     why=
     if [ -n "$mode$owner$group" ]; then
       set -- $(stat -c '%a %U %G' -- "$p" 2>/dev/null)
-      { [ -z "$mode" ] || [ "${1:-}" = "$mode" ]; } && { [ -z "$owner" ] || [ "${2:-}" = "$owner" ]; } && { [ -z "$group" ] || [ "${3:-}" = "$group" ]; } || why="mode or owner differs"
+      [ -z "$mode" ] || [ "${1:-}" = "$mode" ] || why="mode ${1:-?}, not $mode"
+      [ -z "$owner" ] || [ "${2:-}" = "$owner" ] || why="${why:+$why; }owner ${2:-?}, not $owner"
+      [ -z "$group" ] || [ "${3:-}" = "$group" ] || why="${why:+$why; }group ${3:-?}, not $group"
     fi
     [ -n "$why" ] || { echo "up to date"; exit 0; }
   else

@@ -97,6 +97,20 @@ impl Locked {
     }
 }
 
+/// What to do when a registry cannot be reached, for every command that
+/// talks to one.
+pub const REGISTRY_HINT: &str =
+    "plait.lock beside the workflow pins the digest; plain-HTTP registries must be listed in PLAIT_INSECURE_REGISTRIES (host:port)";
+
+/// An error for the command line, with [`REGISTRY_HINT`] when the registry
+/// itself failed.
+pub fn with_hint(e: OciError) -> String {
+    match e {
+        e @ OciError::Registry { .. } => format!("{e} ({REGISTRY_HINT})"),
+        e => e.to_string(),
+    }
+}
+
 /// `--locked` (CI): the lock file is only read; a reference it does not
 /// pin is an error instead of a new pin. One policy for the whole process,
 /// set once from the command line before any workflow is bound.

@@ -109,7 +109,7 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
             let oci = matches!(e, PluginError::Oci { .. });
             let mut err = at_plugin(e);
             err.help = Some(if oci {
-                "plait.lock beside the workflow pins the digest; plain-HTTP registries must be listed in PLAIT_INSECURE_REGISTRIES (host:port)".into()
+                crate::plugin::oci::REGISTRY_HINT.into()
             } else {
                 "put NAME.wasm in the workflow's plugins/ folder, in ~/.local/share/plait/plugins, or in a folder of PLAIT_PLUGIN_PATH (in a plait checkout, scripts/build-plugins builds the first-party ones)".into()
             });

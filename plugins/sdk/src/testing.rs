@@ -134,3 +134,54 @@ impl ContextBuilder {
         self.ctx
     }
 }
+
+/// What an action does, for assertions in unit tests: `expect_run(&a)`,
+/// `expect_file(&a)`; each panics with the action when it is another kind.
+pub mod expect {
+    use crate::{Action, ActionKind, Program, PutFile, Run};
+
+    /// The `run` of `a` (panics if `a` is another kind).
+    pub fn run(a: &Action) -> &Run {
+        match &a.kind {
+            ActionKind::Run(r) => r,
+            _ => panic!("expected a run action, got {a:?}"),
+        }
+    }
+
+    /// The argv of a run action (panics for a script or another kind).
+    pub fn argv(a: &Action) -> Vec<&str> {
+        match &run(a).program {
+            Program::Argv(w) => w.iter().map(String::as_str).collect(),
+            Program::Script(s) => panic!("expected an argv, got the script {s:?} in {a:?}"),
+        }
+    }
+
+    /// The `put-file` of `a` (panics if `a` is another kind).
+    pub fn file(a: &Action) -> &PutFile {
+        match &a.kind {
+            ActionKind::PutFile(f) => f,
+            _ => panic!("expected a put-file action, got {a:?}"),
+        }
+    }
+
+    /// A put-file's content as text (panics if it is not UTF-8).
+    pub fn content(a: &Action) -> &str {
+        std::str::from_utf8(&file(a).content).unwrap_or_else(|_| panic!("the content of {a:?} is not text"))
+    }
+}
+
+#[cfg(test)]
+mod expect_tests {
+    use super::expect;
+    use crate::{Action, cmd, file};
+
+    #[test]
+    fn helpers_read_what_an_action_does() {
+        let put: Action = file::put("/etc/motd", "hi\n").mode(0o644).into();
+        assert_eq!((expect::file(&put).path.as_str(), expect::content(&put), expect::file(&put).mode), ("/etc/motd", "hi\n", Some(0o644)));
+        let run: Action = cmd::run(["systemctl", "restart", "x"]).into();
+        assert_eq!(expect::argv(&run), ["systemctl", "restart", "x"]);
+        assert!(expect::run(&run).sudo);
+        assert!(std::panic::catch_unwind(|| expect::file(&run)).is_err());
+    }
+}
