@@ -395,3 +395,19 @@ fn check_compares_grants_with_what_the_plugin_declares() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("error: "), "{}", stderr(&o));
 }
+
+#[test]
+fn a_plugins_own_check_of_its_parameters_refuses_a_combination_before_any_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = pinned_hostile_workflow(dir.path(), "read-file");
+    let text = std::fs::read_to_string(&wf)
+        .unwrap()
+        .replace("params = { mode = \"read-file\" }", "params = { mode = \"read-file\", level = \"debug\" }");
+    std::fs::write(&wf, text).unwrap();
+    let o = plait(&["check", wf.to_str().unwrap()], dir.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("hostile.toml:9:10]"), "located at the step's params: {err}");
+    let err = err.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("mode read-file cannot run at level debug"), "{err}");
+}

@@ -197,6 +197,29 @@ impl LoadedPlugin {
         self.info.label()
     }
 
+    /// The plugin's own check of a whole parameter set, in a fresh sandbox
+    /// (contract 0.3; earlier contracts have none and accept any set).
+    pub fn check_params(&self, params: &serde_json::Value) -> Result<(), PluginError> {
+        let Pre::V0_3(p) = &self.pre else { return Ok(()) };
+        let mut sb = Sandbox::new(&self.engine, &self.limits, None);
+        let called = p.instantiate(&mut sb.store).and_then(|i| i.call_check_params(&mut sb.store, &params.to_string()));
+        let (plugin, host) = (self.label(), "(none: checking parameters)".to_string());
+        match called {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(PluginError::Refused { plugin, host, kind: convert::v0_3::error_kind(e.kind), message: e.message }),
+            Err(e) => Err(self.call_error(&e, plugin, host)),
+        }
+    }
+
+    /// A call that did not return, as the plugin's error.
+    fn call_error(&self, e: &wasmtime::Error, plugin: String, host: String) -> PluginError {
+        match classify(e) {
+            CallFailure::Timeout => PluginError::Timeout { plugin, host, limit_ms: self.limits.time.as_millis() as u64 },
+            CallFailure::OutOfMemory => PluginError::OutOfMemory { plugin, host, limit_mib: (self.limits.memory >> 20) as u64 },
+            CallFailure::Other(detail) => PluginError::Trap { plugin, host, detail },
+        }
+    }
+
     /// Plan one host in a fresh sandbox. The plan is validated, including
     /// every action against `caps` (declared, narrowed by the workflow);
     /// on any problem nothing of the plan is returned.
@@ -215,15 +238,7 @@ impl LoadedPlugin {
             })
         });
         let elapsed = start.elapsed();
-        let result = result.map_err(|e| match classify(&e) {
-            CallFailure::Timeout => {
-                PluginError::Timeout { plugin: plugin.clone(), host: host.clone(), limit_ms: self.limits.time.as_millis() as u64 }
-            }
-            CallFailure::OutOfMemory => {
-                PluginError::OutOfMemory { plugin: plugin.clone(), host: host.clone(), limit_mib: (self.limits.memory >> 20) as u64 }
-            }
-            CallFailure::Other(detail) => PluginError::Trap { plugin: plugin.clone(), host: host.clone(), detail },
-        });
+        let result = result.map_err(|e| self.call_error(&e, plugin.clone(), host.clone()));
         let raw_logs = sb.into_logs();
         // A crash is explained best by what the plugin printed last (a Python traceback, a Rust panic).
         let result = result.map_err(|e| match e {

@@ -200,6 +200,16 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         }
 
         let params = serde_json::Value::Object(params);
+        // The plugin's own check of the whole set (combinations no single
+        // rule can say), before any host.
+        if let Err(e) = plugin.check_params(&params) {
+            let bad = matches!(&e, PluginError::Refused { kind: "bad parameters", .. });
+            let mut err = src.error(step.params_span.clone(), format!("step {} ({}): {e}", step.number, step.name), "these parameters");
+            if !bad {
+                err.category = Category::Plugin;
+            }
+            return Err(Box::new(err));
+        }
         // Every probe renders with these parameters (else it would fail
         // only when a host is reached); once, here, for every host and step.
         let mut probes = Vec::with_capacity(plugin.info.probes.len());

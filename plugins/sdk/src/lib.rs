@@ -68,6 +68,8 @@ pub use bindings::plait::plugin::types::{
     Variable,
 };
 pub use describe::{info, param};
+/// The JSON crate the SDK speaks ([`Plugin::check_params`] takes its `Value`).
+pub use serde_json;
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
@@ -95,6 +97,15 @@ pub trait Plugin {
     /// Plan one host. Return an empty plan with a reason when nothing needs
     /// doing ([`Plan::nothing`]). Parameters arrive with defaults filled in.
     fn plan(ctx: &Context) -> Result<Plan, PluginError>;
+
+    /// Check the whole parameter set (defaults filled in) without any
+    /// host: plait calls it when a workflow is bound, so `plait check`
+    /// refuses a bad combination at the step's `params` (return
+    /// [`PluginError::bad_params`]). Single values are better checked by
+    /// rules on their declaration (`.pattern(..)`, `.one_of(..)`, ...).
+    fn check_params(_params: &serde_json::Value) -> Result<(), PluginError> {
+        Ok(())
+    }
 }
 
 impl Action {
@@ -134,6 +145,14 @@ pub fn __plan<P: Plugin>(mut ctx: Context) -> Result<Plan, PluginError> {
     P::plan(&ctx)
 }
 
+/// Glue called by [`register_plugin!`] for `check-params`.
+#[doc(hidden)]
+pub fn __check_params<P: Plugin>(params: String) -> Result<(), PluginError> {
+    let filled = describe::fill_defaults(&P::describe(), &params)?;
+    let value: serde_json::Value = serde_json::from_str(&filled).map_err(|e| PluginError::internal(e.to_string()))?;
+    P::check_params(&value)
+}
+
 /// Register a type implementing [`Plugin`] as this component's export.
 #[macro_export]
 macro_rules! register_plugin {
@@ -146,6 +165,9 @@ macro_rules! register_plugin {
             }
             fn plan(ctx: $crate::Context) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
                 $crate::__plan::<$plugin>(ctx)
+            }
+            fn check_params(params: ::std::string::String) -> ::core::result::Result<(), $crate::PluginError> {
+                $crate::__check_params::<$plugin>(params)
             }
         }
         $crate::bindings::__export_plugin_world!(__PlaitGuest);

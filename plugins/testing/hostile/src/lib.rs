@@ -26,6 +26,14 @@ impl Plugin for Hostile {
             .param(param::string("level", "info", "a checked value").one_of(["info", "debug"]))
     }
 
+    fn check_params(params: &plait_sdk::serde_json::Value) -> Result<(), PluginError> {
+        // A combination no single rule can say.
+        if params["mode"] == "read-file" && params["level"] == "debug" {
+            return Err(PluginError::bad_params("mode read-file cannot run at level debug"));
+        }
+        Ok(())
+    }
+
     fn plan(ctx: &Context) -> Result<Plan, PluginError> {
         let p: Params = ctx.params()?;
         match p.mode.as_str() {
