@@ -223,3 +223,40 @@ fn ecdsa_and_rsa_identity_files_authenticate() {
         assert!(last.to_ascii_lowercase().contains(kind), "{kind} key used: {last}");
     }
 }
+
+#[test]
+fn the_sudo_password_never_reaches_a_program_sudo_does_not_prompt_for() {
+    if skip_unless_available() {
+        return;
+    }
+    // plaitlim may sudo only `timeout`: `sudo -n true` fails even with
+    // cached credentials. 9b41850's wrapper then sent the password ahead of
+    // the program's stdin, and sudo, which had no need to prompt, let the
+    // program read it (found by a review of this change).
+    let fleet = Fleet::up(1);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("plugins")).unwrap();
+    std::fs::copy(plait_tests::test_plugin_path("kit"), work.path().join("plugins/kit.wasm")).unwrap();
+    let wf = work.path().join("kit.toml");
+    std::fs::write(&wf, "[workflow]\nname = \"kit\"\n\n[[steps]]\nplugin = \"kit\"\nparams = { mode = \"root-stdin\" }\n").unwrap();
+    let pw_file = fleet.dir().join("sudo-password");
+    let password = std::fs::read_to_string(&pw_file).unwrap();
+    let inv = fleet.inventory("plaitlim");
+    let o = fleet.plait(&[
+        "run",
+        wf.to_str().unwrap(),
+        "-i",
+        inv.to_str().unwrap(),
+        "--become-pass-file",
+        pw_file.to_str().unwrap(),
+        "--state-dir",
+        work.path().join("state").to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(!out.contains(password.trim()), "the password leaked: {out}");
+    let action = out.lines().find(|l| l.contains("\"event\":\"action\"")).expect("an action event");
+    assert!(action.contains("\"stdout_tail\":null"), "the program read something on stdin (the password, masked): {action}");
+}

@@ -318,6 +318,9 @@ const TEMPLATES: &[&str] = &[
     "kubectl get x -o 'jsonpath={{.a}}' {p}",
     "sysctl {q}",
     "cat '{p}'",
+    "-- sh -c 'touch M'",
+    "-a rpm sh -c 'touch M'",
+    "-- {p}",
 ];
 
 fn legacy(template: &str, value: &str) -> Option<ProbeCommand> {
@@ -336,7 +339,18 @@ fn hostile_templates_and_values_run_what_the_classifier_says() {
         }
     }
     // The hole of 9b41850, named: a placeholder inside quotes is shell code.
-    for t in ["rpm -q 'plait-{p}'", "rpm -q \"plait-{p}\"", "test -v {p}", "printf -v {p} 1", "read {p}"] {
+    // And the hole a review of this change found: bash's `exec -- sh` and
+    // `exec -a NAME sh` run sh, so an option is never the program.
+    for t in [
+        "rpm -q 'plait-{p}'",
+        "rpm -q \"plait-{p}\"",
+        "test -v {p}",
+        "printf -v {p} 1",
+        "read {p}",
+        "-- sh -c 'touch M'",
+        "-a rpm sh",
+        "-- {p}",
+    ] {
         let p = legacy(t, "$(touch M)").unwrap();
         assert!(matches!(p.run, ProbeRun::Shell { .. }), "{t} is shell code: {:?}", p.run);
     }

@@ -80,8 +80,9 @@ fn probe_line(p: &ProbeCommand, elevation: Elevation) -> String {
     match (&p.run, root) {
         (ProbeRun::Exec { argv }, false) => format!("exec {}", words(argv)),
         (ProbeRun::Exec { argv }, true) => format!("{sudo} {}", words(argv)),
-        (ProbeRun::Shell { code, args }, false) if args.is_empty() => code.clone(),
-        (ProbeRun::Shell { code, args }, false) => format!("set -- {}\n{code}", words(args)),
+        // A shell of its own: its code cannot close the subshell and change
+        // the gather shell (PATH, functions) under later probes.
+        (ProbeRun::Shell { code, args }, false) => format!("exec sh -c {} sh {}", quote(code), words(args)),
         (ProbeRun::Shell { code, args }, true) => format!("{sudo} sh -c {} sh {}", quote(code), words(args)),
     }
 }
@@ -477,7 +478,7 @@ mod tests {
         ];
         let g = script(&probes, Elevation::SudoPassword, Some("pw'x"), None);
         assert!(g.script.contains("( exec rpm -q '$(touch M)'\n)"), "{}", g.script);
-        assert!(g.script.contains("( set -- 'a b'\necho \"$1\"\n)"), "{}", g.script);
+        assert!(g.script.contains("( exec sh -c 'echo \"$1\"' sh 'a b'\n)"), "{}", g.script);
         assert!(!g.script.contains("pw") && !g.script.contains("plait_sudo") && !g.script.contains("shadow"), "{}", g.script);
         let root = g.root.as_deref().expect("a root script");
         assert!(root.contains("plait_sudo cat /etc/shadow") && root.contains("P='pw'\\''x'") && !root.contains("rpm"), "{root}");

@@ -262,7 +262,11 @@ pub fn parse_template(text: &str) -> Option<Vec<ProbeWord>> {
         words.push(ProbeWord::Literal(word));
     }
     match words.first() {
-        Some(ProbeWord::Literal(first)) if !first.is_empty() && !first.contains('=') && !is_shell_word(first) => {
+        // `-a`, `-c`, `-l`, `--`: options of bash's `exec` (and of launchers
+        // like `env`), which then runs the next word: never a program.
+        Some(ProbeWord::Literal(first))
+            if !first.is_empty() && !first.starts_with('-') && !first.contains('=') && !is_shell_word(first) =>
+        {
             // A quoted first word is still looked up as a builtin by the
             // shell (`'test'` runs the builtin), so the check above holds.
             Some(words)
@@ -323,6 +327,11 @@ mod tests {
             ("printf -v x 1", None),
             ("read x", None),
             ("'test' -f x", None),
+            // bash's `exec -- sh -c ...` / `exec -a rpm sh` run sh (review of this change).
+            ("-- sh -c 'touch M'", None),
+            ("-a rpm sh -c id", None),
+            ("'--' sh", None),
+            ("-la /etc", None),
             ("if true", None),
             ("A=1 rpm -q x", None),
             // Shell syntax.

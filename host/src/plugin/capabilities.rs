@@ -189,25 +189,47 @@ pub const DRY_RUN_QUERIES: &[&[&str]] = &[
     &["kubeadm", "token", "list"],
 ];
 
-/// kubectl's global options that take the next word as their value.
-const VALUE_OPTIONS: &[&str] = &["-n", "--namespace", "-o", "--output", "--kubeconfig", "--context", "-l", "--selector", "--server", "-s"];
+/// Options known to take the next word as their value (kubectl's
+/// `-n`/`-o`/`-l`, ...). Before the subcommand, any other option makes a
+/// command no query: an option of unknown arity could swallow the word
+/// taken for the subcommand (`systemctl -p show stop sshd` stops sshd).
+/// `--server` and `--token` are not here: pointed elsewhere, a "query"
+/// would send the kubeconfig's credentials there.
+const VALUE_OPTIONS: &[&str] = &["-n", "--namespace", "-o", "--output", "--kubeconfig", "-l", "--selector"];
 
 /// Whether `argv` is one of [`DRY_RUN_QUERIES`].
 pub fn is_dry_run_query(argv: &[String]) -> bool {
     let Some((program, rest)) = argv.split_first() else { return false };
-    let mut words = Vec::new();
-    let mut skip = false;
-    for w in rest {
-        if std::mem::take(&mut skip) {
-            continue;
-        }
-        if w.starts_with('-') {
-            skip = VALUE_OPTIONS.contains(&w.as_str());
-            continue;
-        }
-        words.push(w.as_str());
+    // Reading a device can act (`cat /dev/watchdog` arms the watchdog).
+    if rest.iter().any(|w| w.contains("/dev/")) {
+        return false;
     }
-    DRY_RUN_QUERIES.iter().any(|q| q[0] == program && words.starts_with(&q[1..]))
+    DRY_RUN_QUERIES.iter().any(|q| q[0] == program && subcommand_is(rest, &q[1..]))
+}
+
+/// Whether the first words of `rest` that are no options are `sub`, with
+/// only known options before and among them.
+fn subcommand_is(rest: &[String], sub: &[&str]) -> bool {
+    let mut found = 0;
+    let mut i = 0;
+    while found < sub.len() {
+        let Some(w) = rest.get(i) else { return false };
+        if let Some(opt) = w.strip_prefix('-') {
+            let name = w.split('=').next().unwrap_or(w);
+            if !VALUE_OPTIONS.contains(&name) || opt.is_empty() {
+                return false;
+            }
+            // `--opt=value` holds its value; `-n VALUE` takes the next word.
+            i += if w.contains('=') { 1 } else { 2 };
+            continue;
+        }
+        if w != sub[found] {
+            return false;
+        }
+        found += 1;
+        i += 1;
+    }
+    true
 }
 
 /// Whether `path` is `prefix` itself or inside it (component-wise, so
@@ -313,6 +335,12 @@ mod tests {
             (&["systemctl", "restart", "x"][..], false),
             (&["kubeadm", "upgrade", "plan", "v1.22.17"][..], true),
             (&["kubeadm", "upgrade", "apply", "v1.22.17"][..], false),
+            // An option of unknown arity before the subcommand (review of this change).
+            (&["systemctl", "-p", "show", "stop", "sshd"][..], false),
+            (&["kubectl", "--cache-dir", "get", "delete", "node", "x"][..], false),
+            (&["kubectl", "--server=http://evil", "get", "secrets"][..], false),
+            (&["cat", "/dev/watchdog"][..], false),
+            (&["kubectl", "get", "nodes", "--watch"][..], true),
         ] {
             assert_eq!(is_dry_run_query(&argv(a)), want, "{a:?}");
         }

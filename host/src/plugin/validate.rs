@@ -132,6 +132,9 @@ fn check_probe_source(name: &str, source: &ProbeSource) -> Result<(), String> {
         }
         ProbeSource::Argv { words } if nul(words) => bad("has a NUL byte in a word"),
         ProbeSource::Argv { words } => match words.first() {
+            Some(ProbeWord::Literal(p)) if p.starts_with('-') => {
+                bad("starts with an option where its program belongs (`exec -- sh` runs sh)")
+            }
             Some(ProbeWord::Literal(p)) if !p.trim().is_empty() => Ok(()),
             Some(ProbeWord::Param(_)) => bad("takes its program from a parameter (the program must be a literal word)"),
             _ => bad("has no program"),
@@ -148,6 +151,11 @@ fn check_program(p: &Program, declared: &Capabilities, caps: &Capabilities, what
             };
             if first.is_empty() {
                 return Err(Violation::Invalid(format!("{what} has an empty program name")));
+            }
+            // An option where the program belongs: `exec -- sh -c ...` (the
+            // environment reader ends in `exec "$@"`) would run sh.
+            if first.starts_with('-') {
+                return Err(Violation::Invalid(format!("{what} starts with the option {first:?} where its program belongs")));
             }
             if argv.iter().any(|a| a.contains('\0')) {
                 return Err(Violation::Invalid(format!("{what} has a NUL byte in an argument")));
@@ -216,6 +224,11 @@ pub fn validate_plan(
                         || k.starts_with(|c: char| c.is_ascii_digit())
                     {
                         return Err(Violation::Invalid(format!("{what} sets an invalid environment variable name {k:?}")));
+                    }
+                    if (k.starts_with("LC_") || k == "LANG" || k == "LANGUAGE") && r.env.iter().any(|(n, v)| n == k && v.contains('/')) {
+                        return Err(Violation::Invalid(format!(
+                            "{what} sets {k} to a path; a locale is a name (a path would load files of the plugin's choosing)"
+                        )));
                     }
                     if !caps.allows_env(k) {
                         return Err(Violation::NotAllowed {

@@ -25,25 +25,23 @@ pub enum Elevation {
 }
 
 /// `plait_sudo PROGRAM ARGS...`: run as root with the password in the
-/// shell variable `P` (not exported). sudo gets the password only when it
-/// needs one: NOPASSWD and cached credentials run `sudo -n` with the
-/// program's stdin untouched (sending the password ahead on stdin, as
-/// `sudo -S` alone would, hands it to any program sudo does not prompt
-/// for, and an upload then writes it into the file). Otherwise `sudo -v`
-/// authenticates from a pipe fed by the `printf` builtin (no argv), and the
-/// program runs under the credentials it cached; only when sudoers caches
-/// nothing (`timestamp_timeout=0`) does the password go ahead of stdin,
-/// where sudo certainly reads it. Timestamps are per parent process when
-/// there is no terminal (sudoers(5) `timestamp_type`): every sudo here is
-/// a child of the same shell.
+/// shell variable `P` (not exported). The program always runs as `sudo -n`
+/// with its own stdin untouched: the password never goes ahead of a
+/// program's input, because sudo reads it only when it prompts, and a
+/// program sudo does not prompt for (NOPASSWD, cached credentials, a rule
+/// for that command only) would read it instead (an upload would write it
+/// into the file). When `sudo -n -v` says credentials are needed, `sudo -v`
+/// authenticates from a pipe fed by the `printf` builtin (no argv) and
+/// caches them (sudoers(5) `timestamp_type`: per parent process without a
+/// terminal, and every sudo here is a child of the same shell); a sudoers
+/// that caches nothing (`timestamp_timeout=0`) is refused with a message.
 pub const SUDO_FN: &str = r#"plait_sudo() {
-  if ! sudo -n true 2>/dev/null; then
+  if ! sudo -n -v 2>/dev/null; then
     printf '%s
 ' "$P" | sudo -S -p '' -v 2>/dev/null || { echo 'sudo: the sudo password was refused' >&2; return 1; }
+    sudo -n -v 2>/dev/null || { echo 'sudo: credentials are not cached (timestamp_timeout=0?): plait never sends the password ahead of a program; allow caching or NOPASSWD for this user' >&2; return 1; }
   fi
-  if sudo -n true 2>/dev/null; then sudo -n -- "$@"; return; fi
-  { printf '%s
-' "$P"; cat; } | sudo -S -p '' -- "$@"
+  sudo -n -- "$@"
 }
 "#;
 

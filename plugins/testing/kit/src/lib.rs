@@ -100,6 +100,8 @@ impl Plugin for Kit {
                 Action::from(cmd::run(["tee", "-a", "/var/tmp/plait-kit/restarts"]).stdin("restart\n").summary("restart the kit service"))
                     .when_changed([0]),
             ],
+            // A root command that prints its stdin (none is given).
+            "root-stdin" => vec![cmd::run(["cat"]).summary("print what stdin holds").into()],
             "put-always" => vec![file::put("/var/tmp/plait-kit/file", "hello\n").mode(0o640).summary("write the kit file").into()],
             "put" => {
                 let probe = ctx.probe("kit_file")?;
