@@ -85,4 +85,13 @@ fn a_variable_two_plugins_produce_is_refused_at_its_consumer() {
         "step 2 (uses token) consumes variable `token`, which two plugins produce: step 1 (claims token, hostile 0.1.0) and step 2 (uses token, kit 0.1.0)"
     );
     assert!(err.location.ends_with("wf.toml:13:10"), "{}", err.location);
+    // Naming the producer binds the consumer to that step alone.
+    let text = std::fs::read_to_string(&wf).unwrap();
+    std::fs::write(&wf, text.clone() + "vars_from = { token = \"uses token\" }\n").unwrap();
+    let bound = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect("the producer is named");
+    assert_eq!(bound.steps[1].var_sources["token"], vec![2]);
+    // A name no producing step has is a located error.
+    std::fs::write(&wf, text + "vars_from = { token = \"nobody\" }\n").unwrap();
+    let err = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect_err("no such producer");
+    assert_eq!(err.message, "step 2 (uses token): no step up to this one named `nobody` produces `token`");
 }

@@ -274,7 +274,33 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
     for i in 0..steps.len() {
         let mut sources = BTreeMap::new();
         let s = &steps[i];
+        for (v, named) in &s.step.vars_from {
+            if !s.plugin.info.consumes.contains(v) {
+                return Err(Box::new(src.error(
+                    named.span(),
+                    format!("step {} ({}): vars_from names `{v}`, which {} does not consume", s.step.number, s.step.name, s.plugin.label()),
+                    "not consumed",
+                )));
+            }
+        }
         for v in &s.plugin.info.consumes {
+            // The workflow names the producer: that step alone.
+            if let Some(named) = s.step.vars_from.get(v) {
+                let Some(p) = steps[..=i].iter().find(|p| p.step.name == *named.get_ref() && p.plugin.info.produces.contains(v)) else {
+                    return Err(Box::new(src.error(
+                        named.span(),
+                        format!(
+                            "step {} ({}): no step up to this one named `{}` produces `{v}`",
+                            s.step.number,
+                            s.step.name,
+                            named.get_ref()
+                        ),
+                        "no such producer",
+                    )));
+                };
+                sources.insert(v.clone(), vec![p.step.number]);
+                continue;
+            }
             let producers: Vec<&BoundStep> = steps[..=i].iter().filter(|p| p.plugin.info.produces.contains(v)).collect();
             let at = |message: String, help: &str| {
                 Box::new(src.error(s.step.plugin_span.clone(), message, "consumer").with_help(help.to_string()))
@@ -298,7 +324,7 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
                         other.step.name,
                         other.plugin.label()
                     ),
-                    "a variable has one producer, or another could replace its value: remove one of those steps, or split the workflow",
+                    "a variable has one producer, or another could replace its value: name the step this one reads it from, vars_from = { NAME = \"STEP NAME\" }",
                 ));
             }
             sources.insert(v.clone(), producers.iter().map(|p| p.step.number).collect());

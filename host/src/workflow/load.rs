@@ -35,6 +35,9 @@ pub struct Step {
     pub strategy: Option<Strategy>,
     /// Span of the whole step.
     pub span: Range<usize>,
+    /// `vars_from`: consumed variable → the name of the step it comes
+    /// from, with the span of that name.
+    pub vars_from: IndexMap<String, Spanned<String>>,
 }
 
 /// A loaded workflow.
@@ -223,6 +226,7 @@ impl Workflow {
                     None => default_strategy,
                 },
                 span,
+                vars_from: s.vars_from.unwrap_or_default(),
             });
         }
 

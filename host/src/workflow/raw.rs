@@ -54,6 +54,10 @@ pub struct RawStep {
     /// Rolling strategy (batches of hosts).
     #[serde(default)]
     pub strategy: Option<Spanned<RawStrategy>>,
+    /// Which earlier step a consumed variable comes from, by step name,
+    /// when more than one plugin produces it.
+    #[serde(default)]
+    pub vars_from: Option<IndexMap<String, Spanned<String>>>,
 }
 
 /// `plugin = "name"` or `plugin = { path = "...", sha256 = "..." }`.
