@@ -229,6 +229,23 @@ fn limit_plans_only_the_named_hosts_and_groups() {
     assert!(stderr(&o).contains("`nosuch` is neither a host nor a group of the inventory (hosts: master, node1, node2"), "{}", stderr(&o));
 }
 
+/// `NAME.toml` in `dir`: one step running test plugin `name`, pinned by
+/// path and sha256, on a host at an address nothing answers on.
+fn one_step_workflow(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let wasm = test_plugin_path(name);
+    let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
+    let wf = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &wf,
+        format!(
+            "[workflow]\nname = \"{name}\"\n\n[inventory.hosts.master]\naddress = \"192.0.2.1\"\n\n[[steps]]\nplugin = {{ path = {:?}, sha256 = \"{sha}\" }}\n",
+            wasm.display().to_string()
+        ),
+    )
+    .unwrap();
+    wf
+}
+
 #[test]
 fn a_0_2_probe_whose_placeholder_sits_in_quotes_or_whose_program_is_a_builtin_is_shell_code() {
     // plugins/testing/legacy-probe (contract 0.2) declares only rpm and
@@ -236,17 +253,7 @@ fn a_0_2_probe_whose_placeholder_sits_in_quotes_or_whose_program_is_a_builtin_is
     // `rpm -q 'plait-{pkg}'` "runs rpm", while sh ran the default's
     // `$(touch ...)`; both probes are shell code, refused before any host.
     let dir = tempfile::tempdir().unwrap();
-    let wasm = test_plugin_path("legacy-probe");
-    let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
-    let wf = dir.path().join("legacy.toml");
-    std::fs::write(
-        &wf,
-        format!(
-            "[workflow]\nname = \"legacy\"\n\n[inventory.hosts.master]\naddress = \"192.0.2.1\"\n\n[[steps]]\nplugin = {{ path = {:?}, sha256 = \"{sha}\" }}\n",
-            wasm.display().to_string()
-        ),
-    )
-    .unwrap();
+    let wf = one_step_workflow(dir.path(), "legacy-probe");
     let facts = repo_root().join("tests/fixtures/facts/centos79-fresh.toml");
     let wf = wf.to_str().unwrap();
     for args in [vec!["check", wf], vec!["plan", wf, "--facts", facts.to_str().unwrap()]] {
@@ -268,17 +275,7 @@ fn a_plugin_whose_probes_exceed_its_capabilities_is_refused_before_any_host() {
     // `plait facts` too, so the step is refused when the workflow is bound:
     // offline, live (an address nothing answers on), and for `plait facts`.
     let dir = tempfile::tempdir().unwrap();
-    let wasm = test_plugin_path("prober");
-    let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
-    let wf = dir.path().join("prober.toml");
-    std::fs::write(
-        &wf,
-        format!(
-            "[workflow]\nname = \"prober\"\n\n[inventory.hosts.master]\naddress = \"192.0.2.1\"\n\n[[steps]]\nplugin = {{ path = {:?}, sha256 = \"{sha}\" }}\n",
-            wasm.display().to_string()
-        ),
-    )
-    .unwrap();
+    let wf = one_step_workflow(dir.path(), "prober");
     let facts = repo_root().join("tests/fixtures/facts/centos79-fresh.toml");
     let wf = wf.to_str().unwrap();
     for args in [vec!["plan", wf, "--facts", facts.to_str().unwrap()], vec!["plan", wf], vec!["facts", wf], vec!["run", wf]] {

@@ -82,7 +82,7 @@ fn a_variable_two_plugins_produce_is_refused_at_its_consumer() {
     let err = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect_err("two producers");
     assert_eq!(
         err.message,
-        "step 2 (uses token) consumes variable `token`, which two plugins produce: step 1 (claims token, hostile 0.1.0) and step 2 (uses token, kit 0.1.0)"
+        "step 2 (uses token) consumes variable `token`, which two plugins produce: step 2 (uses token, kit 0.1.0) and step 1 (claims token, hostile 0.1.0)"
     );
     assert!(err.location.ends_with("wf.toml:13:10"), "{}", err.location);
     // Naming the producer binds the consumer to that step alone.
@@ -93,5 +93,33 @@ fn a_variable_two_plugins_produce_is_refused_at_its_consumer() {
     // A name no producing step has is a located error.
     std::fs::write(&wf, text + "vars_from = { token = \"nobody\" }\n").unwrap();
     let err = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect_err("no such producer");
-    assert_eq!(err.message, "step 2 (uses token): no step up to this one named `nobody` produces `token`");
+    assert_eq!(err.message, "step 2 (uses token): no step up to this one is named `nobody` and produces `token`");
+}
+
+#[test]
+fn a_plugin_reads_another_plugins_variable_only_when_the_workflow_names_its_step() {
+    // Second review of issue 24: declaring `consumes = ["join_command"]`
+    // was enough to receive kubeadm's secret. Here consumer reads `orphan`,
+    // which only kit produces.
+    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
+    let pin = |name: &str| {
+        let wasm = plait_tests::test_plugin_path(name);
+        format!("{{ path = {:?}, sha256 = \"{}\" }}", wasm.display().to_string(), plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap()))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("wf.toml");
+    let text = format!(
+        "[workflow]\nname = \"x\"\n\n[inventory.hosts.master]\naddress = \"192.168.100.100\"\n\n[[steps]]\nname = \"make it\"\nplugin = {}\n\n[[steps]]\nname = \"read it\"\nplugin = {}\n",
+        pin("kit"),
+        pin("consumer")
+    );
+    std::fs::write(&wf, &text).unwrap();
+    let err = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect_err("another plugin's variable");
+    assert_eq!(
+        err.message,
+        "step 2 (read it): consumer 0.1.0 consumes variable `orphan`, which only another plugin produces: step 1 (make it, kit 0.1.0)"
+    );
+    std::fs::write(&wf, text + "vars_from = { orphan = \"make it\" }\n").unwrap();
+    let bound = bind(Workflow::load(&wf, None).unwrap(), &Registry::new(vec![]), &rt).expect("the workflow names the producer");
+    assert_eq!(bound.steps[1].var_sources["orphan"], vec![1]);
 }

@@ -285,6 +285,20 @@ mod tests {
     }
 
     #[test]
+    fn a_step_without_root_never_batches_an_upload() {
+        // A batched upload writes as root (second review of issue 24): under
+        // `grants = { sudo = false }` it goes alone, as the SSH user.
+        let fx = Fixture::new();
+        let mut r = fx.runner(MockTransport::default(), Mode::Apply, Elevation::Sudo);
+        let f = PutFile { path: "/tmp/x".into(), content: b"x\n".to_vec(), mode: None, owner: None, group: None };
+        let put = action("put", ActionKind::PutFile(f));
+        assert!(r.batchable(&put));
+        r.root = false;
+        assert!(!r.batchable(&put));
+        assert!(r.batchable(&action("run", ActionKind::Run(run_action(&["true"])))));
+    }
+
+    #[test]
     fn a_batch_is_one_script_and_stops_at_the_first_failure() {
         let fx = Fixture::new();
         let t = MockTransport::default();

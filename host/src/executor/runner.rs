@@ -131,8 +131,8 @@ impl<'a, T: Transport> HostRunner<'a, T> {
 
     /// Whether a dry run may start `p` as a read: a known query
     /// ([`crate::plugin::is_dry_run_query`]), or any under the step's grant.
-    fn may_read_in_dry_run(&self, p: &Program) -> bool {
-        self.dry_reads || matches!(p, Program::Argv(argv) if crate::plugin::is_dry_run_query(argv))
+    fn may_read_in_dry_run(&self, p: &Program, stdin: bool) -> bool {
+        self.dry_reads || (!stdin && matches!(p, Program::Argv(argv) if crate::plugin::is_dry_run_query(argv)))
     }
 
     /// Execute one action, or in a dry run assess it (reads only).
@@ -152,7 +152,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
         {
             self.secrets.add(s);
         }
-        if let Some(guard) = r.unless.as_ref().filter(|g| apply.is_some() || self.may_read_in_dry_run(g)) {
+        if let Some(guard) = r.unless.as_ref().filter(|g| apply.is_some() || self.may_read_in_dry_run(g, false)) {
             let (line, out) = self.exec(guard, &r.env, r.sudo, Some(120), None).await?;
             if out.exit_code == 0 {
                 return Ok(Outcome::from_exec(
@@ -163,7 +163,7 @@ impl<'a, T: Transport> HostRunner<'a, T> {
                 ));
             }
         }
-        if apply.is_none() && !(r.read_only && self.may_read_in_dry_run(&r.program)) {
+        if apply.is_none() && !(r.read_only && self.may_read_in_dry_run(&r.program, r.stdin.is_some())) {
             let cmd = build_command(&r.program, &r.env, self.elevation(r.sudo), r.timeout_secs);
             let (status, note) = if r.read_only {
                 (
@@ -366,7 +366,9 @@ impl<'a, T: Transport> HostRunner<'a, T> {
     /// content is text small enough for a here-document; nothing when sudo
     /// needs a password (it goes on stdin).
     pub fn batchable(&self, a: &Action) -> bool {
-        self.elevation != Elevation::SudoPassword && batch::batchable(a)
+        // A batched upload writes as root: not for a step without root.
+        let root_only = matches!(a.kind, ActionKind::PutFile(_)) && !self.root;
+        self.elevation != Elevation::SudoPassword && !root_only && batch::batchable(a)
     }
 
     /// End (exclusive) of the batch starting at `start`: at least one

@@ -81,6 +81,10 @@ pub fn materialize(b: &Builtin, root: &Path) -> std::io::Result<(PathBuf, String
     own_dir(&dir)?;
     let wasm = dir.join(format!("{}.wasm", b.name));
     ensure_file(&wasm, b.wasm)?;
+    let assets_dir = dir.join(format!("{}.assets", b.name));
+    if std::fs::symlink_metadata(&assets_dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        std::fs::remove_file(&assets_dir)?;
+    }
     for (rel, content) in b.assets {
         let rel = Path::new(rel);
         if rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
@@ -88,7 +92,31 @@ pub fn materialize(b: &Builtin, root: &Path) -> std::io::Result<(PathBuf, String
         }
         ensure_file(&dir.join(format!("{}.assets", b.name)).join(rel), content)?;
     }
+    // Only the embedded assets: whatever else is in the folder (planted in
+    // the user's cache) would be mounted at /assets and uploaded.
+    prune(&dir.join(format!("{}.assets", b.name)), Path::new(""), b.assets)?;
     Ok((wasm, sha))
+}
+
+/// Remove from `dir` every entry that is not one of `keep` (paths relative
+/// to the assets folder), links included, never followed.
+fn prune(dir: &Path, rel: &Path, keep: &[(&str, &[u8])]) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for e in entries {
+        let e = e?;
+        let (path, rel) = (e.path(), rel.join(e.file_name()));
+        let kind = e.file_type()?;
+        let wanted = |r: &Path| keep.iter().any(|(k, _)| Path::new(k) == r);
+        let wanted_dir = |r: &Path| keep.iter().any(|(k, _)| Path::new(k).starts_with(r));
+        if kind.is_dir() && wanted_dir(&rel) {
+            prune(&path, &rel, keep)?;
+        } else if kind.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        } else if kind.is_symlink() || !wanted(&rel) {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -105,6 +133,12 @@ mod tests {
         assert_eq!(std::fs::read(&wasm).unwrap(), B.wasm);
         assert_eq!(std::fs::metadata(&root).unwrap().permissions().mode() & 0o777, 0o700);
         let asset = wasm.parent().unwrap().join("demo.assets/dir/a.yaml");
+        // A file planted beside the embedded assets is removed (second review).
+        std::fs::write(wasm.parent().unwrap().join("demo.assets/dir/evil.yaml"), "kind: Pod\n").unwrap();
+        std::fs::create_dir_all(wasm.parent().unwrap().join("demo.assets/more")).unwrap();
+        materialize(&B, &root).unwrap();
+        assert!(!wasm.parent().unwrap().join("demo.assets/dir/evil.yaml").exists(), "a planted asset was kept");
+        assert!(!wasm.parent().unwrap().join("demo.assets/more").exists());
         // A changed asset is put back.
         std::fs::write(&asset, "tampered").unwrap();
         materialize(&B, &root).unwrap();

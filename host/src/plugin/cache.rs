@@ -203,21 +203,27 @@ impl ComponentCache {
         // Folders below the root made before this version (or through a
         // umask) are narrowed too; the root is the user's choice and is
         // only checked, never changed.
+        // A folder below the root that is a link (planted to send the write
+        // elsewhere) is refused, never followed.
         if let Some(root) = self.dir.as_deref() {
             let mut p = Some(dir);
             while let Some(x) = p.filter(|x| x.starts_with(root) && *x != root) {
+                if std::fs::symlink_metadata(x)?.file_type().is_symlink() {
+                    return Err(std::io::Error::other(format!("{} is a symbolic link", x.display())));
+                }
                 std::fs::set_permissions(x, std::fs::Permissions::from_mode(0o700))?;
                 p = x.parent();
             }
         }
-        let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        // A fresh name, created exclusively (0600): a planted file or link
+        // at a guessable name is never written through.
+        let mut f = tempfile::Builder::new().prefix(".plait-cwasm-").tempfile_in(dir)?;
         use hmac::Mac as _;
         let tag = hex::encode(mac(&key, sha256, code).finalize().into_bytes());
         f.write_all(format!("{MAGIC}\n{sha256}\n{tag}\n").as_bytes())?;
         f.write_all(code)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        f.as_file().sync_all()?;
+        f.persist(path).map(|_| ()).map_err(|e| e.error)
     }
 }
 

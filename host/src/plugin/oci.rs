@@ -241,6 +241,12 @@ fn cache_dir() -> PathBuf {
     super::builtin::cache_root().join("oci")
 }
 
+/// Whether `path` is a component pulled into the cache: it has no assets
+/// (a pull never writes any, so only someone else could have).
+pub fn is_pulled(path: &Path) -> bool {
+    path.starts_with(cache_dir())
+}
+
 fn cached(sha256: &str) -> PathBuf {
     cache_dir().join(format!("{sha256}.wasm"))
 }

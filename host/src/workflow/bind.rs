@@ -2,7 +2,7 @@
 //! every step's parameters and variables against its declaration.
 
 use super::load::{Step, Workflow};
-use crate::diagnostic::{Category, SourceError};
+use crate::diagnostic::{Category, Source, SourceError};
 use crate::facts::{ProbeCommand, render as render_probe};
 use crate::inventory::toml_to_json;
 use crate::plugin::{Capabilities, LoadedPlugin, PluginError, Registry, Runtime, check_probes};
@@ -268,71 +268,73 @@ pub fn bind(workflow: Workflow, registry: &Registry, runtime: &Runtime) -> Resul
         steps.push(BoundStep { step: step.clone(), plugin, params, caps, grants_at, probes, var_sources: BTreeMap::new() });
     }
 
-    // Every variable a step consumes comes from one producer: the steps up
-    // to it whose plugin captures the name, all one component (two would
-    // let either replace the other's value, a secret kubeconfig included).
+    // Every variable a step consumes comes from one producer: its own
+    // component's steps up to it, or the step the workflow names.
     for i in 0..steps.len() {
-        let mut sources = BTreeMap::new();
-        let s = &steps[i];
-        for (v, named) in &s.step.vars_from {
-            if !s.plugin.info.consumes.contains(v) {
-                return Err(Box::new(src.error(
-                    named.span(),
-                    format!("step {} ({}): vars_from names `{v}`, which {} does not consume", s.step.number, s.step.name, s.plugin.label()),
-                    "not consumed",
-                )));
-            }
-        }
-        for v in &s.plugin.info.consumes {
-            // The workflow names the producer: that step alone.
-            if let Some(named) = s.step.vars_from.get(v) {
-                let Some(p) = steps[..=i].iter().find(|p| p.step.name == *named.get_ref() && p.plugin.info.produces.contains(v)) else {
-                    return Err(Box::new(src.error(
-                        named.span(),
-                        format!(
-                            "step {} ({}): no step up to this one named `{}` produces `{v}`",
-                            s.step.number,
-                            s.step.name,
-                            named.get_ref()
-                        ),
-                        "no such producer",
-                    )));
-                };
-                sources.insert(v.clone(), vec![p.step.number]);
-                continue;
-            }
-            let producers: Vec<&BoundStep> = steps[..=i].iter().filter(|p| p.plugin.info.produces.contains(v)).collect();
-            let at = |message: String, help: &str| {
-                Box::new(src.error(s.step.plugin_span.clone(), message, "consumer").with_help(help.to_string()))
-            };
-            let Some(first) = producers.first() else {
-                return Err(at(
-                    format!("step {} ({}) consumes variable `{v}`, but no step before it produces it", s.step.number, s.step.name),
-                    "add the step whose plugin captures it earlier in the workflow",
-                ));
-            };
-            if let Some(other) = producers.iter().find(|p| p.plugin.sha256 != first.plugin.sha256) {
-                return Err(at(
-                    format!(
-                        "step {} ({}) consumes variable `{v}`, which two plugins produce: step {} ({}, {}) and step {} ({}, {})",
-                        s.step.number,
-                        s.step.name,
-                        first.step.number,
-                        first.step.name,
-                        first.plugin.label(),
-                        other.step.number,
-                        other.step.name,
-                        other.plugin.label()
-                    ),
-                    "a variable has one producer, or another could replace its value: name the step this one reads it from, vars_from = { NAME = \"STEP NAME\" }",
-                ));
-            }
-            sources.insert(v.clone(), producers.iter().map(|p| p.step.number).collect());
-        }
-        steps[i].var_sources = sources;
+        steps[i].var_sources = var_sources(&src, &steps, i)?;
     }
 
     Ok(BoundWorkflow { workflow, steps })
+}
+
+/// Where step `i`'s consumed variables come from: the steps up to it whose
+/// plugin is the same component and produces the name (one plugin used in
+/// several steps, as kube-node's remove and reset), or the one step
+/// `vars_from` names. Another plugin's variable (a token, a kubeconfig) is
+/// read only when the workflow names its step; a name two plugins produce
+/// is an error unless named, since either could replace the other's value.
+fn var_sources(src: &Source, steps: &[BoundStep], i: usize) -> Result<BTreeMap<String, Vec<usize>>, Box<SourceError>> {
+    let s = &steps[i];
+    let who = format!("step {} ({})", s.step.number, s.step.name);
+    for (v, named) in &s.step.vars_from {
+        if !s.plugin.info.consumes.contains(v) {
+            let msg = format!("{who}: vars_from names `{v}`, which {} does not consume", s.plugin.label());
+            return Err(Box::new(src.error(named.span(), msg, "not consumed")));
+        }
+    }
+    let mut sources = BTreeMap::new();
+    for v in &s.plugin.info.consumes {
+        let all: Vec<&BoundStep> = steps[..=i].iter().filter(|p| p.plugin.info.produces.contains(v)).collect();
+        if let Some(named) = s.step.vars_from.get(v) {
+            let named_steps: Vec<&&BoundStep> = all.iter().filter(|p| p.step.name == *named.get_ref()).collect();
+            let [p] = named_steps.as_slice() else {
+                let why = if named_steps.is_empty() { "no step up to this one is named" } else { "more than one step is named" };
+                let msg = format!("{who}: {why} `{}` and produces `{v}`", named.get_ref());
+                return Err(Box::new(src.error(named.span(), msg, "not one producer")));
+            };
+            sources.insert(v.clone(), vec![p.step.number]);
+            continue;
+        }
+        let at =
+            |message: String, help: &str| Box::new(src.error(s.step.plugin_span.clone(), message, "consumer").with_help(help.to_string()));
+        let (own, others): (Vec<&BoundStep>, Vec<&BoundStep>) = all.iter().partition(|p| p.plugin.sha256 == s.plugin.sha256);
+        let step_of = |p: &BoundStep| format!("step {} ({}, {})", p.step.number, p.step.name, p.plugin.label());
+        let name_it = "name the step it comes from: vars_from = { NAME = \"STEP NAME\" }";
+        match (own.first(), others.first()) {
+            (None, None) => {
+                return Err(at(
+                    format!("{who} consumes variable `{v}`, but no step before it produces it"),
+                    "add the step whose plugin captures it earlier in the workflow",
+                ));
+            }
+            (Some(first), Some(other)) => {
+                return Err(at(
+                    format!("{who} consumes variable `{v}`, which two plugins produce: {} and {}", step_of(first), step_of(other)),
+                    name_it,
+                ));
+            }
+            (None, Some(other)) => {
+                return Err(at(
+                    format!("{who}: {} consumes variable `{v}`, which only another plugin produces: {}", s.plugin.label(), step_of(other)),
+                    &format!("a plugin reads another plugin's variable only when the workflow says so: {name_it}"),
+                ));
+            }
+            (Some(_), None) => {
+                sources.insert(v.clone(), own.iter().map(|p| p.step.number).collect());
+            }
+        }
+    }
+    Ok(sources)
 }
 
 fn toml_type(v: &toml::Value) -> &'static str {

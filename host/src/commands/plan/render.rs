@@ -22,6 +22,15 @@ fn program_line(p: &Program) -> String {
 
 /// What an action does, in lines under its summary.
 fn action_detail(a: &Action) -> String {
+    let mut d = action_kind_detail(a);
+    if !a.when_changed.is_empty() {
+        let list: Vec<String> = a.when_changed.iter().map(|k| (k + 1).to_string()).collect();
+        let _ = write!(d, "\n  only when action {} changes", list.join(" or "));
+    }
+    d
+}
+
+fn action_kind_detail(a: &Action) -> String {
     match &a.kind {
         ActionKind::Run(r) => {
             let mut d = program_line(&r.program);

@@ -34,7 +34,8 @@ impl Plugin for Kit {
             .writes(["/var/tmp/plait-kit/"])
             .reads(["/var/tmp/plait-kit/"])
             .reboots()
-            .produces(["token"])
+            // `orphan` for the consumer test plugin (a variable of another plugin).
+            .produces(["token", "orphan"])
             .consumes(["token"])
     }
 
