@@ -13,4 +13,4 @@ pub use action::{Action, ActionKind, FetchFile, Program, PutFile, Reboot, Run};
 pub use context::{InventoryHost, PlanContext, Variable, placeholder};
 pub use fact_group::{FactGroup, FactSet};
 pub use facts::{HostFacts, ProbeResult, ServiceState};
-pub use probe::{ProbeRun, ProbeSource, ProbeWord, is_shell_word, parse_template};
+pub use probe::{ProbeRun, ProbeSource, ProbeWord, parse_template};

@@ -65,16 +65,6 @@ pub enum ProbeRun {
     },
 }
 
-impl ProbeRun {
-    /// The program an exec probe starts (`None` for shell code).
-    pub fn program(&self) -> Option<&str> {
-        match self {
-            ProbeRun::Exec { argv } => argv.first().map(String::as_str),
-            ProbeRun::Shell { .. } => None,
-        }
-    }
-}
-
 impl ProbeSource {
     /// The words of a program probe (`None`: shell code). Decided from the
     /// declaration alone, so parameter values cannot change it.
