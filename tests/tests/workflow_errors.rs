@@ -10,7 +10,7 @@ use plait_tests::{check_golden, redact, render_diagnostic, repo_root};
 
 #[test]
 fn bad_workflows_fail_with_located_errors() {
-    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
+    let rt = runtime();
     // Paths relative to this crate (cargo runs tests from it), so messages,
     // and how miette wraps them, do not depend on where the checkout lives.
     let registry = Registry::new(vec!["../target/plugins".into()]);
@@ -42,9 +42,19 @@ fn bad_workflows_fail_with_located_errors() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+fn runtime() -> Runtime {
+    Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap()
+}
+
+/// `{ path = ..., sha256 = ... }` for test plugin `name`.
+fn pin(name: &str) -> String {
+    let wasm = plait_tests::test_plugin_path(name);
+    format!("{{ path = {:?}, sha256 = \"{}\" }}", wasm.display().to_string(), plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap()))
+}
+
 #[test]
 fn a_consumed_variable_without_a_producer_is_refused_at_the_step() {
-    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
+    let rt = runtime();
     let wasm = plait_tests::test_plugin_path("consumer");
     let sha = plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -63,11 +73,7 @@ fn a_consumed_variable_without_a_producer_is_refused_at_the_step() {
 fn a_variable_two_plugins_produce_is_refused_at_its_consumer() {
     // On 9b41850 any plugin declaring `produces = ["admin_conf"]` replaced
     // kubeadm's value; here hostile claims kit's `token` before kit runs.
-    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
-    let pin = |name: &str| {
-        let wasm = plait_tests::test_plugin_path(name);
-        format!("{{ path = {:?}, sha256 = \"{}\" }}", wasm.display().to_string(), plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap()))
-    };
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let wf = dir.path().join("wf.toml");
     std::fs::write(
@@ -101,11 +107,7 @@ fn a_plugin_reads_another_plugins_variable_only_when_the_workflow_names_its_step
     // Second review of issue 24: declaring `consumes = ["join_command"]`
     // was enough to receive kubeadm's secret. Here consumer reads `orphan`,
     // which only kit produces.
-    let rt = Runtime::new(ComponentCache::at(repo_root().join("target/test-cache")), Limits::default()).unwrap();
-    let pin = |name: &str| {
-        let wasm = plait_tests::test_plugin_path(name);
-        format!("{{ path = {:?}, sha256 = \"{}\" }}", wasm.display().to_string(), plait::plugin::sha256_hex(&std::fs::read(&wasm).unwrap()))
-    };
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let wf = dir.path().join("wf.toml");
     let text = format!(
