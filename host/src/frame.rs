@@ -13,7 +13,13 @@ pub fn boundary() -> String {
 /// Shell code printing a marker line; `tag` is shell words the shell
 /// expands into the tag (quote literals: `"\"exit $rc\""`, `"gather"`).
 pub fn marker(tag: &str) -> String {
-    format!("printf '\\n%s %s\\n' \"$B\" {tag}\n")
+    marker_under("\"$B\"", tag)
+}
+
+/// Like [`marker`], under the boundary the shell word `boundary` expands
+/// to (a quoted literal: a probe's own fresh boundary).
+pub fn marker_under(boundary: &str, tag: &str) -> String {
+    format!("printf '\\n%s %s\\n' {boundary} {tag}\n")
 }
 
 /// One frame: the words of its marker line and its body.

@@ -7,7 +7,7 @@
 use super::{HostFacts, ProbeResult, ServiceState};
 use crate::frame::{self, Frame};
 use crate::model::{FactGroup, FactSet, ProbeRun, ProbeSource, ProbeWord};
-use crate::ssh::{Elevation, SUDO_FN, quote};
+use crate::ssh::{Elevation, SUDO_FN, quote, quote_words};
 use std::collections::BTreeMap;
 
 const CORE: &str = include_str!("gather.sh");
@@ -26,11 +26,10 @@ pub struct ProbeCommand {
 impl ProbeCommand {
     /// The command as a line of shell words, for listings and errors.
     pub fn display(&self) -> String {
-        let words = |w: &[String]| w.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
         match &self.run {
-            ProbeRun::Exec { argv } => words(argv),
+            ProbeRun::Exec { argv } => quote_words(argv),
             ProbeRun::Shell { code, args } if args.is_empty() => code.clone(),
-            ProbeRun::Shell { code, args } => format!("sh -c {} sh {}", quote(code), words(args)),
+            ProbeRun::Shell { code, args } => format!("sh -c {} sh {}", quote(code), quote_words(args)),
         }
     }
 }
@@ -69,27 +68,26 @@ fn section_of(g: FactGroup) -> &'static str {
 /// The shell line that starts probe `p` inside its subshell: a program
 /// with `exec` and its words quoted one by one (no builtin, function or
 /// keyword can be what runs, and no word is read twice by a shell); shell
-/// code as written, its arguments as `$1`...
+/// code in `sh -c` of its own, its arguments as `$1`...
 fn probe_line(p: &ProbeCommand, elevation: Elevation) -> String {
-    let words = |w: &[String]| w.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
     let root = p.sudo && elevation != Elevation::None;
     let sudo = match elevation {
         Elevation::SudoPassword => "plait_sudo",
         _ => "exec sudo -n --",
     };
     match (&p.run, root) {
-        (ProbeRun::Exec { argv }, false) => format!("exec {}", words(argv)),
-        (ProbeRun::Exec { argv }, true) => format!("{sudo} {}", words(argv)),
+        (ProbeRun::Exec { argv }, false) => format!("exec {}", quote_words(argv)),
+        (ProbeRun::Exec { argv }, true) => format!("{sudo} {}", quote_words(argv)),
         // A shell of its own: its code cannot close the subshell and change
         // the gather shell (PATH, functions) under later probes.
-        (ProbeRun::Shell { code, args }, false) => format!("exec sh -c {} sh {}", quote(code), words(args)),
-        (ProbeRun::Shell { code, args }, true) => format!("{sudo} sh -c {} sh {}", quote(code), words(args)),
+        (ProbeRun::Shell { code, args }, false) => format!("exec sh -c {} sh {}", quote(code), quote_words(args)),
+        (ProbeRun::Shell { code, args }, true) => format!("{sudo} sh -c {} sh {}", quote(code), quote_words(args)),
     }
 }
 
 /// One probe, framed by markers under its own fresh boundary.
 fn push_probe(s: &mut String, p: &ProbeCommand, elevation: Elevation, boundary: &str) {
-    let marker = |tag: &str| format!("printf '\\n%s %s\\n' {} {tag}\n", quote(boundary));
+    let marker = |tag: &str| frame::marker_under(&quote(boundary), tag);
     s.push_str(&marker(&format!("\"probe \"{}", quote(&p.name))));
     // The subshell takes the redirections, so a pipe inside it still
     // feeds sudo its password.

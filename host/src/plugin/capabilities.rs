@@ -240,20 +240,16 @@ pub fn is_dry_run_query(argv: &[String]) -> bool {
     }
     // Any option, before or after the subcommand, must be one plait knows:
     // `--server`, `--token`, `--host` and the like send or run elsewhere.
-    let known = |w: &String| !w.starts_with('-') || KNOWN_OPTIONS.contains(&w.split('=').next().unwrap_or(w));
+    let known = |w: &String| {
+        let name = w.split('=').next().unwrap_or(w);
+        !w.starts_with('-') || VALUE_OPTIONS.contains(&name) || FLAG_OPTIONS.contains(&name)
+    };
     DRY_RUN_QUERIES.iter().any(|q| q[0] == program && rest.iter().all(known) && subcommand_is(rest, &q[1..]))
 }
 
-/// Options a query may carry anywhere: [`VALUE_OPTIONS`] and flags that
-/// only change what is printed.
-const KNOWN_OPTIONS: &[&str] = &[
-    "-n",
-    "--namespace",
-    "-o",
-    "--output",
-    "--kubeconfig",
-    "-l",
-    "--selector",
+/// Flags a query may carry anywhere besides [`VALUE_OPTIONS`]: they only
+/// change what is printed or how long it waits.
+const FLAG_OPTIONS: &[&str] = &[
     "-A",
     "--all-namespaces",
     "--no-headers",
@@ -268,8 +264,6 @@ const KNOWN_OPTIONS: &[&str] = &[
     "-c",
     "-d",
     "-a",
-    "-A",
-    "-l",
     "-la",
     "-p",
     "--property",

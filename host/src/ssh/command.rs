@@ -11,6 +11,11 @@ pub fn quote(word: &str) -> String {
     shell_escape::unix::escape(word.into()).into_owned()
 }
 
+/// Words as one shell line, each quoted.
+pub fn quote_words(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
 /// How an action gets root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Elevation {
@@ -137,10 +142,9 @@ pub fn build(program: &Program, env: &[(String, String)], elevation: Elevation, 
     };
     words.extend(program_words.iter().cloned());
     shown_words.extend(program_words);
-    let join = |w: &[String]| w.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
     RemoteCommand {
-        shown: join(&shown_words),
-        line: join(&words),
+        shown: quote_words(&shown_words),
+        line: quote_words(&words),
         needs_password: elevation == Elevation::SudoPassword,
         stdin_prefix: if env.is_empty() { Vec::new() } else { env_block(env) },
     }

@@ -10,7 +10,7 @@ mod known_hosts;
 mod pacer;
 mod session;
 
-pub use command::{Elevation, RemoteCommand, SUDO_FN, build as build_command, build_bounded, quote, timeout_secs};
+pub use command::{Elevation, RemoteCommand, SUDO_FN, build as build_command, build_bounded, quote, quote_words, timeout_secs};
 pub use error::SshError;
 pub use host_keys::HostKeyPolicy;
 pub use pacer::Pacer;
